@@ -1,0 +1,85 @@
+//! A request ready to send: everything an adapter needs, plus what the core needs to decide
+//! about it (which operation it is, whether a repeat is harmless).
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderValue, Method, Uri};
+
+use crate::api::Operation;
+use crate::body::Body;
+
+/// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
+/// retry sends it again.
+#[derive(Clone, PartialEq)]
+pub struct Request {
+    /// The operation this request performs.
+    pub operation: Operation,
+    /// The HTTP method.
+    pub method: Method,
+    /// The absolute URI.
+    pub uri: Uri,
+    /// Headers, credentials included (marked sensitive, so `Debug` hides them).
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Body,
+    /// Whether a repeat is harmless; starts as the operation's own answer.
+    pub idempotent: bool,
+}
+
+impl Request {
+    /// The request as an `http::Request` for a transport.
+    pub fn to_http(&self) -> http::Request<Body> {
+        let mut req = http::Request::new(self.body.clone());
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.headers.clone();
+        req.extensions_mut().insert(self.operation);
+        req
+    }
+
+    /// The path and query, as they go on the request line.
+    pub fn path_and_query(&self) -> &str {
+        self.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("operation", &self.operation)
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &self.body)
+            .field("idempotent", &self.idempotent)
+            .finish()
+    }
+}
+
+/// Headers printed with sensitive values replaced by `<redacted>`.
+pub struct RedactedHeaders<'a>(pub &'a HeaderMap);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (name, value) in self.0 {
+            m.entry(&name.as_str(), &Redacted(value));
+        }
+        m.finish()
+    }
+}
+
+struct Redacted<'a>(&'a HeaderValue);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_sensitive() {
+            f.write_str("<redacted>")
+        } else {
+            match self.0.to_str() {
+                Ok(s) => fmt::Debug::fmt(s, f),
+                Err(_) => f.write_str("<binary>"),
+            }
+        }
+    }
+}

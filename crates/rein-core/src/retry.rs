@@ -1,0 +1,504 @@
+//! One API call with retries: the [`Call`] machine and its [`RetryPolicy`].
+//!
+//! ```text
+//!            poll                 handle(2xx)            
+//!  Ready ──────────▶ Sent ───────────────────────────▶ Done(Ok)
+//!    ▲                │ handle(retryable failure)
+//!    │  poll ≥ until  ▼          handle(final failure)
+//!    └──────────── Waiting ─────────────────────────▶ Done(Err)
+//! ```
+//!
+//! The machine decides everything: whether a failure is retryable (status, transport error and
+//! idempotency), how long to wait (Retry-After, the API's documented defaults, backoff), and
+//! when to give up (attempts, deadline, a wait too long to sleep). Its driver only sends, sleeps
+//! and reads the clock.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::api::{Api, Operation};
+use crate::backoff::{Backoff, Random, SplitMix64};
+use crate::body::Body;
+use crate::decode;
+use crate::error::{
+    DeadlineExceeded, DecodeError, Error, RateLimited, TransportError, TransportErrorKind,
+    TransportFailure, WaitRefused,
+};
+use crate::request::Request;
+use crate::time::{Moment, Now};
+
+/// What a machine asks its driver to do next.
+// A step is returned and consumed at once, so its size never multiplies: no boxing needed.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Send this request, then call `handle` with the outcome.
+    Send(http::Request<Body>),
+    /// Sleep until this moment, then poll again. Polling earlier is harmless.
+    Wait(Moment),
+    /// The machine is finished.
+    Done(Result<T, Error>),
+}
+
+/// When and how a call retries. Defaults follow the references; every knob is public.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
+    pub max_attempts: u32,
+    /// The schedule for waits the server did not dictate.
+    pub backoff: Backoff,
+    /// The call's time budget, from its first poll; no wait ever ends after it.
+    pub timeout: Duration,
+    /// The longest `Retry-After` the call will sleep through; a longer one fails at once.
+    pub max_retry_after: Duration,
+    /// Retry 429 responses.
+    pub retry_rate_limited: bool,
+    /// Retry 5xx responses.
+    pub retry_server_errors: bool,
+    /// Retry 408 responses.
+    pub retry_request_timeout: bool,
+    /// Retry a non-idempotent request after a timeout or reset that happened after it was sent.
+    /// Off by default: the first request may have succeeded, and a retry could duplicate it.
+    pub retry_ambiguous: bool,
+    /// The wait after a 429 without `Retry-After`; `None` uses the backoff (jack: 60 s).
+    pub rate_limited_wait: Option<Duration>,
+    /// The least wait before retrying after the first 500 (jack: 30 s).
+    pub server_error_first_wait: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            backoff: Backoff::default(),
+            timeout: Duration::from_secs(600),
+            max_retry_after: Duration::from_secs(120),
+            retry_rate_limited: true,
+            retry_server_errors: true,
+            retry_request_timeout: true,
+            retry_ambiguous: false,
+            rate_limited_wait: None,
+            server_error_first_wait: None,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy for `api`: jack adds its documented waits (60 s after a 429 without
+    /// `Retry-After`, 30 s before retrying a 500).
+    pub fn for_api(api: Api) -> Self {
+        match api {
+            Api::Jockey => RetryPolicy::default(),
+            Api::Jack => RetryPolicy {
+                rate_limited_wait: Some(Duration::from_secs(60)),
+                server_error_first_wait: Some(Duration::from_secs(30)),
+                ..RetryPolicy::default()
+            },
+        }
+    }
+
+    /// The references' literal strategy: 3 attempts, waits of 1 s then 2 s, no jitter.
+    pub fn reference() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            backoff: Backoff::reference(),
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// No retries at all: one attempt.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Whether a response with this status is retried.
+    pub fn retries_status(&self, status: u16) -> bool {
+        match status {
+            429 => self.retry_rate_limited,
+            408 => self.retry_request_timeout,
+            500..=599 => self.retry_server_errors,
+            _ => false,
+        }
+    }
+}
+
+/// Why a retry was scheduled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// The server answered with this retryable status.
+    Status(u16),
+    /// The transport failed in a way that is safe to retry.
+    Transport(TransportErrorKind),
+    /// A success body of an idempotent request could not be decoded.
+    UndecodableBody,
+}
+
+/// Something that happened inside a machine, for narration and metrics.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Attempt number `attempt` is being sent.
+    Sending {
+        /// The operation.
+        operation: Operation,
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// A retry was scheduled.
+    RetryScheduled {
+        /// The operation.
+        operation: Operation,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why it is retried.
+        reason: RetryReason,
+        /// How long the call waits.
+        wait: Duration,
+        /// Whether the wait came from the server (`Retry-After`) rather than the backoff.
+        server_asked: bool,
+    },
+}
+
+/// A success-body decoder: from the 2xx response to the call's output.
+pub type Decoder<T> = fn(http::Response<Bytes>) -> Result<T, DecodeError>;
+
+/// The identity decoder: the response itself.
+pub fn raw_response(response: http::Response<Bytes>) -> Result<http::Response<Bytes>, DecodeError> {
+    Ok(response)
+}
+
+#[derive(Debug)]
+enum State {
+    Ready,
+    Sent,
+    Waiting(Moment),
+    Finished,
+}
+
+/// One API call with retries, driven by [`Call::poll`] and [`Call::handle`].
+pub struct Call<T = http::Response<Bytes>> {
+    request: Request,
+    policy: RetryPolicy,
+    decoder: Decoder<T>,
+    rng: Box<dyn Random>,
+    state: State,
+    started: Option<Moment>,
+    deadline: Option<Moment>,
+    attempts: u32,
+    previous_delay: Option<Duration>,
+    server_errors: u32,
+    events: VecDeque<Event>,
+    result: Option<Result<T, Error>>,
+}
+
+impl<T> std::fmt::Debug for Call<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("operation", &self.request.operation)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call<http::Response<Bytes>> {
+    /// A call whose output is the raw success response.
+    pub fn new(request: Request, policy: RetryPolicy) -> Self {
+        Call::with_decoder(request, policy, raw_response)
+    }
+}
+
+impl<T> Call<T> {
+    /// A call whose success body is decoded by `decoder`.
+    pub fn with_decoder(request: Request, policy: RetryPolicy, decoder: Decoder<T>) -> Self {
+        Call {
+            request,
+            policy,
+            decoder,
+            rng: Box::new(SplitMix64::new(0)),
+            state: State::Ready,
+            started: None,
+            deadline: None,
+            attempts: 0,
+            previous_delay: None,
+            server_errors: 0,
+            events: VecDeque::new(),
+            result: None,
+        }
+    }
+
+    /// Seeds the jitter (drivers pass fresh entropy so clients do not retry in lockstep).
+    pub fn seed(self, seed: u64) -> Self {
+        self.rng(Box::new(SplitMix64::new(seed)))
+    }
+
+    /// Replaces the random source.
+    pub fn rng(mut self, rng: Box<dyn Random>) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// Sets an absolute deadline instead of `policy.timeout` from the first poll. The earlier of
+    /// the two applies.
+    pub fn deadline_at(mut self, deadline: Moment) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The request this call sends.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The deadline, once the call has started.
+    pub fn deadline(&self) -> Option<Moment> {
+        self.deadline
+    }
+
+    /// Attempts sent so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The next event, if any happened since the last call.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// What to do next.
+    pub fn poll(&mut self, now: Now) -> Step<T> {
+        let started = *self.started.get_or_insert(now.moment);
+        let budget_end = started + self.policy.timeout;
+        let deadline = *self
+            .deadline
+            .insert(self.deadline.map_or(budget_end, |d| d.min(budget_end)));
+
+        match self.state {
+            State::Waiting(until) if now.moment < until => return Step::Wait(until),
+            State::Waiting(_) | State::Ready => {}
+            State::Sent => {
+                self.state = State::Finished;
+                return Step::Done(Err(Error::Misuse(
+                    "poll called while a response is awaited",
+                )));
+            }
+            State::Finished => {
+                return Step::Done(
+                    self.result
+                        .take()
+                        .unwrap_or(Err(Error::Misuse("poll called after Done"))),
+                )
+            }
+        }
+
+        if now.moment >= deadline {
+            self.state = State::Finished;
+            return Step::Done(Err(Error::Deadline(Box::new(DeadlineExceeded {
+                endpoint: Some(self.request.operation.endpoint()),
+                elapsed: now.moment - started,
+                attempts: self.attempts,
+                last_error: None,
+            }))));
+        }
+
+        self.attempts += 1;
+        self.state = State::Sent;
+        self.events.push_back(Event::Sending {
+            operation: self.request.operation,
+            attempt: self.attempts,
+        });
+        Step::Send(self.request.to_http())
+    }
+
+    /// Feeds the outcome of the request last sent. Outcomes at any other time are ignored.
+    pub fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
+        if !matches!(self.state, State::Sent) {
+            return;
+        }
+        let op = self.request.operation;
+        match outcome {
+            Ok(response) if response.status().is_success() => match (self.decoder)(response) {
+                Ok(value) => self.finish(Ok(value)),
+                Err(mut e) => {
+                    e.endpoint = Some(op.endpoint());
+                    e.may_have_succeeded = !self.request.idempotent;
+                    if self.request.idempotent {
+                        self.retry(
+                            RetryReason::UndecodableBody,
+                            Error::Decode(Box::new(e)),
+                            None,
+                            now,
+                        );
+                    } else {
+                        self.finish(Err(Error::Decode(Box::new(e))));
+                    }
+                }
+            },
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let mut api = decode::api_error(op.api(), Some(op), &response, now.wall);
+                api.attempts = self.attempts;
+                let retry_after = api.retry_after;
+                if !self.policy.retries_status(status) {
+                    return self.finish(Err(Error::Api(Box::new(api))));
+                }
+                let wait = match retry_after {
+                    Some(ra) => Some(ra),
+                    None if status == 429 => self.policy.rate_limited_wait,
+                    None => None,
+                };
+                let wait = if status == 500 {
+                    self.server_errors += 1;
+                    match self.policy.server_error_first_wait {
+                        Some(first) if self.server_errors == 1 && retry_after.is_none() => {
+                            Some(first.max(self.next_backoff_peek()))
+                        }
+                        _ => wait,
+                    }
+                } else {
+                    wait
+                };
+                // A wait the server dictated, or jack's documented wait after a 429, is a rate
+                // limit: it is obeyed in full or refused, never shortened.
+                let dictated = retry_after.is_some() || (status == 429 && wait.is_some());
+                self.retry_with(
+                    RetryReason::Status(status),
+                    Error::Api(Box::new(api)),
+                    wait,
+                    dictated,
+                    now,
+                );
+            }
+            Err(error) => {
+                let may_have_succeeded = error.sent && !self.request.idempotent;
+                let safe = !error.sent || self.request.idempotent || self.policy.retry_ambiguous;
+                let retryable_kind = matches!(
+                    error.kind,
+                    TransportErrorKind::Connect
+                        | TransportErrorKind::Timeout
+                        | TransportErrorKind::Reset
+                        | TransportErrorKind::Other
+                );
+                let kind = error.kind;
+                let failure = Error::Transport(Box::new(TransportFailure {
+                    endpoint: Some(op.endpoint()),
+                    error,
+                    attempts: self.attempts,
+                    may_have_succeeded,
+                }));
+                if safe && retryable_kind {
+                    self.retry(RetryReason::Transport(kind), failure, None, now);
+                } else {
+                    self.finish(Err(failure));
+                }
+            }
+        }
+    }
+
+    fn retry(&mut self, reason: RetryReason, error: Error, wait: Option<Duration>, now: Now) {
+        self.retry_with(reason, error, wait, false, now)
+    }
+
+    /// Schedules a retry after `wait` (or the backoff), or ends the call with `error` (or a
+    /// rate-limit / deadline error) when no retry is allowed.
+    fn retry_with(
+        &mut self,
+        reason: RetryReason,
+        error: Error,
+        wait: Option<Duration>,
+        dictated: bool,
+        now: Now,
+    ) {
+        let server_asked = matches!(error, Error::Api(ref e) if e.retry_after.is_some());
+        if self.attempts >= self.policy.max_attempts.max(1) {
+            return self.finish(Err(error));
+        }
+        let deadline = self.deadline.unwrap_or(now.moment);
+        let refuse = |refused: WaitRefused, wait: Duration, attempts: u32, error: Error| {
+            let response = match error {
+                Error::Api(api) => Some(api),
+                _ => None,
+            };
+            Error::RateLimited(Box::new(RateLimited {
+                api: self.request.operation.api(),
+                endpoint: Some(self.request.operation.endpoint()),
+                wait,
+                refused,
+                attempts,
+                response,
+            }))
+        };
+        if dictated {
+            let wait = wait.unwrap_or_default();
+            if wait > self.policy.max_retry_after {
+                let cap = self.policy.max_retry_after;
+                return self.finish(Err(refuse(
+                    WaitRefused::ExceedsCap { cap },
+                    wait,
+                    self.attempts,
+                    error,
+                )));
+            }
+            if now.moment + wait >= deadline {
+                return self.finish(Err(refuse(
+                    WaitRefused::PastDeadline,
+                    wait,
+                    self.attempts,
+                    error,
+                )));
+            }
+        }
+        let wait = match wait {
+            Some(w) => w,
+            None => {
+                let d = self.policy.backoff.delay(
+                    self.attempts - 1,
+                    self.previous_delay,
+                    &mut *self.rng,
+                );
+                self.previous_delay = Some(d);
+                d
+            }
+        };
+        let until = now.moment + wait;
+        if until >= deadline {
+            let elapsed = now.moment - self.started.unwrap_or(now.moment);
+            return self.finish(Err(Error::Deadline(Box::new(DeadlineExceeded {
+                endpoint: Some(self.request.operation.endpoint()),
+                elapsed,
+                attempts: self.attempts,
+                last_error: Some(Box::new(error)),
+            }))));
+        }
+        self.events.push_back(Event::RetryScheduled {
+            operation: self.request.operation,
+            attempt: self.attempts,
+            reason,
+            wait,
+            server_asked,
+        });
+        self.state = State::Waiting(until);
+    }
+
+    /// The backoff delay the next retry would get without jitter (used as a floor for a
+    /// documented fixed wait, so a fixed wait never shortens the schedule).
+    fn next_backoff_peek(&self) -> Duration {
+        self.policy
+            .backoff
+            .raw_delay(self.attempts.saturating_sub(1))
+            .min(self.policy.backoff.cap)
+    }
+
+    fn finish(&mut self, result: Result<T, Error>) {
+        self.state = State::Finished;
+        self.result = Some(result);
+    }
+}

@@ -1,0 +1,360 @@
+//! Where requests go and how they authenticate: a [`Target`] is an API, a base URL and a key,
+//! and renders [`Request`]s for any [`Operation`].
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT,
+};
+use http::{HeaderMap, Uri};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+
+use crate::api::{Api, Operation};
+use crate::body::Body;
+use crate::error::{Error, ValidationError};
+use crate::hint::{rows, Hint};
+use crate::request::Request;
+
+/// An API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for building the auth header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl<S: Into<String>> From<S> for ApiKey {
+    fn from(s: S) -> Self {
+        ApiKey::new(s)
+    }
+}
+
+/// An API at a base URL with a key: renders requests.
+#[derive(Clone)]
+pub struct Target {
+    api: Api,
+    base: Uri,
+    auth: (HeaderName, HeaderValue),
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("api", &self.api)
+            .field("base", &self.base)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+const BASE_URL_HINT: Hint = Hint::new(
+    "The base URL is not an https URL (http is allowed for loopback hosts only)",
+    "Use https://, or allow plain http explicitly for a trusted network",
+);
+
+impl Target {
+    /// A target for `api` at `base_url` (e.g. `https://api.twelvelabs.io/v1.3`).
+    ///
+    /// `http://` is refused unless the host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`),
+    /// so a key is never sent in clear text by accident; see [`Target::allow_insecure_http`].
+    pub fn new(api: Api, base_url: &str, key: impl Into<ApiKey>) -> Result<Self, ValidationError> {
+        Target::build(api, base_url, key.into(), false)
+    }
+
+    /// Like [`Target::new`], but accepts `http://` to any host.
+    pub fn allow_insecure_http(
+        api: Api,
+        base_url: &str,
+        key: impl Into<ApiKey>,
+    ) -> Result<Self, ValidationError> {
+        Target::build(api, base_url, key.into(), true)
+    }
+
+    fn build(
+        api: Api,
+        base_url: &str,
+        key: ApiKey,
+        insecure_ok: bool,
+    ) -> Result<Self, ValidationError> {
+        let invalid = |problem: String| ValidationError::new("base_url", problem, BASE_URL_HINT);
+        let base: Uri = base_url
+            .trim_end_matches('/')
+            .parse()
+            .map_err(|e| invalid(format!("{base_url:?} is not a URL: {e}")))?;
+        let host = base
+            .host()
+            .ok_or_else(|| invalid(format!("{base_url:?} has no host")))?;
+        if base.query().is_some() {
+            return Err(invalid(format!("{base_url:?} has a query")));
+        }
+        match base.scheme_str() {
+            Some("https") => {}
+            Some("http") if insecure_ok || is_loopback(host) => {}
+            Some("http") => {
+                return Err(invalid(format!(
+                    "{base_url:?} is plain http to a non-loopback host: the API key would travel in clear text"
+                )))
+            }
+            _ => return Err(invalid(format!("{base_url:?} is not an http(s) URL"))),
+        }
+
+        let key_hint = match api {
+            Api::Jockey => rows::JOCKEY_401,
+            Api::Jack => rows::JACK_401,
+        };
+        let k = key.expose().trim();
+        if k.is_empty() {
+            return Err(ValidationError::new(
+                "api_key",
+                "the API key is empty",
+                key_hint,
+            ));
+        }
+        let value = match api {
+            Api::Jockey => HeaderValue::from_str(k),
+            Api::Jack => HeaderValue::from_str(&format!("Bearer {k}")),
+        };
+        let mut value = value.map_err(|_| {
+            ValidationError::new(
+                "api_key",
+                "the API key has characters a header cannot carry",
+                key_hint,
+            )
+        })?;
+        value.set_sensitive(true);
+        let name = match api {
+            Api::Jockey => HeaderName::from_static("x-api-key"),
+            Api::Jack => AUTHORIZATION,
+        };
+        Ok(Target {
+            api,
+            base,
+            auth: (name, value),
+        })
+    }
+
+    /// The API.
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Uri {
+        &self.base
+    }
+
+    /// Starts a request for `op`, filling the path template's `{…}` placeholders, in order,
+    /// with `path_params`. Each parameter becomes exactly one path segment, whatever it holds.
+    pub fn request(&self, op: Operation, path_params: &[&str]) -> RequestBuilder<'_> {
+        RequestBuilder {
+            target: self,
+            op,
+            path_params: path_params.iter().map(|s| (*s).to_owned()).collect(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            content_type: None,
+            error: None,
+        }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Everything but RFC 3986 unreserved characters is escaped in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Encodes `id` as one path segment: no `/`, `?` or `#` survives, and a segment of only dots
+/// (`.`, `..`) is escaped so no URL normaliser can treat it as a step up.
+pub fn encode_segment(id: &str) -> String {
+    if !id.is_empty() && id.bytes().all(|b| b == b'.') {
+        return "%2E".repeat(id.len());
+    }
+    utf8_percent_encode(id, SEGMENT).to_string()
+}
+
+/// Encodes a query key or value.
+pub fn encode_query(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// A request being put together; [`RequestBuilder::build`] checks it and renders it.
+#[derive(Debug)]
+pub struct RequestBuilder<'t> {
+    target: &'t Target,
+    op: Operation,
+    path_params: Vec<String>,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+    content_type: Option<String>,
+    error: Option<Error>,
+}
+
+impl RequestBuilder<'_> {
+    /// Appends a query pair (repeat a key for an array: `status=a&status=b`).
+    pub fn query(mut self, key: &str, value: impl ToString) -> Self {
+        self.query.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Appends a query pair when `value` is `Some`.
+    pub fn query_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+
+    /// A JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                self.body = Body::Bytes(Bytes::from(bytes));
+                self.content_type = Some("application/json".to_owned());
+            }
+            Err(e) => {
+                self.error = Some(Error::Invalid(Box::new(ValidationError::new(
+                    "body",
+                    format!("cannot be encoded as JSON: {e}"),
+                    rows::JOCKEY_400,
+                ))))
+            }
+        }
+        self
+    }
+
+    /// Any body, with its content type.
+    pub fn body(mut self, body: Body, content_type: Option<String>) -> Self {
+        self.body = body;
+        self.content_type = content_type;
+        self
+    }
+
+    /// An extra header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Marks the request idempotent or not, overriding the operation's default.
+    pub fn build(self) -> Result<Request, Error> {
+        self.build_with(None)
+    }
+
+    /// Renders the request, with `idempotent` overriding the operation's default when given.
+    pub fn build_with(self, idempotent: Option<bool>) -> Result<Request, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let op = self.op;
+        let template = op.path_template();
+        let mut path = String::from(self.target.base.path().trim_end_matches('/'));
+        let mut params = self.path_params.iter();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            path.push_str(&rest[..open]);
+            let close = open + rest[open..].find('}').unwrap_or(rest.len() - open - 1);
+            let name = &rest[open + 1..close];
+            let value = params.next().ok_or_else(|| missing_param(name))?;
+            if value.is_empty() {
+                return Err(missing_param(name));
+            }
+            path.push_str(&encode_segment(value));
+            rest = &rest[close + 1..];
+        }
+        path.push_str(rest);
+        if !self.query.is_empty() {
+            path.push('?');
+            let pairs: Vec<String> = self
+                .query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
+                .collect();
+            path.push_str(&pairs.join("&"));
+        }
+        let mut parts = self.target.base.clone().into_parts();
+        parts.path_and_query = Some(path.parse().map_err(|e| {
+            Error::Invalid(Box::new(ValidationError::new(
+                "path",
+                format!("cannot form a path from {path:?}: {e}"),
+                rows::JOCKEY_404,
+            )))
+        })?);
+        let uri = Uri::from_parts(parts).map_err(|e| {
+            Error::Invalid(Box::new(ValidationError::new(
+                "uri",
+                e.to_string(),
+                rows::JOCKEY_400,
+            )))
+        })?;
+
+        let mut headers = HeaderMap::new();
+        headers.insert(self.target.auth.0.clone(), self.target.auth.1.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("rein/", env!("CARGO_PKG_VERSION"))),
+        );
+        if let Some(ct) = &self.content_type {
+            if let Ok(v) = HeaderValue::from_str(ct) {
+                headers.insert(CONTENT_TYPE, v);
+            }
+        }
+        if !matches!(self.body, Body::Empty) || op.method() != http::Method::GET {
+            headers.insert(
+                CONTENT_LENGTH,
+                HeaderValue::from(self.body.content_length()),
+            );
+        }
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+
+        Ok(Request {
+            operation: op,
+            method: op.method(),
+            uri,
+            headers,
+            body: self.body,
+            idempotent: idempotent.unwrap_or(op.is_idempotent()),
+        })
+    }
+}
+
+fn missing_param(name: &str) -> Error {
+    Error::Invalid(Box::new(ValidationError::new(
+        name,
+        "the id is missing or empty",
+        Hint::new(
+            "An empty id",
+            "Pass the id the API returned when the resource was created",
+        ),
+    )))
+}

@@ -1,0 +1,88 @@
+//! The architecture's invariants (docs/architecture.md), checked mechanically.
+//!
+//! 1. rein-core is sans-IO: no tokio, hyper or ureq anywhere in its dependency tree, and no
+//!    `Instant::now`, `SystemTime::now` or `thread::sleep` in its source.
+
+use std::path::Path;
+
+use xshell::{cmd, Shell};
+
+use crate::{workspace_root, Result};
+
+/// Crates that do IO; rein-core must not depend on them, even indirectly.
+const IO_CRATES: &[&str] = &["tokio", "hyper", "hyper-util", "ureq", "mio", "socket2"];
+
+/// Calls that read a clock or block; rein-core's source must not contain them.
+const FORBIDDEN_CALLS: &[&str] = &["Instant::now", "SystemTime::now", "thread::sleep"];
+
+pub(crate) fn run() -> Result {
+    let sh = Shell::new()?;
+    sh.change_dir(workspace_root());
+    let mut failures = Vec::new();
+
+    let tree = dependency_names(&sh, "rein-core", &[])?;
+    for krate in IO_CRATES {
+        if tree.iter().any(|d| d == krate) {
+            failures.push(format!("rein-core depends on {krate}"));
+        }
+    }
+
+    let src = workspace_root().join("crates/rein-core/src");
+    for (path, line_no, line) in source_lines(&src)? {
+        for call in FORBIDDEN_CALLS {
+            if line.contains(call) {
+                failures.push(format!(
+                    "{}:{line_no}: rein-core calls {call}",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    if failures.is_empty() {
+        println!(
+            "boundaries: rein-core is sans-IO ({} dependencies checked)",
+            tree.len()
+        );
+        Ok(())
+    } else {
+        Err(format!("boundary violations:\n  {}", failures.join("\n  ")).into())
+    }
+}
+
+/// Names of every normal and build dependency of `package`, transitively.
+pub(crate) fn dependency_names(sh: &Shell, package: &str, extra: &[&str]) -> Result<Vec<String>> {
+    let format = "{p}";
+    let out = cmd!(
+        sh,
+        "cargo tree -p {package} -e normal,build --prefix none --format {format} {extra...}"
+    )
+    .read()?;
+    let mut names: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn source_lines(dir: &Path) -> Result<Vec<(std::path::PathBuf, usize, String)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path)?;
+                for (i, line) in text.lines().enumerate() {
+                    out.push((path.clone(), i + 1, line.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask`: the project's automation, in Rust.
+//!
+//! - `cargo xtask ci`: everything CI checks: formatting, clippy with warnings denied, every
+//!   test, the docs with warnings denied, and the architecture's boundary checks.
+
+use std::process::ExitCode;
+
+mod boundaries;
+mod ci;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&args[1..]),
+        Some("boundaries") => boundaries::run(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}").into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci           fmt check, clippy -D warnings, every test, docs -D warnings, boundary checks
+  boundaries   only the boundary checks of docs/architecture.md
+";
+
+pub(crate) type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
