@@ -67,18 +67,25 @@
 pub mod api;
 pub mod backoff;
 pub mod body;
+pub mod call;
 pub mod decode;
 pub mod error;
 pub mod hint;
+pub mod jack;
+pub mod jockey;
+pub mod pages;
 pub mod request;
 pub mod retry;
 pub mod retry_after;
+pub mod sse;
+pub mod status;
 pub mod target;
 pub mod time;
 
 pub use api::{Api, Endpoint, Operation};
 pub use backoff::{Backoff, Jitter, Random, SplitMix64};
 pub use body::{Body, FileSource, Multipart, PartContent, Segment};
+pub use call::ApiCall;
 pub use error::{
     ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, RateLimited,
     TransportError, TransportErrorKind, TransportFailure, ValidationError, WaitRefused,
@@ -86,5 +93,6 @@ pub use error::{
 pub use hint::Hint;
 pub use request::Request;
 pub use retry::{Call, Event, RetryPolicy, RetryReason, Step};
+pub use status::{Phase, Pollable};
 pub use target::{ApiKey, Target};
 pub use time::{Moment, Now};

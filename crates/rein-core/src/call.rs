@@ -1,0 +1,71 @@
+//! Typed API calls: a request value that validates itself, renders to a [`Request`] and decodes
+//! its success body. Every endpoint of both APIs is one [`ApiCall`].
+
+use bytes::Bytes;
+
+use crate::api::Operation;
+use crate::error::{DecodeError, Error, ValidationError};
+use crate::hint::Hint;
+use crate::request::Request;
+use crate::retry::{Call, RetryPolicy};
+use crate::target::Target;
+
+/// A typed request to one endpoint.
+///
+/// `to_request` runs the pre-flight validation first: an invalid request is refused with a
+/// [`ValidationError`] carrying the references' fix, and nothing is sent.
+pub trait ApiCall {
+    /// What a success response decodes to.
+    type Output;
+
+    /// The operation this call performs.
+    fn operation(&self) -> Operation;
+
+    /// Checks the request against the references' rules, without rendering it.
+    fn validate(&self) -> Result<(), ValidationError>;
+
+    /// Validates and renders the request for `target`.
+    fn to_request(&self, target: &Target) -> Result<Request, Error>;
+
+    /// Decodes a success (2xx) response.
+    fn decode(response: http::Response<Bytes>) -> Result<Self::Output, DecodeError>;
+}
+
+impl<T> Call<T> {
+    /// A retrying call of a typed request. Fails at once, with nothing sent, when the request is
+    /// invalid or `target` is for the other API.
+    pub fn typed<R: ApiCall<Output = T>>(
+        target: &Target,
+        request: &R,
+        policy: RetryPolicy,
+    ) -> Result<Call<T>, Error> {
+        check_target(target, request.operation())?;
+        let rendered = request.to_request(target)?;
+        Ok(Call::with_decoder(rendered, policy, R::decode))
+    }
+}
+
+/// Refuses a request whose operation belongs to the other API than `target`'s.
+pub fn check_target(target: &Target, op: Operation) -> Result<(), ValidationError> {
+    if target.api() == op.api() {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        "target",
+        format!(
+            "{} is a {} operation, but the client is for {}",
+            op.endpoint(),
+            op.api(),
+            target.api()
+        ),
+        Hint::new(
+            "A request sent to the other API",
+            "Use the client of the request's API",
+        ),
+    ))
+}
+
+/// Decodes any 2xx as `()`, whatever its body (delete and metadata endpoints answer empty).
+pub fn decode_empty(_response: http::Response<Bytes>) -> Result<(), DecodeError> {
+    Ok(())
+}
