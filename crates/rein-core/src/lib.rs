@@ -73,6 +73,7 @@ pub mod error;
 pub mod hint;
 pub mod jack;
 pub mod jockey;
+mod open_enum;
 pub mod pages;
 pub mod request;
 pub mod retry;
