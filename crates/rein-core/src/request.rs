@@ -37,6 +37,34 @@ impl Request {
         req
     }
 
+    /// The request as readable wire text, credentials redacted: the request line, the headers,
+    /// a blank line and the body (a file part shown as `<file PATH, N bytes>`). For logs and
+    /// snapshot tests; not what goes on the wire byte for byte.
+    pub fn render_redacted(&self) -> String {
+        let mut out = format!("{} {}\n", self.method, self.path_and_query());
+        if let Some(host) = self.uri.authority() {
+            out.push_str(&format!("host: {host}\n"));
+        }
+        for (name, value) in &self.headers {
+            let shown = if value.is_sensitive() {
+                "<redacted>".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            out.push_str(&format!("{name}: {shown}\n"));
+        }
+        out.push('\n');
+        for segment in self.body.segments() {
+            match segment {
+                crate::body::Segment::Bytes(b) => out.push_str(&String::from_utf8_lossy(&b)),
+                crate::body::Segment::File(f) => {
+                    out.push_str(&format!("<file {}, {} bytes>", f.path.display(), f.len))
+                }
+            }
+        }
+        out
+    }
+
     /// The path and query, as they go on the request line.
     pub fn path_and_query(&self) -> &str {
         self.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
