@@ -235,11 +235,17 @@ fn html_title(body: &[u8]) -> Option<String> {
 /// The first [`EXCERPT_LIMIT`] bytes of a body as text, marked when cut.
 pub fn excerpt(body: &[u8]) -> String {
     let head = prefix_at_char_boundary(body);
-    let mut text = String::from_utf8_lossy(head).into_owned();
-    if head.len() < body.len() {
-        text.push('…');
+    // Invalid bytes become U+FFFD (three bytes each), so bound the text as well as the input.
+    let text = String::from_utf8_lossy(head);
+    let mut end = text.len().min(EXCERPT_LIMIT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
-    text
+    let mut out = text[..end].to_owned();
+    if end < text.len() || head.len() < body.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// `s` cut to at most [`EXCERPT_LIMIT`] bytes on a char boundary, marked when cut.

@@ -101,6 +101,26 @@ pub mod rows {
         "The search page token expired",
         "Run the search again from its first page",
     );
+    /// rein: 408 from either API.
+    pub const REQUEST_TIMEOUT: Hint = Hint::new(
+        "The server timed out waiting for the request",
+        "Retry; if it persists, check the network path for slow uploads",
+    );
+    /// rein: 409 from either API.
+    pub const CONFLICT: Hint = Hint::new(
+        "The request conflicts with the resource's current state",
+        "Fetch the resource, then retry with its current state",
+    );
+    /// rein: 410 from either API.
+    pub const GONE: Hint = Hint::new(
+        "The resource no longer exists",
+        "Start again from a fresh listing or search",
+    );
+    /// rein: 415 from Jockey.
+    pub const JOCKEY_415: Hint = Hint::new(
+        "The body's content type is not what the endpoint takes",
+        "Send assets as multipart/form-data and everything else as application/json",
+    );
     /// rein: Jockey 422 (the SDK declares it for invalid ingestion configs).
     pub const JOCKEY_422: Hint = Hint::new(
         "Field validation failed",
@@ -241,8 +261,9 @@ fn status_row(api: Api, operation: Option<Operation>, status: u16) -> Option<Hin
             413 if operation == Some(Operation::CreateAsset) => Some(ASSET_FILE_TOO_LARGE),
             422 => Some(JOCKEY_422),
             429 => Some(JOCKEY_429),
+            415 => Some(JOCKEY_415),
             500..=599 => Some(JOCKEY_5XX),
-            _ => None,
+            _ => common_row(status),
         },
         Api::Jack => match status {
             400 => Some(JACK_400),
@@ -254,7 +275,18 @@ fn status_row(api: Api, operation: Option<Operation>, status: u16) -> Option<Hin
             422 => Some(JACK_422),
             429 => Some(JACK_429),
             500..=599 => Some(JACK_5XX),
-            _ => None,
+            _ => common_row(status),
         },
+    }
+}
+
+/// Statuses neither reference gives a fix for.
+fn common_row(status: u16) -> Option<Hint> {
+    use rows::*;
+    match status {
+        408 => Some(REQUEST_TIMEOUT),
+        409 => Some(CONFLICT),
+        410 => Some(GONE),
+        _ => None,
     }
 }
