@@ -36,6 +36,12 @@ pub enum Error {
     /// The call's deadline passed before it could finish.
     #[error(transparent)]
     Deadline(Box<DeadlineExceeded>),
+    /// A resource being waited on reached `failed` (failed resources do not recover).
+    #[error(transparent)]
+    ResourceFailed(Box<ResourceFailed>),
+    /// A wait ran out of time before the resource was ready or failed.
+    #[error(transparent)]
+    WaitTimedOut(Box<WaitTimedOut>),
     /// A machine was driven out of order (polled while awaiting a response, or after it finished).
     #[error("rein state machine misuse: {0}")]
     Misuse(&'static str),
@@ -56,6 +62,7 @@ impl Error {
             Error::Api(e) => Some(e),
             Error::RateLimited(r) => r.response.as_deref(),
             Error::Deadline(d) => d.last_error.as_deref().and_then(Error::api_error),
+            Error::WaitTimedOut(w) => w.last_error.as_deref().and_then(Error::api_error),
             _ => None,
         }
     }
@@ -111,6 +118,8 @@ impl Error {
             Error::Invalid(_) => "The request is not valid.",
             Error::Decode(_) => "The service sent a response that could not be read.",
             Error::Deadline(_) => "The request took too long. Please try again later.",
+            Error::ResourceFailed(_) => "The item could not be processed.",
+            Error::WaitTimedOut(_) => "Processing is taking longer than expected. Please check back later.",
             Error::Misuse(_) => "Something went wrong.",
         }
     }
@@ -546,3 +555,82 @@ impl fmt::Display for DeadlineExceeded {
 }
 
 impl std::error::Error for DeadlineExceeded {}
+
+/// A resource that reached its terminal `failed` status.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ResourceFailed {
+    /// The endpoint that reported it.
+    pub endpoint: Option<Endpoint>,
+    /// The status as the server spelled it.
+    pub status: String,
+    /// Why it failed, when the server said (Jockey `error.message`, jack `error_message`).
+    pub message: Option<String>,
+    /// The resource as the server sent it.
+    pub resource: serde_json::Value,
+}
+
+impl ResourceFailed {
+    /// The resource decoded as `R` (for instance the crate's own `Asset` or `Document`).
+    pub fn resource_as<R: serde::de::DeserializeOwned>(&self) -> Option<R> {
+        serde_json::from_value(self.resource.clone()).ok()
+    }
+}
+
+impl fmt::Display for ResourceFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "resource {}", self.status)?;
+        if let Some(endpoint) = self.endpoint {
+            write!(f, " ({endpoint})")?;
+        }
+        match &self.message {
+            Some(m) => write!(f, ": {m}"),
+            None => write!(f, " without a reason"),
+        }
+    }
+}
+
+impl std::error::Error for ResourceFailed {}
+
+/// A wait that ran out of time.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WaitTimedOut {
+    /// The endpoint polled.
+    pub endpoint: Option<Endpoint>,
+    /// How long the wait lasted.
+    pub waited: Duration,
+    /// The wait's timeout.
+    pub timeout: Duration,
+    /// Polls answered with the resource.
+    pub polls: u32,
+    /// The last status seen, if any poll got one.
+    pub last_status: Option<String>,
+    /// The failure that kept the last poll from an answer, if any.
+    pub last_error: Option<Box<Error>>,
+}
+
+impl fmt::Display for WaitTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "not ready after {:.1}s (timeout {:?}",
+            self.waited.as_secs_f64(),
+            self.timeout
+        )?;
+        if let Some(endpoint) = self.endpoint {
+            write!(f, ", {endpoint}")?;
+        }
+        write!(f, "); {} polls", self.polls)?;
+        match &self.last_status {
+            Some(status) => write!(f, ", last status {status:?}")?,
+            None => write!(f, ", no status seen")?,
+        }
+        if let Some(e) = &self.last_error {
+            write!(f, "; last error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WaitTimedOut {}

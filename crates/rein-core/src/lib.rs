@@ -73,6 +73,7 @@ pub mod error;
 pub mod hint;
 pub mod jack;
 pub mod jockey;
+pub mod limiter;
 mod open_enum;
 pub mod pages;
 pub mod request;
@@ -82,6 +83,7 @@ pub mod sse;
 pub mod status;
 pub mod target;
 pub mod time;
+pub mod wait;
 
 pub use api::{Api, Endpoint, Operation};
 pub use backoff::{Backoff, Jitter, Random, SplitMix64};
@@ -89,11 +91,14 @@ pub use body::{Body, FileSource, Multipart, PartContent, Segment};
 pub use call::ApiCall;
 pub use error::{
     ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, RateLimited,
-    TransportError, TransportErrorKind, TransportFailure, ValidationError, WaitRefused,
+    ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,
+    WaitRefused, WaitTimedOut,
 };
 pub use hint::Hint;
+pub use limiter::{Limiter, RateLimit, Window};
 pub use request::Request;
 pub use retry::{Call, Event, RetryPolicy, RetryReason, Step};
 pub use status::{Phase, Pollable};
 pub use target::{ApiKey, Target};
 pub use time::{Moment, Now};
+pub use wait::{Wait, WaitEvent, WaitPolicy};

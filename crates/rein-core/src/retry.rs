@@ -14,6 +14,7 @@
 //! and reads the clock.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +27,7 @@ use crate::error::{
     DeadlineExceeded, DecodeError, Error, RateLimited, TransportError, TransportErrorKind,
     TransportFailure, WaitRefused,
 };
+use crate::limiter::RateLimit;
 use crate::request::Request;
 use crate::time::{Moment, Now};
 
@@ -67,6 +69,8 @@ pub struct RetryPolicy {
     pub rate_limited_wait: Option<Duration>,
     /// The least wait before retrying after the first 500 (jack: 30 s).
     pub server_error_first_wait: Option<Duration>,
+    /// No retry comes sooner than this after a failure (a poll's interval floor uses it).
+    pub min_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -82,6 +86,7 @@ impl Default for RetryPolicy {
             retry_ambiguous: false,
             rate_limited_wait: None,
             server_error_first_wait: None,
+            min_wait: Duration::ZERO,
         }
     }
 }
@@ -164,6 +169,21 @@ pub enum Event {
         /// Whether the wait came from the server (`Retry-After`) rather than the backoff.
         server_asked: bool,
     },
+    /// The client's shared limiter holds this call until `until` (a window is full, or a 429
+    /// paused the whole client).
+    Throttled {
+        /// The operation.
+        operation: Operation,
+        /// When the limiter lets it go.
+        until: Moment,
+    },
+    /// A 429 paused every request of the client to this API.
+    Paused {
+        /// The API paused.
+        api: Api,
+        /// Until when.
+        until: Moment,
+    },
 }
 
 /// A success-body decoder: from the 2xx response to the call's output.
@@ -188,6 +208,7 @@ pub struct Call<T = http::Response<Bytes>> {
     policy: RetryPolicy,
     decoder: Decoder<T>,
     rng: Box<dyn Random>,
+    limiter: Option<Arc<dyn RateLimit>>,
     state: State,
     started: Option<Moment>,
     deadline: Option<Moment>,
@@ -224,6 +245,7 @@ impl<T> Call<T> {
             policy,
             decoder,
             rng: Box::new(SplitMix64::new(0)),
+            limiter: None,
             state: State::Ready,
             started: None,
             deadline: None,
@@ -243,6 +265,12 @@ impl<T> Call<T> {
     /// Replaces the random source.
     pub fn rng(mut self, rng: Box<dyn Random>) -> Self {
         self.rng = rng;
+        self
+    }
+
+    /// Shares the client's rate limiter: consulted before every send, paused by every 429.
+    pub fn limiter(mut self, limiter: Arc<dyn RateLimit>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
 
@@ -309,6 +337,29 @@ impl<T> Call<T> {
             }))));
         }
 
+        if let Some(limiter) = &self.limiter {
+            if let Err(until) = limiter.try_acquire(self.request.operation.api(), now.moment) {
+                let op = self.request.operation;
+                if until >= deadline {
+                    self.state = State::Finished;
+                    return Step::Done(Err(Error::RateLimited(Box::new(RateLimited {
+                        api: op.api(),
+                        endpoint: Some(op.endpoint()),
+                        wait: until - now.moment,
+                        refused: WaitRefused::LimiterPaused,
+                        attempts: self.attempts,
+                        response: None,
+                    }))));
+                }
+                self.events.push_back(Event::Throttled {
+                    operation: op,
+                    until,
+                });
+                self.state = State::Waiting(until);
+                return Step::Wait(until);
+            }
+        }
+
         self.attempts += 1;
         self.state = State::Sent;
         self.events.push_back(Event::Sending {
@@ -369,6 +420,16 @@ impl<T> Call<T> {
                 // A wait the server dictated, or jack's documented wait after a 429, is a rate
                 // limit: it is obeyed in full or refused, never shortened.
                 let dictated = retry_after.is_some() || (status == 429 && wait.is_some());
+                if status == 429 {
+                    if let (Some(limiter), Some(w)) = (&self.limiter, wait) {
+                        let until = now.moment + w;
+                        limiter.pause(op.api(), until);
+                        self.events.push_back(Event::Paused {
+                            api: op.api(),
+                            until,
+                        });
+                    }
+                }
                 self.retry_with(
                     RetryReason::Status(status),
                     Error::Api(Box::new(api)),
@@ -467,7 +528,8 @@ impl<T> Call<T> {
                 self.previous_delay = Some(d);
                 d
             }
-        };
+        }
+        .max(self.policy.min_wait);
         let until = now.moment + wait;
         if until >= deadline {
             let elapsed = now.moment - self.started.unwrap_or(now.moment);

@@ -230,3 +230,88 @@ fn schedules_for_fixed_seeds() {
     }
     insta::assert_snapshot!("backoff_schedules", out);
 }
+
+#[test]
+fn a_429_pauses_every_call_of_the_client() {
+    use rein_core::{Limiter, Moment, Now, RateLimit, Step};
+    use std::sync::Arc;
+
+    let limiter: Arc<Limiter> = Arc::new(Limiter::default());
+    let shared: Arc<dyn RateLimit> = limiter.clone();
+    let mut a = call(
+        Api::Jack,
+        Operation::Query,
+        &[],
+        RetryPolicy::for_api(Api::Jack),
+    )
+    .limiter(shared.clone());
+    let mut b = call(
+        Api::Jack,
+        Operation::Usage,
+        &[],
+        RetryPolicy::for_api(Api::Jack),
+    )
+    .limiter(shared);
+
+    let t0 = Now::fake(0.0);
+    assert!(matches!(a.poll(t0), Step::Send(_)));
+    let resp = http::Response::builder()
+        .status(429)
+        .header("retry-after", "5")
+        .body(bytes::Bytes::from_static(
+            br#"{"detail":"Rate limit exceeded"}"#,
+        ))
+        .expect("429");
+    a.handle(Ok(resp), t0);
+    assert_eq!(
+        limiter.paused_until(Api::Jack, Moment::ZERO),
+        Some(Moment::from_secs(5))
+    );
+
+    // Another call of the same client, never rate limited itself, waits out the pause.
+    let t1 = Now::fake(1.0);
+    match b.poll(t1) {
+        Step::Wait(until) => assert_eq!(until, Moment::from_secs(5)),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    assert!(matches!(b.poll(Now::fake(5.0)), Step::Send(_)));
+}
+
+#[test]
+fn a_full_window_holds_the_61st_request() {
+    use rein_core::{Limiter, Moment, Now, Step};
+    use std::sync::Arc;
+
+    let limiter = Arc::new(Limiter::default());
+    for i in 0..60 {
+        let mut c = call(
+            Api::Jack,
+            Operation::Usage,
+            &[],
+            RetryPolicy::for_api(Api::Jack),
+        )
+        .limiter(limiter.clone());
+        assert!(
+            matches!(c.poll(Now::fake(i as f64 * 0.5)), Step::Send(_)),
+            "request {i}"
+        );
+    }
+    let mut c = call(
+        Api::Jack,
+        Operation::Usage,
+        &[],
+        RetryPolicy::for_api(Api::Jack),
+    )
+    .limiter(limiter.clone());
+    match c.poll(Now::fake(30.0)) {
+        Step::Wait(until) => assert_eq!(until, Moment::from_secs(60)),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    let mut short = RetryPolicy::for_api(Api::Jack);
+    short.timeout = Duration::from_secs(10);
+    let mut c = call(Api::Jack, Operation::Usage, &[], short).limiter(limiter);
+    match c.poll(Now::fake(30.0)) {
+        Step::Done(Err(e)) => assert!(e.is_rate_limited(), "{e}"),
+        other => panic!("expected a rate-limited error, got {other:?}"),
+    }
+}

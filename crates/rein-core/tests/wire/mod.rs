@@ -6,7 +6,62 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rein_core::{Call, Event, Now, Step, TransportError};
+use rein_core::{Call, Event, Now, Step, TransportError, Wait, WaitEvent};
+
+/// A machine the scripted driver can run.
+pub trait Driven {
+    type Output: Debug;
+    fn poll(&mut self, now: Now) -> Step<Self::Output>;
+    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now);
+    fn drain(&mut self, out: &mut String);
+}
+
+impl<T: Debug> Driven for Call<T> {
+    type Output = T;
+    fn poll(&mut self, now: Now) -> Step<T> {
+        Call::poll(self, now)
+    }
+    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
+        Call::handle(self, outcome, now)
+    }
+    fn drain(&mut self, out: &mut String) {
+        while let Some(event) = self.poll_event() {
+            write_event(&event, out);
+        }
+    }
+}
+
+impl<T: Debug + rein_core::Pollable> Driven for Wait<T> {
+    type Output = T;
+    fn poll(&mut self, now: Now) -> Step<T> {
+        Wait::poll(self, now)
+    }
+    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
+        Wait::handle(self, outcome, now)
+    }
+    fn drain(&mut self, out: &mut String) {
+        while let Some(event) = self.poll_event() {
+            match event {
+                WaitEvent::Progress {
+                    status,
+                    polls,
+                    elapsed,
+                    ..
+                } => {
+                    writeln!(
+                        out,
+                        "           progress: {status} (poll {polls}, {elapsed:?} elapsed)"
+                    )
+                    .ok();
+                }
+                WaitEvent::Call(e) => write_event(&e, out),
+                other => {
+                    writeln!(out, "           {other:?}").ok();
+                }
+            }
+        }
+    }
+}
 
 /// `<workspace>/fixtures/<rel>`.
 pub fn fixture_path(rel: &str) -> PathBuf {
@@ -97,13 +152,13 @@ impl Reply {
 
 /// Drives `call` against `replies`, each answered `latency` after its send, on a fake clock that
 /// jumps to every wake-up. Returns the trace, one line per step or event.
-pub fn trace<T: Debug>(mut call: Call<T>, replies: Vec<Reply>, latency: Duration) -> String {
+pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> String {
     let mut out = String::new();
     let mut now = Now::fake(0.0);
     let mut replies = replies.into_iter();
     for _ in 0..100 {
         let step = call.poll(now);
-        drain_events(&mut call, &mut out);
+        call.drain(&mut out);
         match step {
             Step::Send(req) => {
                 writeln!(
@@ -132,7 +187,7 @@ pub fn trace<T: Debug>(mut call: Call<T>, replies: Vec<Reply>, latency: Duration
                     }
                 }
                 call.handle(reply.into_outcome(), now);
-                drain_events(&mut call, &mut out);
+                call.drain(&mut out);
             }
             Step::Wait(until) => {
                 writeln!(out, "{:?} wait until {until:?}", now.moment).ok();
@@ -147,22 +202,25 @@ pub fn trace<T: Debug>(mut call: Call<T>, replies: Vec<Reply>, latency: Duration
     panic!("the machine did not finish within 100 steps:\n{out}");
 }
 
-fn drain_events<T>(call: &mut Call<T>, out: &mut String) {
-    while let Some(event) = call.poll_event() {
-        if let Event::RetryScheduled {
+fn write_event(event: &Event, out: &mut String) {
+    match event {
+        Event::Sending { .. } => {}
+        Event::RetryScheduled {
             attempt,
             reason,
             wait,
             server_asked,
             ..
-        } = event
-        {
+        } => {
             writeln!(
                 out,
                 "           retry after attempt {attempt}: {reason:?}, wait {wait:?}{}",
-                if server_asked { " (server asked)" } else { "" }
+                if *server_asked { " (server asked)" } else { "" }
             )
             .ok();
+        }
+        other => {
+            writeln!(out, "           {other:?}").ok();
         }
     }
 }

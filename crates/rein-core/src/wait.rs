@@ -1,0 +1,333 @@
+//! Waiting on a resource processed in the background: the [`Wait`] machine and its presets.
+//!
+//! A wait polls a GET until the resource is `ready` (done) or `failed` (terminal: failed
+//! resources do not recover), within a timeout. Unknown statuses count as pending. A 429, a 5xx
+//! or a lost connection during a poll does not end the wait: the poll backs off (obeying
+//! `Retry-After`) inside the same deadline. Polls are never closer together than the interval,
+//! which is also a floor: the references warn that 1-second polling wastes rate-limit budget.
+//!
+//! ```text
+//!   Idle ──(now ≥ next poll)──▶ Polling(Call with retries) ──▶ pending: Idle(last send + interval)
+//!                                        │                 ──▶ ready:   Done(Ok(resource))
+//!                                        │                 ──▶ failed:  Done(Err(ResourceFailed))
+//!                                        └── no time left ───▶ Done(Err(WaitTimedOut))
+//! ```
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::api::Operation;
+use crate::error::{Error, ResourceFailed, WaitRefused, WaitTimedOut};
+use crate::limiter::RateLimit;
+use crate::request::Request;
+use crate::retry::{Call, Decoder, Event, RetryPolicy, Step};
+use crate::status::{Phase, Pollable};
+use crate::time::{Moment, Now};
+
+/// How often to poll and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitPolicy {
+    interval: Duration,
+    floor: Duration,
+    timeout: Duration,
+}
+
+impl WaitPolicy {
+    /// An asset uploaded directly: every 5 s, for up to 120 s (typical wait 10-60 s).
+    pub const ASSET_DIRECT: WaitPolicy = WaitPolicy::preset(5, 120);
+    /// An asset uploaded by URL: every 5 s, for up to 300 s (typical wait 10-120 s).
+    pub const ASSET_URL: WaitPolicy = WaitPolicy::preset(5, 300);
+    /// A knowledge store item: every 10 s, for up to 600 s (typical wait 1-10 min).
+    pub const KNOWLEDGE_STORE_ITEM: WaitPolicy = WaitPolicy::preset(10, 600);
+    /// A jack document: every 5 s, for up to 120 s ("most documents are ready in under 60 seconds").
+    pub const JACK_DOCUMENT: WaitPolicy = WaitPolicy::preset(5, 120);
+
+    const fn preset(interval_s: u64, timeout_s: u64) -> WaitPolicy {
+        let interval = Duration::from_secs(interval_s);
+        WaitPolicy {
+            interval,
+            floor: interval,
+            timeout: Duration::from_secs(timeout_s),
+        }
+    }
+
+    /// Polls every `interval`; an interval below the preset's floor is raised to the floor.
+    pub fn interval(self, interval: Duration) -> Self {
+        WaitPolicy {
+            interval: interval.max(self.floor),
+            ..self
+        }
+    }
+
+    /// Polls every `interval`, even below the preset's floor: an explicit choice (tests against
+    /// the emulator, say), since fast polling spends rate-limit budget.
+    pub fn interval_below_floor(self, interval: Duration) -> Self {
+        WaitPolicy {
+            interval,
+            floor: interval,
+            ..self
+        }
+    }
+
+    /// Gives up after `timeout`.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        WaitPolicy { timeout, ..self }
+    }
+
+    /// The polling interval.
+    pub fn poll_interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The timeout.
+    pub fn wait_timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+/// What the wait reports along the way, beyond its calls' events.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum WaitEvent {
+    /// A poll answered with the resource's status.
+    Progress {
+        /// The operation polled.
+        operation: Operation,
+        /// The status as the server spelled it.
+        status: String,
+        /// Polls answered so far.
+        polls: u32,
+        /// Time since the wait started.
+        elapsed: Duration,
+    },
+    /// Something happened inside a poll's call (a retry, a throttle, a pause).
+    Call(Event),
+}
+
+enum State<T> {
+    Idle { next_poll: Moment },
+    Polling(Box<Call<http::Response<Bytes>>>),
+    Finished(Option<Result<T, Error>>),
+}
+
+/// Waits on one resource, driven by [`Wait::poll`] and [`Wait::handle`] like [`Call`].
+pub struct Wait<T> {
+    request: Request,
+    decoder: Decoder<T>,
+    policy: WaitPolicy,
+    retry: RetryPolicy,
+    limiter: Option<Arc<dyn RateLimit>>,
+    seed: u64,
+    state: State<T>,
+    started: Option<Moment>,
+    deadline: Option<Moment>,
+    last_send: Option<Moment>,
+    polls: u32,
+    last_status: Option<String>,
+    events: VecDeque<WaitEvent>,
+}
+
+impl<T> std::fmt::Debug for Wait<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wait")
+            .field("operation", &self.request.operation)
+            .field("policy", &self.policy)
+            .field("polls", &self.polls)
+            .field("last_status", &self.last_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Pollable> Wait<T> {
+    /// A wait that polls `request` (a GET of the resource) and decodes each answer with `decoder`.
+    /// `retry` governs the retries inside each poll (its attempts are unbounded within the wait's
+    /// deadline, and none comes sooner than the poll interval).
+    pub fn new(
+        request: Request,
+        decoder: Decoder<T>,
+        policy: WaitPolicy,
+        retry: RetryPolicy,
+    ) -> Self {
+        Wait {
+            request,
+            decoder,
+            policy,
+            retry,
+            limiter: None,
+            seed: 0,
+            state: State::Idle {
+                next_poll: Moment::ZERO,
+            },
+            started: None,
+            deadline: None,
+            last_send: None,
+            polls: 0,
+            last_status: None,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Shares the client's rate limiter with every poll.
+    pub fn limiter(mut self, limiter: Arc<dyn RateLimit>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Seeds the jitter of the polls' retries.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The deadline, once started.
+    pub fn deadline(&self) -> Option<Moment> {
+        self.deadline
+    }
+
+    /// The last status seen.
+    pub fn last_status(&self) -> Option<&str> {
+        self.last_status.as_deref()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<WaitEvent> {
+        self.events.pop_front()
+    }
+
+    /// What to do next.
+    pub fn poll(&mut self, now: Now) -> Step<T> {
+        let started = *self.started.get_or_insert(now.moment);
+        let deadline = *self.deadline.get_or_insert(started + self.policy.timeout);
+        loop {
+            match &mut self.state {
+                State::Finished(result) => {
+                    return Step::Done(
+                        result
+                            .take()
+                            .unwrap_or(Err(Error::Misuse("poll called after Done"))),
+                    )
+                }
+                State::Idle { next_poll } => {
+                    let next_poll = *next_poll;
+                    if now.moment < next_poll {
+                        return Step::Wait(next_poll);
+                    }
+                    if now.moment >= deadline {
+                        self.time_out(now, None);
+                        continue;
+                    }
+                    let mut retry = self.retry.clone();
+                    retry.max_attempts = u32::MAX;
+                    retry.timeout = deadline - now.moment;
+                    retry.min_wait = retry.min_wait.max(self.policy.interval);
+                    let mut call = Call::new(self.request.clone(), retry)
+                        .seed(self.seed.wrapping_add(self.polls as u64))
+                        .deadline_at(deadline);
+                    if let Some(l) = &self.limiter {
+                        call = call.limiter(Arc::clone(l));
+                    }
+                    self.state = State::Polling(Box::new(call));
+                }
+                State::Polling(call) => {
+                    let step = call.poll(now);
+                    while let Some(e) = call.poll_event() {
+                        self.events.push_back(WaitEvent::Call(e));
+                    }
+                    match step {
+                        Step::Send(request) => {
+                            self.last_send = Some(now.moment);
+                            return Step::Send(request);
+                        }
+                        Step::Wait(until) => return Step::Wait(until),
+                        Step::Done(result) => self.poll_done(result, now),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds the outcome of the request last sent.
+    pub fn handle(
+        &mut self,
+        outcome: Result<http::Response<Bytes>, crate::TransportError>,
+        now: Now,
+    ) {
+        if let State::Polling(call) = &mut self.state {
+            call.handle(outcome, now);
+            while let Some(e) = call.poll_event() {
+                self.events.push_back(WaitEvent::Call(e));
+            }
+        }
+    }
+
+    fn poll_done(&mut self, result: Result<http::Response<Bytes>, Error>, now: Now) {
+        let op = self.request.operation;
+        let response = match result {
+            Ok(response) => response,
+            Err(e @ Error::Deadline(_)) => return self.time_out(now, Some(e)),
+            Err(Error::RateLimited(r)) if !matches!(r.refused, WaitRefused::ExceedsCap { .. }) => {
+                return self.time_out(now, Some(Error::RateLimited(r)))
+            }
+            Err(e) => return self.finish(Err(e)),
+        };
+        let body = response.body().clone();
+        let resource = match (self.decoder)(response) {
+            Ok(r) => r,
+            Err(e) => {
+                // An unreadable answer is not a verdict: poll again after the interval.
+                let error = Error::Decode(Box::new(e));
+                return self.schedule_next(now, Some(error));
+            }
+        };
+        self.polls += 1;
+        let status = resource.status_text().to_owned();
+        self.events.push_back(WaitEvent::Progress {
+            operation: op,
+            status: status.clone(),
+            polls: self.polls,
+            elapsed: now.moment - self.started.unwrap_or(now.moment),
+        });
+        self.last_status = Some(status.clone());
+        match resource.phase() {
+            Phase::Ready => self.finish(Ok(resource)),
+            Phase::Failed => {
+                let failed = ResourceFailed {
+                    endpoint: Some(op.endpoint()),
+                    status,
+                    message: resource.failure_message().map(str::to_owned),
+                    resource: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                };
+                self.finish(Err(Error::ResourceFailed(Box::new(failed))))
+            }
+            Phase::Pending => self.schedule_next(now, None),
+        }
+    }
+
+    fn schedule_next(&mut self, now: Now, last_error: Option<Error>) {
+        let next = self.last_send.unwrap_or(now.moment) + self.policy.interval;
+        let next = next.max(now.moment);
+        if next >= self.deadline.unwrap_or(now.moment) {
+            return self.time_out(now, last_error);
+        }
+        self.state = State::Idle { next_poll: next };
+    }
+
+    fn time_out(&mut self, now: Now, last_error: Option<Error>) {
+        let timed_out = WaitTimedOut {
+            endpoint: Some(self.request.operation.endpoint()),
+            waited: now.moment - self.started.unwrap_or(now.moment),
+            timeout: self.policy.timeout,
+            polls: self.polls,
+            last_status: self.last_status.clone(),
+            last_error: last_error.map(Box::new),
+        };
+        self.finish(Err(Error::WaitTimedOut(Box::new(timed_out))));
+    }
+
+    fn finish(&mut self, result: Result<T, Error>) {
+        self.state = State::Finished(Some(result));
+    }
+}
