@@ -97,8 +97,8 @@ pub use error::{
 pub use hint::Hint;
 pub use limiter::{Limiter, RateLimit, Window};
 pub use request::Request;
-pub use retry::{Call, Event, RetryPolicy, RetryReason, Step};
+pub use retry::{Call, Event, Machine, RetryPolicy, RetryReason, Step};
 pub use status::{Phase, Pollable};
 pub use target::{ApiKey, Target};
 pub use time::{Moment, Now};
-pub use wait::{Wait, WaitEvent, WaitPolicy};
+pub use wait::{Wait, WaitPolicy};

@@ -8,6 +8,11 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use crate::api::Operation;
 use crate::body::Body;
 
+/// The time an attempt may take, attached by drivers to each request they send (as an
+/// `http::Request` extension) so transports can cap their timeouts at the call's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptTimeout(pub std::time::Duration);
+
 /// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
 /// retry sends it again.
 #[derive(Clone, PartialEq)]

@@ -177,6 +177,17 @@ pub enum Event {
         /// When the limiter lets it go.
         until: Moment,
     },
+    /// A poll of a wait answered with the resource's status.
+    Progress {
+        /// The operation polled.
+        operation: Operation,
+        /// The status as the server spelled it.
+        status: String,
+        /// Polls answered so far.
+        polls: u32,
+        /// Time since the wait started.
+        elapsed: Duration,
+    },
     /// A 429 paused every request of the client to this API.
     Paused {
         /// The API paused.
@@ -562,5 +573,35 @@ impl<T> Call<T> {
     fn finish(&mut self, result: Result<T, Error>) {
         self.state = State::Finished;
         self.result = Some(result);
+    }
+}
+
+/// A machine an adapter can drive: [`Call`], [`crate::Wait`] and the others all follow it.
+pub trait Machine {
+    /// What the machine produces.
+    type Output;
+    /// What to do next.
+    fn poll(&mut self, now: Now) -> Step<Self::Output>;
+    /// Feeds the outcome of the request last sent.
+    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now);
+    /// The next event, if any.
+    fn poll_event(&mut self) -> Option<Event>;
+    /// The machine's deadline, once it has started; adapters cap each request's timeout at it.
+    fn deadline(&self) -> Option<Moment>;
+}
+
+impl<T> Machine for Call<T> {
+    type Output = T;
+    fn poll(&mut self, now: Now) -> Step<T> {
+        Call::poll(self, now)
+    }
+    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
+        Call::handle(self, outcome, now)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Call::poll_event(self)
+    }
+    fn deadline(&self) -> Option<Moment> {
+        Call::deadline(self)
     }
 }

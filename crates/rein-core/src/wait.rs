@@ -19,11 +19,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::api::Operation;
 use crate::error::{Error, ResourceFailed, WaitRefused, WaitTimedOut};
 use crate::limiter::RateLimit;
 use crate::request::Request;
-use crate::retry::{Call, Decoder, Event, RetryPolicy, Step};
+use crate::retry::{Call, Decoder, Event, Machine, RetryPolicy, Step};
 use crate::status::{Phase, Pollable};
 use crate::time::{Moment, Now};
 
@@ -88,25 +87,6 @@ impl WaitPolicy {
     }
 }
 
-/// What the wait reports along the way, beyond its calls' events.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum WaitEvent {
-    /// A poll answered with the resource's status.
-    Progress {
-        /// The operation polled.
-        operation: Operation,
-        /// The status as the server spelled it.
-        status: String,
-        /// Polls answered so far.
-        polls: u32,
-        /// Time since the wait started.
-        elapsed: Duration,
-    },
-    /// Something happened inside a poll's call (a retry, a throttle, a pause).
-    Call(Event),
-}
-
 enum State<T> {
     Idle { next_poll: Moment },
     Polling(Box<Call<http::Response<Bytes>>>),
@@ -127,7 +107,7 @@ pub struct Wait<T> {
     last_send: Option<Moment>,
     polls: u32,
     last_status: Option<String>,
-    events: VecDeque<WaitEvent>,
+    events: VecDeque<Event>,
 }
 
 impl<T> std::fmt::Debug for Wait<T> {
@@ -193,7 +173,7 @@ impl<T: Pollable> Wait<T> {
     }
 
     /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<WaitEvent> {
+    pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
@@ -234,7 +214,7 @@ impl<T: Pollable> Wait<T> {
                 State::Polling(call) => {
                     let step = call.poll(now);
                     while let Some(e) = call.poll_event() {
-                        self.events.push_back(WaitEvent::Call(e));
+                        self.events.push_back(e);
                     }
                     match step {
                         Step::Send(request) => {
@@ -258,7 +238,7 @@ impl<T: Pollable> Wait<T> {
         if let State::Polling(call) = &mut self.state {
             call.handle(outcome, now);
             while let Some(e) = call.poll_event() {
-                self.events.push_back(WaitEvent::Call(e));
+                self.events.push_back(e);
             }
         }
     }
@@ -284,7 +264,7 @@ impl<T: Pollable> Wait<T> {
         };
         self.polls += 1;
         let status = resource.status_text().to_owned();
-        self.events.push_back(WaitEvent::Progress {
+        self.events.push_back(Event::Progress {
             operation: op,
             status: status.clone(),
             polls: self.polls,
@@ -329,5 +309,21 @@ impl<T: Pollable> Wait<T> {
 
     fn finish(&mut self, result: Result<T, Error>) {
         self.state = State::Finished(Some(result));
+    }
+}
+
+impl<T: Pollable> Machine for Wait<T> {
+    type Output = T;
+    fn poll(&mut self, now: Now) -> Step<T> {
+        Wait::poll(self, now)
+    }
+    fn handle(&mut self, outcome: Result<http::Response<Bytes>, crate::TransportError>, now: Now) {
+        Wait::handle(self, outcome, now)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Wait::poll_event(self)
+    }
+    fn deadline(&self) -> Option<Moment> {
+        Wait::deadline(self)
     }
 }

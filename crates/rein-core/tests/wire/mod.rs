@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rein_core::{Call, Event, Now, Step, TransportError, Wait, WaitEvent};
+use rein_core::{Call, Event, Now, Step, TransportError, Wait};
 
 /// A machine the scripted driver can run.
 pub trait Driven {
@@ -41,24 +41,7 @@ impl<T: Debug + rein_core::Pollable> Driven for Wait<T> {
     }
     fn drain(&mut self, out: &mut String) {
         while let Some(event) = self.poll_event() {
-            match event {
-                WaitEvent::Progress {
-                    status,
-                    polls,
-                    elapsed,
-                    ..
-                } => {
-                    writeln!(
-                        out,
-                        "           progress: {status} (poll {polls}, {elapsed:?} elapsed)"
-                    )
-                    .ok();
-                }
-                WaitEvent::Call(e) => write_event(&e, out),
-                other => {
-                    writeln!(out, "           {other:?}").ok();
-                }
-            }
+            write_event(&event, out);
         }
     }
 }
@@ -205,6 +188,18 @@ pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> 
 fn write_event(event: &Event, out: &mut String) {
     match event {
         Event::Sending { .. } => {}
+        Event::Progress {
+            status,
+            polls,
+            elapsed,
+            ..
+        } => {
+            writeln!(
+                out,
+                "           progress: {status} (poll {polls}, {elapsed:?} elapsed)"
+            )
+            .ok();
+        }
         Event::RetryScheduled {
             attempt,
             reason,
