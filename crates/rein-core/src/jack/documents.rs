@@ -178,7 +178,7 @@ impl ListDocuments {
     }
 }
 
-/// A defensive reading of a list body that is not a bare array: `{"data": [...]}` or
+/// GUESS (defensive): a list body that is not a bare array, read as `{"data": [...]}` or
 /// `{"documents": [...]}`. The references show only the bare array; this costs one struct.
 #[derive(Deserialize)]
 struct WrappedList {

@@ -351,8 +351,10 @@ impl IngestBatch {
     /// Pairs each returned document id with the input index of its document.
     ///
     /// `None` when the response holds a different number of ids than the batch had documents:
-    /// then no pairing can be trusted. The pairing assumes ids come back in document order; the
-    /// references show one id per document but do not state the order.
+    /// then no pairing can be trusted.
+    ///
+    /// GUESS: the pairing assumes ids come back in document order; the references show one id
+    /// per document but do not state the order.
     pub fn ids_by_index(&self, accepted: &IngestAccepted) -> Option<Vec<(usize, String)>> {
         if accepted.document_ids.len() != self.request.documents.len() {
             return None;

@@ -25,7 +25,8 @@
 //!
 //! What jack does not publish is guessed in one place each, marked `GUESS`: the multipart field
 //! name ([`FILE_FIELD`]), the file-ingest response ([`FileAccepted`]), the delete response
-//! (ignored), and the order of returned ids ([`IngestBatch::ids_by_index`]).
+//! (ignored), the order of returned ids ([`IngestBatch::ids_by_index`]), and, defensively, a
+//! document list wrapped in an object (`data` or `documents`) rather than a bare array.
 //!
 //! # Ingest, validated before anything is sent
 //!
