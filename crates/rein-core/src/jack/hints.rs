@@ -1,0 +1,25 @@
+//! Fix hints for jack checks that the references' tables have no row for.
+//!
+//! Checks that do match a row (413, 415, 422, an empty documents list, string metadata) use
+//! [`crate::hint::rows`]; these cover what rein refuses on its own account.
+
+use crate::hint::Hint;
+
+/// More documents in one ingest request than the ingest page allows (50).
+pub const TOO_MANY_DOCUMENTS: Hint = Hint::new(
+    "More than 50 documents in one ingest request (jack's ingest page: up to 50 per request)",
+    "Split the documents into batches of at most 50: jack::ingest_many does it",
+);
+
+/// An empty document id in a path.
+pub const EMPTY_DOCUMENT_ID: Hint = Hint::new(
+    "An empty document id",
+    "Pass an id from the ingest response's document_ids",
+);
+
+/// A multipart boundary that cannot be used.
+pub const INVALID_BOUNDARY: Hint = Hint::new(
+    "A multipart boundary that is empty, longer than 70 characters, or has characters a \
+     content-type header cannot carry unquoted",
+    "Use 1 to 70 characters from A-Z a-z 0-9 ' + _ - .",
+);
