@@ -31,19 +31,13 @@ pub(crate) fn run() -> Result {
     for (path, line_no, line) in source_lines(&src)? {
         for call in FORBIDDEN_CALLS {
             if line.contains(call) {
-                failures.push(format!(
-                    "{}:{line_no}: rein-core calls {call}",
-                    path.display()
-                ));
+                failures.push(format!("{}:{line_no}: rein-core calls {call}", path.display()));
             }
         }
     }
 
     if failures.is_empty() {
-        println!(
-            "boundaries: rein-core is sans-IO ({} dependencies checked)",
-            tree.len()
-        );
+        println!("boundaries: rein-core is sans-IO ({} dependencies checked)", tree.len());
         Ok(())
     } else {
         Err(format!("boundary violations:\n  {}", failures.join("\n  ")).into())
@@ -58,11 +52,8 @@ pub(crate) fn dependency_names(sh: &Shell, package: &str, extra: &[&str]) -> Res
         "cargo tree -p {package} -e normal,build --prefix none --format {format} {extra...}"
     )
     .read()?;
-    let mut names: Vec<String> = out
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect();
+    let mut names: Vec<String> =
+        out.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_owned).collect();
     names.sort();
     names.dedup();
     Ok(names)

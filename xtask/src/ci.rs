@@ -23,16 +23,10 @@ pub(crate) fn run(args: &[String]) -> Result {
         )
         .run()?)
     })?;
-    step("test", || {
-        Ok(cmd!(sh, "cargo test --workspace --all-features --locked").run()?)
-    })?;
+    step("test", || Ok(cmd!(sh, "cargo test --workspace --all-features --locked").run()?))?;
     step("doc", || {
         let _env = sh.push_env("RUSTDOCFLAGS", "-D warnings");
-        Ok(cmd!(
-            sh,
-            "cargo doc --workspace --no-deps --all-features --locked"
-        )
-        .run()?)
+        Ok(cmd!(sh, "cargo doc --workspace --no-deps --all-features --locked").run()?)
     })?;
     step("boundaries", boundaries::run)?;
     println!("ci: all checks passed");

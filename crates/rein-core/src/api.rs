@@ -152,13 +152,7 @@ pub struct Endpoint(pub Operation);
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let op = self.0;
-        write!(
-            f,
-            "{} {}{}",
-            op.method(),
-            op.api().path_prefix(),
-            op.path_template()
-        )
+        write!(f, "{} {}{}", op.method(), op.api().path_prefix(), op.path_template())
     }
 }
 

@@ -82,12 +82,7 @@ impl Default for Backoff {
 impl Backoff {
     /// An exponential schedule without jitter.
     pub fn exponential(base: Duration, factor: f64, cap: Duration) -> Self {
-        Backoff {
-            base,
-            factor,
-            cap,
-            jitter: Jitter::None,
-        }
+        Backoff { base, factor, cap, jitter: Jitter::None }
     }
 
     /// The references' literal schedule: 1 s, 2 s, 4 s, no jitter (pair it with 3 attempts, as
@@ -103,16 +98,10 @@ impl Backoff {
 
     /// The un-jittered delay before retry number `retry` (0 for the first retry), capped.
     pub fn raw_delay(&self, retry: u32) -> Duration {
-        let factor = if self.factor.is_finite() {
-            self.factor.max(1.0)
-        } else {
-            1.0
-        };
+        let factor = if self.factor.is_finite() { self.factor.max(1.0) } else { 1.0 };
         let exp = factor.powi(retry.min(i32::MAX as u32) as i32);
         let secs = self.base.as_secs_f64() * exp;
-        Duration::try_from_secs_f64(secs)
-            .unwrap_or(Duration::MAX)
-            .min(self.cap)
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX).min(self.cap)
     }
 
     /// The delay before retry number `retry`, given the previous delay (for decorrelated jitter).

@@ -94,10 +94,7 @@ pub struct FileSource {
 impl FileSource {
     /// A file of `len` bytes at `path`. Adapters provide `open`-style helpers that read the length.
     pub fn new(path: impl Into<PathBuf>, len: u64) -> Self {
-        FileSource {
-            path: path.into(),
-            len,
-        }
+        FileSource { path: path.into(), len }
     }
 
     /// The file's name (its last path component), if it has one that is valid UTF-8.
@@ -148,10 +145,7 @@ impl Multipart {
     /// An empty form with the given boundary. The caller picks the boundary so that rendering
     /// stays pure and snapshots stay stable; it must not occur in any part.
     pub fn new(boundary: impl Into<String>) -> Self {
-        Multipart {
-            boundary: boundary.into(),
-            parts: Vec::new(),
-        }
+        Multipart { boundary: boundary.into(), parts: Vec::new() }
     }
 
     /// Adds a text field.
@@ -220,11 +214,8 @@ impl Multipart {
 
     /// The exact encoded length.
     pub fn content_length(&self) -> u64 {
-        let parts: u64 = self
-            .parts
-            .iter()
-            .map(|p| self.part_header(p).len() as u64 + p.content.len() + 2)
-            .sum();
+        let parts: u64 =
+            self.parts.iter().map(|p| self.part_header(p).len() as u64 + p.content.len() + 2).sum();
         parts + self.closing().len() as u64
     }
 
@@ -254,9 +245,15 @@ impl Multipart {
 /// Escapes a value for a quoted `content-disposition` parameter (WHATWG form encoding:
 /// `"` as `%22`, CR and LF as `%0D`/`%0A`), so a file name cannot break the part header.
 fn escape_quoted(s: &str) -> String {
-    s.replace('"', "%22")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A multipart boundary from a seed: 32 hex digits after a fixed prefix. Adapters pass fresh
+/// entropy so that no file's contents can contain the boundary by design.
+pub fn boundary_from_seed(seed: u64) -> String {
+    use crate::backoff::Random;
+    let mut rng = crate::backoff::SplitMix64::new(seed);
+    format!("rein-{:016x}{:016x}", rng.next_u64(), rng.next_u64())
 }
 
 #[cfg(test)]

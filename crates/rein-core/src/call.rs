@@ -58,10 +58,7 @@ pub fn check_target(target: &Target, op: Operation) -> Result<(), ValidationErro
             op.api(),
             target.api()
         ),
-        Hint::new(
-            "A request sent to the other API",
-            "Use the client of the request's API",
-        ),
+        Hint::new("A request sent to the other API", "Use the client of the request's API"),
     ))
 }
 

@@ -77,15 +77,11 @@ pub fn api_error(
         }
     }
 
-    let words = [
-        err.code.as_deref(),
-        err.message.as_deref(),
-        err.detail.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
+    let words = [err.code.as_deref(), err.message.as_deref(), err.detail.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     err.hint = hint::for_response(api, operation, status, &words);
     err
 }
@@ -144,13 +140,9 @@ fn read_dialect(value: &Value, err: &mut ApiError) -> bool {
     if let Some(detail) = top.get("detail") {
         let text = match detail {
             Value::String(s) => Some(bounded(s)),
-            Value::Array(items) => Some(bounded(
-                &items
-                    .iter()
-                    .map(validation_item)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
+            Value::Array(items) => {
+                Some(bounded(&items.iter().map(validation_item).collect::<Vec<_>>().join("; ")))
+            }
             Value::Null => None,
             other => Some(bounded(&other.to_string())),
         };
@@ -205,10 +197,8 @@ fn request_id(headers: &http::HeaderMap) -> Option<String> {
 
 fn sniff(body: &[u8]) -> BodyShape {
     let head = &body[..body.len().min(512)];
-    let trimmed = head
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map_or(&[][..], |i| &head[i..]);
+    let trimmed =
+        head.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |i| &head[i..]);
     match trimmed.first() {
         Some(b'{') | Some(b'[') => BodyShape::MalformedJson,
         Some(b'<') => BodyShape::Html,
@@ -224,11 +214,7 @@ fn html_title(body: &[u8]) -> Option<String> {
     let start = lower.find("<title")?;
     let open_end = start + lower[start..].find('>')? + 1;
     let close = open_end + lower[open_end..].find("</title")?;
-    let title = head
-        .get(open_end..close)?
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let title = head.get(open_end..close)?.split_whitespace().collect::<Vec<_>>().join(" ");
     (!title.is_empty()).then(|| bounded(&title))
 }
 

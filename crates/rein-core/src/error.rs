@@ -42,6 +42,12 @@ pub enum Error {
     /// A wait ran out of time before the resource was ready or failed.
     #[error(transparent)]
     WaitTimedOut(Box<WaitTimedOut>),
+    /// The caller cancelled the call; nothing more was sent.
+    #[error("cancelled")]
+    Cancelled,
+    /// The client is misconfigured (a missing key, a bad base URL).
+    #[error(transparent)]
+    Config(Box<ValidationError>),
     /// A machine was driven out of order (polled while awaiting a response, or after it finished).
     #[error("rein state machine misuse: {0}")]
     Misuse(&'static str),
@@ -70,9 +76,7 @@ impl Error {
     /// Whether the failure was a rate limit (a 429 given up on, or a wait too long to sleep).
     pub fn is_rate_limited(&self) -> bool {
         matches!(self, Error::RateLimited(_))
-            || self
-                .api_error()
-                .is_some_and(|e| e.kind == ErrorKind::RateLimited)
+            || self.api_error().is_some_and(|e| e.kind == ErrorKind::RateLimited)
     }
 
     /// How long the server asked to wait before trying again, if it said.
@@ -89,10 +93,7 @@ impl Error {
         match self {
             Error::Transport(t) => t.may_have_succeeded,
             Error::Decode(d) => d.may_have_succeeded,
-            Error::Deadline(d) => d
-                .last_error
-                .as_deref()
-                .is_some_and(Error::may_have_succeeded),
+            Error::Deadline(d) => d.last_error.as_deref().is_some_and(Error::may_have_succeeded),
             _ => false,
         }
     }
@@ -100,7 +101,7 @@ impl Error {
     /// The fix hint from the references' cause/fix tables, when one applies.
     pub fn hint(&self) -> Option<Hint> {
         match self {
-            Error::Invalid(v) => Some(v.hint),
+            Error::Invalid(v) | Error::Config(v) => Some(v.hint),
             Error::RateLimited(r) => r.response.as_ref().and_then(|e| e.hint),
             _ => self.api_error().and_then(|e| e.hint),
         }
@@ -120,6 +121,8 @@ impl Error {
             Error::Deadline(_) => "The request took too long. Please try again later.",
             Error::ResourceFailed(_) => "The item could not be processed.",
             Error::WaitTimedOut(_) => "Processing is taking longer than expected. Please check back later.",
+            Error::Cancelled => "The request was cancelled.",
+            Error::Config(_) => "The service is not configured correctly.",
             Error::Misuse(_) => "Something went wrong.",
         }
     }
@@ -396,20 +399,12 @@ pub struct TransportError {
 impl TransportError {
     /// A failure before any byte of the request was sent (connect, DNS, TLS).
     pub fn not_sent(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        TransportError {
-            kind,
-            sent: false,
-            message: message.into(),
-        }
+        TransportError { kind, sent: false, message: message.into() }
     }
 
     /// A failure after the request may have reached the server.
     pub fn after_send(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        TransportError {
-            kind,
-            sent: true,
-            message: message.into(),
-        }
+        TransportError { kind, sent: true, message: message.into() }
     }
 }
 
@@ -439,10 +434,7 @@ impl fmt::Display for TransportFailure {
             write!(f, " (after {} attempts)", self.attempts)?;
         }
         if self.may_have_succeeded {
-            write!(
-                f,
-                "; the operation may have succeeded: check before repeating it"
-            )?;
+            write!(f, "; the operation may have succeeded: check before repeating it")?;
         }
         Ok(())
     }
@@ -465,21 +457,13 @@ pub struct ValidationError {
 impl ValidationError {
     /// A validation failure of `field`.
     pub fn new(field: impl Into<String>, problem: impl Into<String>, hint: Hint) -> Self {
-        ValidationError {
-            field: field.into(),
-            problem: problem.into(),
-            hint,
-        }
+        ValidationError { field: field.into(), problem: problem.into(), hint }
     }
 }
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid request: {}: {}; fix: {}",
-            self.field, self.problem, self.hint.fix
-        )
+        write!(f, "invalid request: {}: {}; fix: {}", self.field, self.problem, self.hint.fix)
     }
 }
 
@@ -509,16 +493,9 @@ impl fmt::Display for DecodeError {
         if let Some(endpoint) = self.endpoint {
             write!(f, " of {endpoint}")?;
         }
-        write!(
-            f,
-            ": {} (body of {} bytes: {:?})",
-            self.reason, self.body_len, self.excerpt
-        )?;
+        write!(f, ": {} (body of {} bytes: {:?})", self.reason, self.body_len, self.excerpt)?;
         if self.may_have_succeeded {
-            write!(
-                f,
-                "; the operation may have succeeded: check before repeating it"
-            )?;
+            write!(f, "; the operation may have succeeded: check before repeating it")?;
         }
         Ok(())
     }
@@ -612,12 +589,7 @@ pub struct WaitTimedOut {
 
 impl fmt::Display for WaitTimedOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "not ready after {:.1}s (timeout {:?}",
-            self.waited.as_secs_f64(),
-            self.timeout
-        )?;
+        write!(f, "not ready after {:.1}s (timeout {:?}", self.waited.as_secs_f64(), self.timeout)?;
         if let Some(endpoint) = self.endpoint {
             write!(f, ", {endpoint}")?;
         }

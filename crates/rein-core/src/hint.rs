@@ -43,10 +43,8 @@ pub mod rows {
 
     // Jockey: Common Errors by Endpoint.
     /// Assets: method required.
-    pub const ASSET_METHOD_REQUIRED: Hint = Hint::new(
-        "Missing upload method",
-        "Add method: \"direct\" or method: \"url\"",
-    );
+    pub const ASSET_METHOD_REQUIRED: Hint =
+        Hint::new("Missing upload method", "Add method: \"direct\" or method: \"url\"");
     /// Assets: file too large.
     pub const ASSET_FILE_TOO_LARGE: Hint =
         Hint::new("Direct upload > 200MB", "Use URL upload method instead");
@@ -67,10 +65,8 @@ pub mod rows {
     pub const ITEM_STORE_NOT_FOUND: Hint =
         Hint::new("Invalid knowledge_store_id", "Check knowledge store ID");
     /// Responses: tools required.
-    pub const RESPONSE_TOOLS_REQUIRED: Hint = Hint::new(
-        "Missing tools array",
-        "Add exactly one knowledge_store tool",
-    );
+    pub const RESPONSE_TOOLS_REQUIRED: Hint =
+        Hint::new("Missing tools array", "Add exactly one knowledge_store tool");
     /// Responses: invalid session.
     pub const RESPONSE_INVALID_SESSION: Hint =
         Hint::new("Bad session_id", "Start a new session (omit session_id)");
@@ -97,10 +93,8 @@ pub mod rows {
         "Delete with force=true, or remove the references first",
     );
     /// rein: Jockey 410 on a search page token.
-    pub const JOCKEY_PAGE_TOKEN_EXPIRED: Hint = Hint::new(
-        "The search page token expired",
-        "Run the search again from its first page",
-    );
+    pub const JOCKEY_PAGE_TOKEN_EXPIRED: Hint =
+        Hint::new("The search page token expired", "Run the search again from its first page");
     /// rein: 408 from either API.
     pub const REQUEST_TIMEOUT: Hint = Hint::new(
         "The server timed out waiting for the request",
@@ -112,10 +106,8 @@ pub mod rows {
         "Fetch the resource, then retry with its current state",
     );
     /// rein: 410 from either API.
-    pub const GONE: Hint = Hint::new(
-        "The resource no longer exists",
-        "Start again from a fresh listing or search",
-    );
+    pub const GONE: Hint =
+        Hint::new("The resource no longer exists", "Start again from a fresh listing or search");
     /// rein: 415 from Jockey.
     pub const JOCKEY_415: Hint = Hint::new(
         "The body's content type is not what the endpoint takes",
@@ -134,15 +126,11 @@ pub mod rows {
         "Check your request body against the endpoint reference",
     );
     /// jack 401.
-    pub const JACK_401: Hint = Hint::new(
-        "Unauthorized — missing or invalid API key",
-        "Check your Authorization header",
-    );
+    pub const JACK_401: Hint =
+        Hint::new("Unauthorized — missing or invalid API key", "Check your Authorization header");
     /// jack 403.
-    pub const JACK_403: Hint = Hint::new(
-        "Forbidden — API key has been revoked",
-        "Generate a new key from the dashboard",
-    );
+    pub const JACK_403: Hint =
+        Hint::new("Forbidden — API key has been revoked", "Generate a new key from the dashboard");
     /// jack 404.
     pub const JACK_404: Hint = Hint::new(
         "Not Found — document or resource does not exist",
@@ -164,25 +152,19 @@ pub mod rows {
         "Check field types and value ranges",
     );
     /// jack 429.
-    pub const JACK_429: Hint = Hint::new(
-        "Too Many Requests — rate limit exceeded",
-        "Wait 60 seconds, then retry",
-    );
+    pub const JACK_429: Hint =
+        Hint::new("Too Many Requests — rate limit exceeded", "Wait 60 seconds, then retry");
     /// jack 500 (and other 5xx).
     pub const JACK_5XX: Hint = Hint::new(
         "Internal Server Error — something went wrong on our end",
         "Retry after 30 seconds. Contact support if it persists",
     );
     /// jack: an empty documents list (the error page's own example).
-    pub const JACK_EMPTY_DOCUMENTS: Hint = Hint::new(
-        "documents list must not be empty",
-        "Send at least one document",
-    );
+    pub const JACK_EMPTY_DOCUMENTS: Hint =
+        Hint::new("documents list must not be empty", "Send at least one document");
     /// rein: jack metadata values that are not strings.
-    pub const JACK_METADATA_STRINGS: Hint = Hint::new(
-        "Metadata values must be strings",
-        "Convert every metadata value to a string",
-    );
+    pub const JACK_METADATA_STRINGS: Hint =
+        Hint::new("Metadata values must be strings", "Convert every metadata value to a string");
 }
 
 /// The hint for an error response, from the operation (if known), the status, and the server's

@@ -68,6 +68,7 @@ pub mod api;
 pub mod backoff;
 pub mod body;
 pub mod call;
+pub mod config;
 pub mod decode;
 pub mod error;
 pub mod hint;
@@ -89,6 +90,7 @@ pub use api::{Api, Endpoint, Operation};
 pub use backoff::{Backoff, Jitter, Random, SplitMix64};
 pub use body::{Body, FileSource, Multipart, PartContent, Segment};
 pub use call::ApiCall;
+pub use config::ClientConfig;
 pub use error::{
     ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, RateLimited,
     ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,

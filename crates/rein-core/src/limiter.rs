@@ -34,17 +34,11 @@ pub struct Window {
 
 impl Window {
     /// jack's documented limit: 60 requests per 60 s.
-    pub const JACK: Window = Window {
-        max_requests: 60,
-        window: Duration::from_secs(60),
-    };
+    pub const JACK: Window = Window { max_requests: 60, window: Duration::from_secs(60) };
 
     /// `n` requests per minute.
     pub const fn per_minute(n: u32) -> Self {
-        Window {
-            max_requests: n,
-            window: Duration::from_secs(60),
-        }
+        Window { max_requests: n, window: Duration::from_secs(60) }
     }
 }
 
@@ -64,11 +58,7 @@ impl Lane {
             self.paused_until = None;
         }
         if let Some(w) = self.window {
-            while self
-                .sent
-                .front()
-                .is_some_and(|&t| now.saturating_since(t) >= w.window)
-            {
+            while self.sent.front().is_some_and(|&t| now.saturating_since(t) >= w.window) {
                 self.sent.pop_front();
             }
             if w.max_requests == 0 {
@@ -103,14 +93,8 @@ impl Limiter {
     /// A limiter with the given windows (`None`: no client-side window for that API).
     pub fn new(jockey: Option<Window>, jack: Option<Window>) -> Self {
         Limiter {
-            jockey: Mutex::new(Lane {
-                window: jockey,
-                ..Lane::default()
-            }),
-            jack: Mutex::new(Lane {
-                window: jack,
-                ..Lane::default()
-            }),
+            jockey: Mutex::new(Lane { window: jockey, ..Lane::default() }),
+            jack: Mutex::new(Lane { window: jack, ..Lane::default() }),
         }
     }
 
@@ -154,15 +138,9 @@ mod tests {
     fn the_61st_request_in_a_minute_waits_for_the_oldest_to_leave() {
         let l = Limiter::default();
         for i in 0..60 {
-            assert_eq!(
-                l.try_acquire(Api::Jack, Moment::from_millis(i * 100)),
-                Ok(())
-            );
+            assert_eq!(l.try_acquire(Api::Jack, Moment::from_millis(i * 100)), Ok(()));
         }
-        assert_eq!(
-            l.try_acquire(Api::Jack, Moment::from_secs(10)),
-            Err(Moment::from_secs(60))
-        );
+        assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(10)), Err(Moment::from_secs(60)));
         assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(60)), Ok(()));
         // Jockey has no window by default.
         for _ in 0..1000 {
@@ -175,14 +153,8 @@ mod tests {
         let l = Limiter::default();
         l.pause(Api::Jockey, Moment::from_secs(30));
         l.pause(Api::Jockey, Moment::from_secs(10));
-        assert_eq!(
-            l.try_acquire(Api::Jockey, Moment::from_secs(5)),
-            Err(Moment::from_secs(30))
-        );
-        assert_eq!(
-            l.paused_until(Api::Jockey, Moment::from_secs(5)),
-            Some(Moment::from_secs(30))
-        );
+        assert_eq!(l.try_acquire(Api::Jockey, Moment::from_secs(5)), Err(Moment::from_secs(30)));
+        assert_eq!(l.paused_until(Api::Jockey, Moment::from_secs(5)), Some(Moment::from_secs(30)));
         assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(5)), Ok(()));
         assert_eq!(l.try_acquire(Api::Jockey, Moment::from_secs(30)), Ok(()));
     }

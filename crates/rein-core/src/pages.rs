@@ -51,11 +51,7 @@ impl Pages {
     /// A walk starting at page `first` (1-based; 0 is taken as 1), fetching at most `max_pages`
     /// pages: a bound, so a server that never stops cannot keep a caller forever.
     pub fn new(first: u32, max_pages: u32) -> Self {
-        Pages {
-            next: Some(first.max(1)),
-            fetched: 0,
-            max_pages,
-        }
+        Pages { next: Some(first.max(1)), fetched: 0, max_pages }
     }
 
     /// The page to fetch next, or `None` when the walk is over.
@@ -89,19 +85,12 @@ pub struct TokenPages {
 impl TokenPages {
     /// A walk from the first page, fetching at most `max_pages` pages.
     pub fn new(max_pages: u32) -> Self {
-        TokenPages {
-            next: Some(None),
-            fetched: 0,
-            max_pages,
-        }
+        TokenPages { next: Some(None), fetched: 0, max_pages }
     }
 
     /// `Some(token)` to fetch next (`Some(None)`: the first page), or `None` when the walk is over.
     pub fn next_token(&self) -> Option<Option<&str>> {
-        self.next
-            .as_ref()
-            .filter(|_| self.fetched < self.max_pages)
-            .map(|t| t.as_deref())
+        self.next.as_ref().filter(|_| self.fetched < self.max_pages).map(|t| t.as_deref())
     }
 
     /// Records a fetched page and the `next_page_token` it carried.

@@ -107,19 +107,12 @@ impl RetryPolicy {
 
     /// The references' literal strategy: 3 attempts, waits of 1 s then 2 s, no jitter.
     pub fn reference() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            backoff: Backoff::reference(),
-            ..RetryPolicy::default()
-        }
+        RetryPolicy { max_attempts: 3, backoff: Backoff::reference(), ..RetryPolicy::default() }
     }
 
     /// No retries at all: one attempt.
     pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
+        RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
     }
 
     /// Whether a response with this status is retried.
@@ -316,24 +309,19 @@ impl<T> Call<T> {
     pub fn poll(&mut self, now: Now) -> Step<T> {
         let started = *self.started.get_or_insert(now.moment);
         let budget_end = started + self.policy.timeout;
-        let deadline = *self
-            .deadline
-            .insert(self.deadline.map_or(budget_end, |d| d.min(budget_end)));
+        let deadline =
+            *self.deadline.insert(self.deadline.map_or(budget_end, |d| d.min(budget_end)));
 
         match self.state {
             State::Waiting(until) if now.moment < until => return Step::Wait(until),
             State::Waiting(_) | State::Ready => {}
             State::Sent => {
                 self.state = State::Finished;
-                return Step::Done(Err(Error::Misuse(
-                    "poll called while a response is awaited",
-                )));
+                return Step::Done(Err(Error::Misuse("poll called while a response is awaited")));
             }
             State::Finished => {
                 return Step::Done(
-                    self.result
-                        .take()
-                        .unwrap_or(Err(Error::Misuse("poll called after Done"))),
+                    self.result.take().unwrap_or(Err(Error::Misuse("poll called after Done"))),
                 )
             }
         }
@@ -362,10 +350,7 @@ impl<T> Call<T> {
                         response: None,
                     }))));
                 }
-                self.events.push_back(Event::Throttled {
-                    operation: op,
-                    until,
-                });
+                self.events.push_back(Event::Throttled { operation: op, until });
                 self.state = State::Waiting(until);
                 return Step::Wait(until);
             }
@@ -435,10 +420,7 @@ impl<T> Call<T> {
                     if let (Some(limiter), Some(w)) = (&self.limiter, wait) {
                         let until = now.moment + w;
                         limiter.pause(op.api(), until);
-                        self.events.push_back(Event::Paused {
-                            api: op.api(),
-                            until,
-                        });
+                        self.events.push_back(Event::Paused { api: op.api(), until });
                     }
                 }
                 self.retry_with(
@@ -564,10 +546,7 @@ impl<T> Call<T> {
     /// The backoff delay the next retry would get without jitter (used as a floor for a
     /// documented fixed wait, so a fixed wait never shortens the schedule).
     fn next_backoff_peek(&self) -> Duration {
-        self.policy
-            .backoff
-            .raw_delay(self.attempts.saturating_sub(1))
-            .min(self.policy.backoff.cap)
+        self.policy.backoff.raw_delay(self.attempts.saturating_sub(1)).min(self.policy.backoff.cap)
     }
 
     fn finish(&mut self, result: Result<T, Error>) {

@@ -42,9 +42,7 @@ pub fn parse_retry_after(value: &str, reference: SystemTime) -> Option<Duration>
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         // All digits: delta-seconds. Too many digits for u64 is still a (very long) wait.
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
+        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     // A date in the past means "now".
@@ -61,9 +59,7 @@ pub fn parse_millis(value: &str) -> Option<Duration> {
     if !ms.is_finite() || ms < 0.0 {
         return None;
     }
-    Duration::try_from_secs_f64(ms / 1000.0)
-        .ok()
-        .or(Some(Duration::MAX))
+    Duration::try_from_secs_f64(ms / 1000.0).ok().or(Some(Duration::MAX))
 }
 
 #[cfg(test)]
@@ -86,23 +82,14 @@ mod tests {
     #[test]
     fn forms() {
         let now = at("Sun, 22 Nov 2026 10:00:00 GMT");
-        assert_eq!(
-            parse(&headers(&[("retry-after", "60")]), now),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            parse(&headers(&[("retry-after", " 7 ")]), now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(parse(&headers(&[("retry-after", "60")]), now), Some(Duration::from_secs(60)));
+        assert_eq!(parse(&headers(&[("retry-after", " 7 ")]), now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse(&headers(&[("retry-after-ms", "1500")]), now),
             Some(Duration::from_millis(1500))
         );
         assert_eq!(
-            parse(
-                &headers(&[("retry-after", "Sun, 22 Nov 2026 10:00:30 GMT")]),
-                now
-            ),
+            parse(&headers(&[("retry-after", "Sun, 22 Nov 2026 10:00:30 GMT")]), now),
             Some(Duration::from_secs(30))
         );
     }
@@ -114,11 +101,7 @@ mod tests {
             assert_eq!(parse(&headers(&[("retry-after", bad)]), now), None, "{bad}");
         }
         for bad in ["-1", "inf", "NaN", "abc", "1e3"] {
-            assert_eq!(
-                parse(&headers(&[("retry-after-ms", bad)]), now),
-                None,
-                "{bad}"
-            );
+            assert_eq!(parse(&headers(&[("retry-after-ms", bad)]), now), None, "{bad}");
         }
     }
 
@@ -148,9 +131,6 @@ mod tests {
     #[test]
     fn huge_delta_is_a_long_wait_not_garbage() {
         let h = headers(&[("retry-after", "99999999999999999999999")]);
-        assert_eq!(
-            parse(&h, SystemTime::UNIX_EPOCH),
-            Some(Duration::from_secs(u64::MAX))
-        );
+        assert_eq!(parse(&h, SystemTime::UNIX_EPOCH), Some(Duration::from_secs(u64::MAX)));
     }
 }

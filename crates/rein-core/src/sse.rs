@@ -161,9 +161,7 @@ impl EventStream {
 
     fn dispatch(&mut self) {
         if self.oversized {
-            self.ready.push_back(SseItem::Oversized {
-                bytes: self.event_bytes,
-            });
+            self.ready.push_back(SseItem::Oversized { bytes: self.event_bytes });
         } else if self.has_data {
             if self.data == "[DONE]" {
                 self.ready.push_back(SseItem::Done);
@@ -228,11 +226,7 @@ mod tests {
         let stream = b": keepalive\n\nevent: response.created\ndata: {\"a\":1}\n\ndata: x\ndata: y\n\ndata: [DONE]\n\ndata: after\n\n";
         assert_eq!(
             decode(&[stream]),
-            vec![
-                ev("response.created", "{\"a\":1}"),
-                ev("message", "x\ny"),
-                SseItem::Done
-            ]
+            vec![ev("response.created", "{\"a\":1}"), ev("message", "x\ny"), SseItem::Done]
         );
     }
 
@@ -250,10 +244,7 @@ mod tests {
 
     #[test]
     fn an_unterminated_event_is_discarded() {
-        assert_eq!(
-            decode(&[b"data: a\n\ndata: partial"]),
-            vec![ev("message", "a")]
-        );
+        assert_eq!(decode(&[b"data: a\n\ndata: partial"]), vec![ev("message", "a")]);
     }
 
     #[test]

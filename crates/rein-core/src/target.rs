@@ -97,9 +97,7 @@ impl Target {
             .trim_end_matches('/')
             .parse()
             .map_err(|e| invalid(format!("{base_url:?} is not a URL: {e}")))?;
-        let host = base
-            .host()
-            .ok_or_else(|| invalid(format!("{base_url:?} has no host")))?;
+        let host = base.host().ok_or_else(|| invalid(format!("{base_url:?} has no host")))?;
         if base.query().is_some() {
             return Err(invalid(format!("{base_url:?} has a query")));
         }
@@ -120,11 +118,7 @@ impl Target {
         };
         let k = key.expose().trim();
         if k.is_empty() {
-            return Err(ValidationError::new(
-                "api_key",
-                "the API key is empty",
-                key_hint,
-            ));
+            return Err(ValidationError::new("api_key", "the API key is empty", key_hint));
         }
         let value = match api {
             Api::Jockey => HeaderValue::from_str(k),
@@ -142,11 +136,7 @@ impl Target {
             Api::Jockey => HeaderName::from_static("x-api-key"),
             Api::Jack => AUTHORIZATION,
         };
-        Ok(Target {
-            api,
-            base,
-            auth: (name, value),
-        })
+        Ok(Target { api, base, auth: (name, value) })
     }
 
     /// The API.
@@ -178,17 +168,11 @@ impl Target {
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Everything but RFC 3986 unreserved characters is escaped in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Encodes `id` as one path segment: no `/`, `?` or `#` survives, and a segment of only dots
 /// (`.`, `..`) is escaped so no URL normaliser can treat it as a step up.
@@ -308,11 +292,7 @@ impl RequestBuilder<'_> {
             )))
         })?);
         let uri = Uri::from_parts(parts).map_err(|e| {
-            Error::Invalid(Box::new(ValidationError::new(
-                "uri",
-                e.to_string(),
-                rows::JOCKEY_400,
-            )))
+            Error::Invalid(Box::new(ValidationError::new("uri", e.to_string(), rows::JOCKEY_400)))
         })?;
 
         let mut headers = HeaderMap::new();
@@ -328,10 +308,7 @@ impl RequestBuilder<'_> {
             }
         }
         if !matches!(self.body, Body::Empty) || op.method() != http::Method::GET {
-            headers.insert(
-                CONTENT_LENGTH,
-                HeaderValue::from(self.body.content_length()),
-            );
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.content_length()));
         }
         for (name, value) in &self.headers {
             headers.append(name.clone(), value.clone());
@@ -352,9 +329,6 @@ fn missing_param(name: &str) -> Error {
     Error::Invalid(Box::new(ValidationError::new(
         name,
         "the id is missing or empty",
-        Hint::new(
-            "An empty id",
-            "Pass the id the API returned when the resource was created",
-        ),
+        Hint::new("An empty id", "Pass the id the API returned when the resource was created"),
     )))
 }

@@ -87,19 +87,13 @@ impl Now {
     /// 2026-01-01T00:00:00Z plus the same offset.
     pub fn fake(secs_since_origin: f64) -> Self {
         let d = Duration::from_secs_f64(secs_since_origin.max(0.0));
-        Now {
-            moment: Moment(d),
-            wall: fake_wall_origin() + d,
-        }
+        Now { moment: Moment(d), wall: fake_wall_origin() + d }
     }
 
     /// The same reading moved forward to `moment` (the wall clock moves by the same amount).
     pub fn advanced_to(self, moment: Moment) -> Self {
         let d = moment.saturating_since(self.moment);
-        Now {
-            moment: self.moment.max(moment),
-            wall: self.wall + d,
-        }
+        Now { moment: self.moment.max(moment), wall: self.wall + d }
     }
 }
 

@@ -46,29 +46,18 @@ impl WaitPolicy {
 
     const fn preset(interval_s: u64, timeout_s: u64) -> WaitPolicy {
         let interval = Duration::from_secs(interval_s);
-        WaitPolicy {
-            interval,
-            floor: interval,
-            timeout: Duration::from_secs(timeout_s),
-        }
+        WaitPolicy { interval, floor: interval, timeout: Duration::from_secs(timeout_s) }
     }
 
     /// Polls every `interval`; an interval below the preset's floor is raised to the floor.
     pub fn interval(self, interval: Duration) -> Self {
-        WaitPolicy {
-            interval: interval.max(self.floor),
-            ..self
-        }
+        WaitPolicy { interval: interval.max(self.floor), ..self }
     }
 
     /// Polls every `interval`, even below the preset's floor: an explicit choice (tests against
     /// the emulator, say), since fast polling spends rate-limit budget.
     pub fn interval_below_floor(self, interval: Duration) -> Self {
-        WaitPolicy {
-            interval,
-            floor: interval,
-            ..self
-        }
+        WaitPolicy { interval, floor: interval, ..self }
     }
 
     /// Gives up after `timeout`.
@@ -138,9 +127,7 @@ impl<T: Pollable> Wait<T> {
             retry,
             limiter: None,
             seed: 0,
-            state: State::Idle {
-                next_poll: Moment::ZERO,
-            },
+            state: State::Idle { next_poll: Moment::ZERO },
             started: None,
             deadline: None,
             last_send: None,
@@ -148,6 +135,19 @@ impl<T: Pollable> Wait<T> {
             last_status: None,
             events: VecDeque::new(),
         }
+    }
+
+    /// A wait on the resource a typed GET returns. Fails at once, with nothing sent, when the
+    /// request is invalid or `target` is for the other API.
+    pub fn typed<R: crate::ApiCall<Output = T>>(
+        target: &crate::Target,
+        request: &R,
+        policy: WaitPolicy,
+        retry: RetryPolicy,
+    ) -> Result<Self, Error> {
+        crate::call::check_target(target, request.operation())?;
+        let rendered = request.to_request(target)?;
+        Ok(Wait::new(rendered, R::decode, policy, retry))
     }
 
     /// Shares the client's rate limiter with every poll.
@@ -185,9 +185,7 @@ impl<T: Pollable> Wait<T> {
             match &mut self.state {
                 State::Finished(result) => {
                     return Step::Done(
-                        result
-                            .take()
-                            .unwrap_or(Err(Error::Misuse("poll called after Done"))),
+                        result.take().unwrap_or(Err(Error::Misuse("poll called after Done"))),
                     )
                 }
                 State::Idle { next_poll } => {

@@ -9,98 +9,30 @@ use rein_core::{Api, BodyShape, ErrorKind, Now, Operation};
 
 /// Each fixture, with the API and operation it is a reply of.
 const FIXTURES: &[(&str, Api, Operation)] = &[
-    (
-        "jockey/400-method-required",
-        Api::Jockey,
-        Operation::CreateAsset,
-    ),
-    (
-        "jockey/400-file-too-large",
-        Api::Jockey,
-        Operation::CreateAsset,
-    ),
-    (
-        "jockey/400-invalid-url",
-        Api::Jockey,
-        Operation::CreateAsset,
-    ),
-    (
-        "jockey/400-invalid-schema",
-        Api::Jockey,
-        Operation::CreateKnowledgeStore,
-    ),
-    (
-        "jockey/400-name-required",
-        Api::Jockey,
-        Operation::CreateKnowledgeStore,
-    ),
-    (
-        "jockey/400-tools-required",
-        Api::Jockey,
-        Operation::CreateResponse,
-    ),
-    (
-        "jockey/400-invalid-session",
-        Api::Jockey,
-        Operation::CreateResponse,
-    ),
-    (
-        "jockey/400-input-required",
-        Api::Jockey,
-        Operation::CreateResponse,
-    ),
-    (
-        "jockey/401-unauthorized",
-        Api::Jockey,
-        Operation::ListAssets,
-    ),
-    (
-        "jockey/403-forbidden",
-        Api::Jockey,
-        Operation::GetKnowledgeStore,
-    ),
+    ("jockey/400-method-required", Api::Jockey, Operation::CreateAsset),
+    ("jockey/400-file-too-large", Api::Jockey, Operation::CreateAsset),
+    ("jockey/400-invalid-url", Api::Jockey, Operation::CreateAsset),
+    ("jockey/400-invalid-schema", Api::Jockey, Operation::CreateKnowledgeStore),
+    ("jockey/400-name-required", Api::Jockey, Operation::CreateKnowledgeStore),
+    ("jockey/400-tools-required", Api::Jockey, Operation::CreateResponse),
+    ("jockey/400-invalid-session", Api::Jockey, Operation::CreateResponse),
+    ("jockey/400-input-required", Api::Jockey, Operation::CreateResponse),
+    ("jockey/401-unauthorized", Api::Jockey, Operation::ListAssets),
+    ("jockey/403-forbidden", Api::Jockey, Operation::GetKnowledgeStore),
     ("jockey/404-not-found", Api::Jockey, Operation::GetAsset),
-    (
-        "jockey/404-asset-not-found",
-        Api::Jockey,
-        Operation::AddItem,
-    ),
-    (
-        "jockey/404-store-not-found",
-        Api::Jockey,
-        Operation::AddItem,
-    ),
+    ("jockey/404-asset-not-found", Api::Jockey, Operation::AddItem),
+    ("jockey/404-store-not-found", Api::Jockey, Operation::AddItem),
     ("jockey/409-conflict", Api::Jockey, Operation::DeleteAsset),
-    (
-        "jockey/410-gone",
-        Api::Jockey,
-        Operation::SearchKnowledgeStore,
-    ),
-    (
-        "jockey/413-content-too-large",
-        Api::Jockey,
-        Operation::CreateAsset,
-    ),
-    (
-        "jockey/415-unsupported-media-type",
-        Api::Jockey,
-        Operation::CreateAsset,
-    ),
+    ("jockey/410-gone", Api::Jockey, Operation::SearchKnowledgeStore),
+    ("jockey/413-content-too-large", Api::Jockey, Operation::CreateAsset),
+    ("jockey/415-unsupported-media-type", Api::Jockey, Operation::CreateAsset),
     ("jockey/418-other-status", Api::Jockey, Operation::GetAsset),
-    (
-        "jockey/422-unprocessable",
-        Api::Jockey,
-        Operation::CreateKnowledgeStore,
-    ),
+    ("jockey/422-unprocessable", Api::Jockey, Operation::CreateKnowledgeStore),
     ("jockey/429-rate-limited", Api::Jockey, Operation::ListItems),
     ("jockey/429-http-date", Api::Jockey, Operation::GetItem),
     ("jockey/500-server-error", Api::Jockey, Operation::GetAsset),
     ("jockey/503-nested", Api::Jockey, Operation::CreateResponse),
-    (
-        "jockey/504-nested",
-        Api::Jockey,
-        Operation::SearchKnowledgeStore,
-    ),
+    ("jockey/504-nested", Api::Jockey, Operation::SearchKnowledgeStore),
     ("jack/400-bad-request", Api::Jack, Operation::Ingest),
     ("jack/401-unauthorized", Api::Jack, Operation::Query),
     ("jack/403-revoked", Api::Jack, Operation::Usage),
@@ -116,24 +48,12 @@ const FIXTURES: &[(&str, Api, Operation)] = &[
     ("jack/503-unavailable", Api::Jack, Operation::ListDocuments),
     ("proxy/502-nginx", Api::Jockey, Operation::GetAsset),
     ("proxy/503-alb", Api::Jack, Operation::Query),
-    (
-        "proxy/504-cloudfront",
-        Api::Jockey,
-        Operation::CreateResponse,
-    ),
+    ("proxy/504-cloudfront", Api::Jockey, Operation::CreateResponse),
     ("proxy/429-empty", Api::Jack, Operation::ListDocuments),
-    (
-        "proxy/500-empty",
-        Api::Jockey,
-        Operation::ListKnowledgeStores,
-    ),
+    ("proxy/500-empty", Api::Jockey, Operation::ListKnowledgeStores),
     ("proxy/500-plain-text", Api::Jack, Operation::GetDocument),
     ("proxy/500-truncated-json", Api::Jockey, Operation::GetItem),
-    (
-        "proxy/400-wrong-shape-json",
-        Api::Jockey,
-        Operation::CreateKnowledgeStore,
-    ),
+    ("proxy/400-wrong-shape-json", Api::Jockey, Operation::CreateKnowledgeStore),
     ("proxy/400-json-array", Api::Jack, Operation::Ingest),
     ("proxy/502-binary", Api::Jack, Operation::Usage),
 ];
@@ -162,11 +82,7 @@ fn every_fixture_file_is_listed() {
             std::fs::read_dir(wire::fixture_path(&format!("errors/{dir}"))).expect("fixture dir")
         {
             let path = entry.expect("entry").path();
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("a name")
-                .to_owned();
+            let stem = path.file_stem().and_then(|s| s.to_str()).expect("a name").to_owned();
             on_disk.push(format!("{dir}/{stem}"));
         }
     }
@@ -176,9 +92,7 @@ fn every_fixture_file_is_listed() {
 
 #[test]
 fn each_status_has_a_fixture_in_each_dialect() {
-    for status in [
-        400u16, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503,
-    ] {
+    for status in [400u16, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503] {
         for dialect in ["jockey", "jack"] {
             let prefix = format!("{dialect}/{status}-");
             assert!(
@@ -188,10 +102,8 @@ fn each_status_has_a_fixture_in_each_dialect() {
         }
     }
     for status in [502, 503, 504] {
-        assert!(FIXTURES
-            .iter()
-            .any(|f| f.0.starts_with(&format!("proxy/{status}-"))
-                && f.0.ends_with(|c: char| c.is_alphabetic())));
+        assert!(FIXTURES.iter().any(|f| f.0.starts_with(&format!("proxy/{status}-"))
+            && f.0.ends_with(|c: char| c.is_alphabetic())));
     }
 }
 
@@ -210,12 +122,7 @@ fn reference_rows_map_to_their_hints() {
             Operation::CreateAsset,
             rows::ASSET_FILE_TOO_LARGE,
         ),
-        (
-            "jockey/400-invalid-url",
-            Api::Jockey,
-            Operation::CreateAsset,
-            rows::ASSET_INVALID_URL,
-        ),
+        ("jockey/400-invalid-url", Api::Jockey, Operation::CreateAsset, rows::ASSET_INVALID_URL),
         (
             "jockey/400-invalid-schema",
             Api::Jockey,
@@ -228,18 +135,8 @@ fn reference_rows_map_to_their_hints() {
             Operation::CreateKnowledgeStore,
             rows::STORE_NAME_REQUIRED,
         ),
-        (
-            "jockey/404-asset-not-found",
-            Api::Jockey,
-            Operation::AddItem,
-            rows::ITEM_ASSET_NOT_FOUND,
-        ),
-        (
-            "jockey/404-store-not-found",
-            Api::Jockey,
-            Operation::AddItem,
-            rows::ITEM_STORE_NOT_FOUND,
-        ),
+        ("jockey/404-asset-not-found", Api::Jockey, Operation::AddItem, rows::ITEM_ASSET_NOT_FOUND),
+        ("jockey/404-store-not-found", Api::Jockey, Operation::AddItem, rows::ITEM_STORE_NOT_FOUND),
         (
             "jockey/400-tools-required",
             Api::Jockey,
@@ -258,90 +155,20 @@ fn reference_rows_map_to_their_hints() {
             Operation::CreateResponse,
             rows::RESPONSE_INPUT_REQUIRED,
         ),
-        (
-            "jockey/401-unauthorized",
-            Api::Jockey,
-            Operation::ListAssets,
-            rows::JOCKEY_401,
-        ),
-        (
-            "jockey/403-forbidden",
-            Api::Jockey,
-            Operation::GetKnowledgeStore,
-            rows::JOCKEY_403,
-        ),
-        (
-            "jockey/404-not-found",
-            Api::Jockey,
-            Operation::GetAsset,
-            rows::JOCKEY_404,
-        ),
-        (
-            "jockey/429-rate-limited",
-            Api::Jockey,
-            Operation::ListItems,
-            rows::JOCKEY_429,
-        ),
-        (
-            "jockey/500-server-error",
-            Api::Jockey,
-            Operation::GetAsset,
-            rows::JOCKEY_5XX,
-        ),
-        (
-            "jack/400-bad-request",
-            Api::Jack,
-            Operation::Ingest,
-            rows::JACK_EMPTY_DOCUMENTS,
-        ),
-        (
-            "jack/401-unauthorized",
-            Api::Jack,
-            Operation::Query,
-            rows::JACK_401,
-        ),
-        (
-            "jack/403-revoked",
-            Api::Jack,
-            Operation::Usage,
-            rows::JACK_403,
-        ),
-        (
-            "jack/404-not-found",
-            Api::Jack,
-            Operation::GetDocument,
-            rows::JACK_404,
-        ),
-        (
-            "jack/413-too-large",
-            Api::Jack,
-            Operation::IngestFile,
-            rows::JACK_413,
-        ),
-        (
-            "jack/415-unsupported",
-            Api::Jack,
-            Operation::IngestFile,
-            rows::JACK_415,
-        ),
-        (
-            "jack/422-validation",
-            Api::Jack,
-            Operation::Query,
-            rows::JACK_422,
-        ),
-        (
-            "jack/429-rate-limited",
-            Api::Jack,
-            Operation::Query,
-            rows::JACK_429,
-        ),
-        (
-            "jack/500-server-error",
-            Api::Jack,
-            Operation::Query,
-            rows::JACK_5XX,
-        ),
+        ("jockey/401-unauthorized", Api::Jockey, Operation::ListAssets, rows::JOCKEY_401),
+        ("jockey/403-forbidden", Api::Jockey, Operation::GetKnowledgeStore, rows::JOCKEY_403),
+        ("jockey/404-not-found", Api::Jockey, Operation::GetAsset, rows::JOCKEY_404),
+        ("jockey/429-rate-limited", Api::Jockey, Operation::ListItems, rows::JOCKEY_429),
+        ("jockey/500-server-error", Api::Jockey, Operation::GetAsset, rows::JOCKEY_5XX),
+        ("jack/400-bad-request", Api::Jack, Operation::Ingest, rows::JACK_EMPTY_DOCUMENTS),
+        ("jack/401-unauthorized", Api::Jack, Operation::Query, rows::JACK_401),
+        ("jack/403-revoked", Api::Jack, Operation::Usage, rows::JACK_403),
+        ("jack/404-not-found", Api::Jack, Operation::GetDocument, rows::JACK_404),
+        ("jack/413-too-large", Api::Jack, Operation::IngestFile, rows::JACK_413),
+        ("jack/415-unsupported", Api::Jack, Operation::IngestFile, rows::JACK_415),
+        ("jack/422-validation", Api::Jack, Operation::Query, rows::JACK_422),
+        ("jack/429-rate-limited", Api::Jack, Operation::Query, rows::JACK_429),
+        ("jack/500-server-error", Api::Jack, Operation::Query, rows::JACK_5XX),
     ];
     for &(name, api, op, hint) in cases {
         assert_eq!(decode_fixture(name, api, op).hint, Some(hint), "{name}");
@@ -377,16 +204,8 @@ fn hint_rows_quote_the_references() {
         rows::JOCKEY_5XX,
     ];
     for row in jockey_rows {
-        assert!(
-            jockey.contains(row.fix),
-            "jockey reference lacks fix {:?}",
-            row.fix
-        );
-        assert!(
-            jockey.contains(row.cause),
-            "jockey reference lacks cause {:?}",
-            row.cause
-        );
+        assert!(jockey.contains(row.fix), "jockey reference lacks fix {:?}", row.fix);
+        assert!(jockey.contains(row.cause), "jockey reference lacks cause {:?}", row.cause);
     }
     let jack_rows = [
         rows::JACK_400,
@@ -400,16 +219,8 @@ fn hint_rows_quote_the_references() {
         rows::JACK_5XX,
     ];
     for row in jack_rows {
-        assert!(
-            jack.contains(row.fix),
-            "jack reference lacks fix {:?}",
-            row.fix
-        );
-        assert!(
-            jack.contains(row.cause),
-            "jack reference lacks cause {:?}",
-            row.cause
-        );
+        assert!(jack.contains(row.fix), "jack reference lacks fix {:?}", row.fix);
+        assert!(jack.contains(row.cause), "jack reference lacks cause {:?}", row.cause);
     }
     assert!(jack.contains(rows::JACK_EMPTY_DOCUMENTS.cause));
 }
@@ -419,15 +230,9 @@ fn user_messages_never_carry_server_text() {
     for &(name, api, op) in FIXTURES {
         let err = decode_fixture(name, api, op);
         let user = err.user_message();
-        for server in [&err.message, &err.detail, &err.code, &err.excerpt]
-            .into_iter()
-            .flatten()
-        {
+        for server in [&err.message, &err.detail, &err.code, &err.excerpt].into_iter().flatten() {
             if server.len() > 3 {
-                assert!(
-                    !user.contains(server.as_str()),
-                    "{name}: {user:?} leaks {server:?}"
-                );
+                assert!(!user.contains(server.as_str()), "{name}: {user:?} leaks {server:?}");
             }
         }
     }
@@ -436,37 +241,20 @@ fn user_messages_never_carry_server_text() {
 #[test]
 fn megabytes_of_body_give_a_bounded_excerpt() {
     let bodies: Vec<(&str, Vec<u8>)> = vec![
-        (
-            "html",
-            format!("<html><body>{}</body></html>", "x".repeat(5 << 20)).into_bytes(),
-        ),
+        ("html", format!("<html><body>{}</body></html>", "x".repeat(5 << 20)).into_bytes()),
         ("text", "é".repeat(3 << 20).into_bytes()),
-        (
-            "json",
-            format!("{{\"message\": \"{}\"}}", "m".repeat(3 << 20)).into_bytes(),
-        ),
-        (
-            "truncated json",
-            format!("{{\"message\": \"{}", "m".repeat(3 << 20)).into_bytes(),
-        ),
-        (
-            "binary",
-            (0..(4u32 << 20)).map(|i| (i % 251) as u8 | 0x80).collect(),
-        ),
+        ("json", format!("{{\"message\": \"{}\"}}", "m".repeat(3 << 20)).into_bytes()),
+        ("truncated json", format!("{{\"message\": \"{}", "m".repeat(3 << 20)).into_bytes()),
+        ("binary", (0..(4u32 << 20)).map(|i| (i % 251) as u8 | 0x80).collect()),
     ];
     for (label, body) in bodies {
         let len = body.len();
-        let response = http::Response::builder()
-            .status(502)
-            .body(Bytes::from(body))
-            .expect("response");
+        let response =
+            http::Response::builder().status(502).body(Bytes::from(body)).expect("response");
         let err = decode::api_error(Api::Jockey, None, &response, Now::fake(0.0).wall);
         assert_eq!(err.body_len, len, "{label}");
         assert_eq!(err.kind, ErrorKind::ServerError);
-        for field in [&err.excerpt, &err.message, &err.detail]
-            .into_iter()
-            .flatten()
-        {
+        for field in [&err.excerpt, &err.message, &err.detail].into_iter().flatten() {
             assert!(
                 field.len() <= EXCERPT_LIMIT + '…'.len_utf8(),
                 "{label}: {} bytes kept",
@@ -479,11 +267,7 @@ fn megabytes_of_body_give_a_bounded_excerpt() {
 
 #[test]
 fn display_names_endpoint_status_and_fix() {
-    let err = decode_fixture(
-        "jockey/400-method-required",
-        Api::Jockey,
-        Operation::CreateAsset,
-    );
+    let err = decode_fixture("jockey/400-method-required", Api::Jockey, Operation::CreateAsset);
     insta::assert_snapshot!(
         "display_method_required",
         rein_core::Error::from(err.clone()).to_string()

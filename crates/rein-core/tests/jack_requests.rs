@@ -16,9 +16,7 @@ fn target() -> Target {
 }
 
 fn render(call: &impl ApiCall) -> String {
-    call.to_request(&target())
-        .expect("a valid request")
-        .render_redacted()
+    call.to_request(&target()).expect("a valid request").render_redacted()
 }
 
 #[test]
@@ -96,10 +94,7 @@ fn delete_document() {
 
 #[test]
 fn query_with_defaults() {
-    assert_snapshot!(
-        "jack_query_defaults",
-        render(&Query::new("What is the refund policy?"))
-    );
+    assert_snapshot!("jack_query_defaults", render(&Query::new("What is the refund policy?")));
 }
 
 #[test]
@@ -129,8 +124,6 @@ fn ingest_batches_render_like_ingests() {
 fn a_jockey_target_is_refused() {
     let jockey = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_key")
         .expect("a valid target");
-    let err = GetUsage::new()
-        .to_request(&jockey)
-        .expect_err("jack call on a Jockey target");
+    let err = GetUsage::new().to_request(&jockey).expect_err("jack call on a Jockey target");
     assert!(matches!(err, rein_core::Error::Invalid(v) if v.field == "target"));
 }

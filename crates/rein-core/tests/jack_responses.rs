@@ -10,9 +10,7 @@ use rein_core::jack::{
 use rein_core::{ApiCall, Phase, Pollable};
 
 fn fixture(name: &str) -> Bytes {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/jack")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/jack").join(name);
     Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
@@ -106,12 +104,7 @@ fn usage() {
 
 #[test]
 fn delete_accepts_any_2xx_with_or_without_body() {
-    for (status, body) in [
-        (204, ""),
-        (200, ""),
-        (200, r#"{"deleted":true}"#),
-        (202, "ok"),
-    ] {
+    for (status, body) in [(204, ""), (200, ""), (200, r#"{"deleted":true}"#), (202, "ok")] {
         assert_eq!(DeleteDocument::decode(response(status, body)), Ok(()));
     }
 }
@@ -153,10 +146,7 @@ fn data_responses_with_empty_or_broken_bodies_are_decode_errors() {
     assert!(Query::decode(response(200, r#"{"citations":[]}"#)).is_err());
 
     let err = Ingest::decode(response(202, r#"{"document_ids":"#)).expect_err("truncated");
-    assert!(
-        err.may_have_succeeded,
-        "an unreadable ingest ack may still have queued documents"
-    );
+    assert!(err.may_have_succeeded, "an unreadable ingest ack may still have queued documents");
 }
 
 #[test]

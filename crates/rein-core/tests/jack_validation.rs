@@ -26,18 +26,13 @@ fn refused(call: &impl ApiCall, field: &str, hint: Hint) -> String {
 }
 
 fn docs(n: usize) -> Vec<NewDocument> {
-    (0..n)
-        .map(|i| NewDocument::new(format!("document {i}")))
-        .collect()
+    (0..n).map(|i| NewDocument::new(format!("document {i}"))).collect()
 }
 
 #[test]
 fn empty_documents_list() {
-    let problem = refused(
-        &Ingest::new(Vec::<NewDocument>::new()),
-        "documents",
-        rows::JACK_EMPTY_DOCUMENTS,
-    );
+    let problem =
+        refused(&Ingest::new(Vec::<NewDocument>::new()), "documents", rows::JACK_EMPTY_DOCUMENTS);
     assert_eq!(problem, "documents list must not be empty");
 }
 
@@ -45,11 +40,7 @@ fn empty_documents_list() {
 fn text_length_in_characters() {
     let ok = |text: String| Ingest::new([text]).validate();
     assert_eq!(ok("x".into()), Ok(()));
-    assert_eq!(
-        ok("é".repeat(10_000)),
-        Ok(()),
-        "10,000 chars of 2 bytes each is fine"
-    );
+    assert_eq!(ok("é".repeat(10_000)), Ok(()), "10,000 chars of 2 bytes each is fine");
     refused(&Ingest::new([""]), "documents[0].text", rows::JACK_422);
     let problem = refused(
         &Ingest::new(["fine".to_owned(), "é".repeat(10_001)]),
@@ -65,11 +56,7 @@ fn metadata_must_be_strings() {
     meta.insert("lang".into(), json!("en"));
     meta.insert("pages".into(), json!(12));
     let ingest = Ingest::new(docs(2)).document(NewDocument::from_json_metadata("text", meta));
-    let problem = refused(
-        &ingest,
-        "documents[2].metadata.pages",
-        rows::JACK_METADATA_STRINGS,
-    );
+    let problem = refused(&ingest, "documents[2].metadata.pages", rows::JACK_METADATA_STRINGS);
     assert!(problem.contains("a number"), "{problem}");
 
     for value in [json!(null), json!(true), json!(["a"]), json!({"a": "b"})] {
@@ -90,11 +77,7 @@ fn metadata_must_be_strings() {
 fn metadata_from_deserialized_documents_is_checked_too() {
     let doc: NewDocument =
         serde_json::from_value(json!({"text": "t", "metadata": {"year": 2026}})).expect("parses");
-    refused(
-        &Ingest::new([doc]),
-        "documents[0].metadata.year",
-        rows::JACK_METADATA_STRINGS,
-    );
+    refused(&Ingest::new([doc]), "documents[0].metadata.year", rows::JACK_METADATA_STRINGS);
 }
 
 #[test]
@@ -103,11 +86,7 @@ fn chunk_size_range() {
         assert_eq!(Ingest::new(docs(1)).chunk_size(ok).validate(), Ok(()));
     }
     for bad in [0, 127, 4097] {
-        refused(
-            &Ingest::new(docs(1)).chunk_size(bad),
-            "chunk_size",
-            rows::JACK_422,
-        );
+        refused(&Ingest::new(docs(1)).chunk_size(bad), "chunk_size", rows::JACK_422);
     }
 }
 
@@ -116,48 +95,24 @@ fn chunk_overlap_range_and_below_size() {
     for ok in [0, 64, 511] {
         assert_eq!(Ingest::new(docs(1)).chunk_overlap(ok).validate(), Ok(()));
     }
-    assert_eq!(
-        Ingest::new(docs(1))
-            .chunk_size(1024)
-            .chunk_overlap(512)
-            .validate(),
-        Ok(())
-    );
-    refused(
-        &Ingest::new(docs(1)).chunk_overlap(513),
-        "chunk_overlap",
-        rows::JACK_422,
-    );
+    assert_eq!(Ingest::new(docs(1)).chunk_size(1024).chunk_overlap(512).validate(), Ok(()));
+    refused(&Ingest::new(docs(1)).chunk_overlap(513), "chunk_overlap", rows::JACK_422);
     let problem = refused(
         &Ingest::new(docs(1)).chunk_size(128).chunk_overlap(128),
         "chunk_overlap",
         rows::JACK_422,
     );
-    assert_eq!(
-        problem,
-        "chunk_overlap (128) must be smaller than chunk_size (128)"
-    );
+    assert_eq!(problem, "chunk_overlap (128) must be smaller than chunk_size (128)");
     // An unset overlap counts as jack's default (64).
     assert_eq!(Ingest::new(docs(1)).chunk_size(128).validate(), Ok(()));
     // An unset size counts as jack's default (512).
-    refused(
-        &Ingest::new(docs(1)).chunk_overlap(512),
-        "chunk_overlap",
-        rows::JACK_422,
-    );
+    refused(&Ingest::new(docs(1)).chunk_overlap(512), "chunk_overlap", rows::JACK_422);
 }
 
 #[test]
 fn more_than_fifty_documents_in_one_request() {
-    assert_eq!(
-        Ingest::new(docs(MAX_DOCUMENTS_PER_INGEST)).validate(),
-        Ok(())
-    );
-    let problem = refused(
-        &Ingest::new(docs(51)),
-        "documents",
-        hints::TOO_MANY_DOCUMENTS,
-    );
+    assert_eq!(Ingest::new(docs(MAX_DOCUMENTS_PER_INGEST)).validate(), Ok(()));
+    let problem = refused(&Ingest::new(docs(51)), "documents", hints::TOO_MANY_DOCUMENTS);
     assert!(problem.contains("51"), "{problem}");
 }
 
@@ -184,24 +139,12 @@ fn file_size_limit() {
     let at_limit = IngestFile::new(FileSource::new("a.pdf", MAX_FILE_BYTES));
     assert_eq!(at_limit.validate(), Ok(()));
     assert_eq!(MAX_FILE_BYTES, 104_857_600);
-    refused(
-        &IngestFile::new(FileSource::new("a.pdf", MAX_FILE_BYTES + 1)),
-        "file",
-        rows::JACK_413,
-    );
+    refused(&IngestFile::new(FileSource::new("a.pdf", MAX_FILE_BYTES + 1)), "file", rows::JACK_413);
 }
 
 #[test]
 fn file_formats() {
-    for name in [
-        "a.pdf",
-        "b.docx",
-        "c.txt",
-        "d.md",
-        "E.PDF",
-        "f.DocX",
-        "archive.tar.md",
-    ] {
+    for name in ["a.pdf", "b.docx", "c.txt", "d.md", "E.PDF", "f.DocX", "archive.tar.md"] {
         let upload = IngestFile::new(FileSource::new(format!("/x/{name}"), 10));
         assert_eq!(upload.validate(), Ok(()), "{name}");
     }
@@ -224,11 +167,7 @@ fn file_formats() {
 
 #[test]
 fn file_without_a_name() {
-    refused(
-        &IngestFile::new(FileSource::new("/", 10)),
-        "file",
-        rows::JACK_415,
-    );
+    refused(&IngestFile::new(FileSource::new("/", 10)), "file", rows::JACK_415);
     refused(
         &IngestFile::new(FileSource::new("/x/a.pdf", 10)).file_name(""),
         "file",
@@ -238,14 +177,7 @@ fn file_without_a_name() {
 
 #[test]
 fn file_boundary() {
-    for bad in [
-        "",
-        "has space",
-        "quote\"",
-        &"b".repeat(71),
-        "semi;colon",
-        "crlf\r\n",
-    ] {
+    for bad in ["", "has space", "quote\"", &"b".repeat(71), "semi;colon", "crlf\r\n"] {
         refused(
             &IngestFile::new(FileSource::new("a.md", 1)).boundary(bad),
             "boundary",
@@ -258,16 +190,8 @@ fn file_boundary() {
 
 #[test]
 fn empty_document_ids() {
-    refused(
-        &GetDocument::new(""),
-        "document_id",
-        hints::EMPTY_DOCUMENT_ID,
-    );
-    refused(
-        &DeleteDocument::new(""),
-        "document_id",
-        hints::EMPTY_DOCUMENT_ID,
-    );
+    refused(&GetDocument::new(""), "document_id", hints::EMPTY_DOCUMENT_ID);
+    refused(&DeleteDocument::new(""), "document_id", hints::EMPTY_DOCUMENT_ID);
 }
 
 #[test]
@@ -287,10 +211,7 @@ fn ingest_many_refuses_nothing_to_ingest() {
 fn ingest_many_batch_counts() {
     let bounds = |n: usize| -> Vec<(usize, usize)> {
         let batches = ingest_many(docs(n)).expect("valid");
-        batches
-            .iter()
-            .map(|b| (b.indexes().start, b.indexes().end))
-            .collect()
+        batches.iter().map(|b| (b.indexes().start, b.indexes().end)).collect()
     };
     assert_eq!(bounds(1), [(0, 1)]);
     assert_eq!(bounds(50), [(0, 50)]);
@@ -328,11 +249,8 @@ fn ingest_many_reports_a_bad_document_with_its_index() {
 
 #[test]
 fn batches_keep_the_chunking_and_map_ids_back() {
-    let batches = Ingest::new(docs(60))
-        .chunk_size(256)
-        .chunk_overlap(32)
-        .into_batches()
-        .expect("valid");
+    let batches =
+        Ingest::new(docs(60)).chunk_size(256).chunk_overlap(32).into_batches().expect("valid");
     assert!(batches
         .iter()
         .all(|b| b.request().chunk_size == Some(256) && b.request().chunk_overlap == Some(32)));
@@ -344,9 +262,7 @@ fn batches_keep_the_chunking_and_map_ids_back() {
         "document_ids": (0..10).map(|i| format!("id-{i}")).collect::<Vec<_>>()
     }))
     .expect("parses");
-    let pairs = second
-        .ids_by_index(&accepted)
-        .expect("ten ids for ten documents");
+    let pairs = second.ids_by_index(&accepted).expect("ten ids for ten documents");
     assert_eq!(pairs[0], (50, "id-0".to_owned()));
     assert_eq!(pairs[9], (59, "id-9".to_owned()));
 

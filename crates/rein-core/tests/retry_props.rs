@@ -105,15 +105,8 @@ proptest! {
 /// One scripted outcome of a send, and how long the exchange took.
 #[derive(Clone, Debug)]
 enum Outcome {
-    Status {
-        status: u16,
-        retry_after: Option<u64>,
-        retry_after_ms: Option<u64>,
-    },
-    Transport {
-        kind: TransportErrorKind,
-        sent: bool,
-    },
+    Status { status: u16, retry_after: Option<u64>, retry_after_ms: Option<u64> },
+    Transport { kind: TransportErrorKind, sent: bool },
 }
 
 fn outcome() -> impl Strategy<Value = Outcome> {
@@ -150,18 +143,9 @@ fn outcome() -> impl Strategy<Value = Outcome> {
     ]
 }
 
-fn to_result(
-    o: &Outcome,
-) -> (
-    Result<http::Response<Bytes>, TransportError>,
-    Option<Duration>,
-) {
+fn to_result(o: &Outcome) -> (Result<http::Response<Bytes>, TransportError>, Option<Duration>) {
     match o {
-        Outcome::Status {
-            status,
-            retry_after,
-            retry_after_ms,
-        } => {
+        Outcome::Status { status, retry_after, retry_after_ms } => {
             let mut b = http::Response::builder().status(*status);
             if let Some(s) = retry_after {
                 b = b.header("retry-after", s.to_string());
@@ -169,13 +153,11 @@ fn to_result(
             if let Some(ms) = retry_after_ms {
                 b = b.header("retry-after-ms", ms.to_string());
             }
-            let asked = [
-                retry_after.map(Duration::from_secs),
-                retry_after_ms.map(Duration::from_millis),
-            ]
-            .into_iter()
-            .flatten()
-            .max();
+            let asked =
+                [retry_after.map(Duration::from_secs), retry_after_ms.map(Duration::from_millis)]
+                    .into_iter()
+                    .flatten()
+                    .max();
             (Ok(b.body(Bytes::new()).expect("response")), asked)
         }
         Outcome::Transport { kind, sent } => {

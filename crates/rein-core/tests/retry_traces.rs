@@ -23,90 +23,49 @@ fn request(api: Api, op: Operation, params: &[&str]) -> rein_core::Request {
 
 /// A call whose output is the success status, so traces stay short.
 fn call(api: Api, op: Operation, params: &[&str], policy: RetryPolicy) -> Call<u16> {
-    Call::with_decoder(request(api, op, params), policy, |r| {
-        Ok(r.status().as_u16())
-    })
+    Call::with_decoder(request(api, op, params), policy, |r| Ok(r.status().as_u16()))
 }
 
 #[test]
 fn rate_limited_with_retry_after_2_then_ok() {
-    let c = call(
-        Api::Jockey,
-        Operation::GetAsset,
-        &["asset_1"],
-        RetryPolicy::default(),
-    );
+    let c = call(Api::Jockey, Operation::GetAsset, &["asset_1"], RetryPolicy::default());
     let replies = vec![
-        Reply::json(
-            429,
-            r#"{"code":"too_many_requests","message":"Rate limit exceeded"}"#,
-        )
-        .with_header("retry-after", "2"),
+        Reply::json(429, r#"{"code":"too_many_requests","message":"Rate limit exceeded"}"#)
+            .with_header("retry-after", "2"),
         Reply::json(200, r#"{"_id":"asset_1","status":"ready"}"#),
     ];
-    insta::assert_snapshot!(
-        "trace_429_retry_after_2_then_200",
-        trace(c, replies, LATENCY)
-    );
+    insta::assert_snapshot!("trace_429_retry_after_2_then_200", trace(c, replies, LATENCY));
 }
 
 #[test]
 fn three_500s_then_give_up() {
-    let c = call(
-        Api::Jockey,
-        Operation::GetAsset,
-        &["asset_1"],
-        RetryPolicy::reference(),
-    );
+    let c = call(Api::Jockey, Operation::GetAsset, &["asset_1"], RetryPolicy::reference());
     let replies = vec![Reply::json(500, r#"{"code":"internal_error","message":"boom"}"#); 3];
     insta::assert_snapshot!("trace_three_500s_then_give_up", trace(c, replies, LATENCY));
 }
 
 #[test]
 fn retry_after_86400_fails_fast() {
-    let c = call(
-        Api::Jockey,
-        Operation::ListItems,
-        &["ks_1"],
-        RetryPolicy::default(),
-    );
-    let replies = vec![Reply::json(
-        429,
-        r#"{"code":"too_many_requests","message":"Daily quota exceeded"}"#,
-    )
-    .with_header("retry-after", "86400")];
-    insta::assert_snapshot!(
-        "trace_retry_after_86400_fails_fast",
-        trace(c, replies, LATENCY)
-    );
+    let c = call(Api::Jockey, Operation::ListItems, &["ks_1"], RetryPolicy::default());
+    let replies =
+        vec![Reply::json(429, r#"{"code":"too_many_requests","message":"Daily quota exceeded"}"#)
+            .with_header("retry-after", "86400")];
+    insta::assert_snapshot!("trace_retry_after_86400_fails_fast", trace(c, replies, LATENCY));
 }
 
 #[test]
 fn jack_429_without_retry_after_waits_60s() {
-    let c = call(
-        Api::Jack,
-        Operation::Query,
-        &[],
-        RetryPolicy::for_api(Api::Jack),
-    );
+    let c = call(Api::Jack, Operation::Query, &[], RetryPolicy::for_api(Api::Jack));
     let replies = vec![
         Reply::json(429, r#"{ "detail": "Rate limit exceeded" }"#),
         Reply::json(200, r#"{"answer":"42","citations":[],"org_id":"org_1"}"#),
     ];
-    insta::assert_snapshot!(
-        "trace_jack_429_without_header_waits_60s",
-        trace(c, replies, LATENCY)
-    );
+    insta::assert_snapshot!("trace_jack_429_without_header_waits_60s", trace(c, replies, LATENCY));
 }
 
 #[test]
 fn jack_500_waits_30s_first() {
-    let c = call(
-        Api::Jack,
-        Operation::GetDocument,
-        &["doc_1"],
-        RetryPolicy::for_api(Api::Jack),
-    );
+    let c = call(Api::Jack, Operation::GetDocument, &["doc_1"], RetryPolicy::for_api(Api::Jack));
     let replies = vec![
         Reply::json(500, r#"{"detail":"Internal Server Error"}"#),
         Reply::json(500, r#"{"detail":"Internal Server Error"}"#),
@@ -117,39 +76,20 @@ fn jack_500_waits_30s_first() {
 
 #[test]
 fn timeout_after_sending_a_create_is_not_retried() {
-    let c = call(
-        Api::Jockey,
-        Operation::AddItem,
-        &["ks_1"],
-        RetryPolicy::default(),
-    );
+    let c = call(Api::Jockey, Operation::AddItem, &["ks_1"], RetryPolicy::default());
     let replies = vec![Reply::Fail(TransportError::after_send(
         TransportErrorKind::Timeout,
         "no response within 30s",
     ))];
-    insta::assert_snapshot!(
-        "trace_timeout_after_create_not_retried",
-        trace(c, replies, LATENCY)
-    );
+    insta::assert_snapshot!("trace_timeout_after_create_not_retried", trace(c, replies, LATENCY));
 }
 
 #[test]
 fn connect_failure_before_sending_a_create_is_retried() {
-    let c = call(
-        Api::Jack,
-        Operation::Ingest,
-        &[],
-        RetryPolicy::for_api(Api::Jack),
-    );
+    let c = call(Api::Jack, Operation::Ingest, &[], RetryPolicy::for_api(Api::Jack));
     let replies = vec![
-        Reply::Fail(TransportError::not_sent(
-            TransportErrorKind::Connect,
-            "connection refused",
-        )),
-        Reply::json(
-            202,
-            r#"{"status":"accepted","queued":1,"document_ids":["d1"]}"#,
-        ),
+        Reply::Fail(TransportError::not_sent(TransportErrorKind::Connect, "connection refused")),
+        Reply::json(202, r#"{"status":"accepted","queued":1,"document_ids":["d1"]}"#),
     ];
     insta::assert_snapshot!(
         "trace_connect_failure_before_create_retried",
@@ -159,12 +99,7 @@ fn connect_failure_before_sending_a_create_is_retried() {
 
 #[test]
 fn timeout_on_an_idempotent_get_is_retried() {
-    let c = call(
-        Api::Jockey,
-        Operation::GetItem,
-        &["ks_1", "ksi_1"],
-        RetryPolicy::reference(),
-    );
+    let c = call(Api::Jockey, Operation::GetItem, &["ks_1", "ksi_1"], RetryPolicy::reference());
     let replies = vec![
         Reply::Fail(TransportError::after_send(
             TransportErrorKind::Reset,
@@ -177,16 +112,8 @@ fn timeout_on_an_idempotent_get_is_retried() {
 
 #[test]
 fn a_400_is_not_retried() {
-    let c = call(
-        Api::Jockey,
-        Operation::CreateKnowledgeStore,
-        &[],
-        RetryPolicy::default(),
-    );
-    let replies = vec![Reply::json(
-        400,
-        r#"{"code":"invalid_request","message":"Name required"}"#,
-    )];
+    let c = call(Api::Jockey, Operation::CreateKnowledgeStore, &[], RetryPolicy::default());
+    let replies = vec![Reply::json(400, r#"{"code":"invalid_request","message":"Name required"}"#)];
     insta::assert_snapshot!("trace_400_not_retried", trace(c, replies, LATENCY));
 }
 
@@ -195,14 +122,9 @@ fn a_wait_past_the_deadline_is_refused() {
     let mut policy = RetryPolicy::default();
     policy.timeout = Duration::from_secs(10);
     let c = call(Api::Jockey, Operation::GetAsset, &["a"], policy);
-    let replies = vec![
-        Reply::json(503, r#"{"error":{"code":"unavailable","message":"x"}}"#)
-            .with_header("retry-after", "30"),
-    ];
-    insta::assert_snapshot!(
-        "trace_retry_after_past_deadline",
-        trace(c, replies, LATENCY)
-    );
+    let replies = vec![Reply::json(503, r#"{"error":{"code":"unavailable","message":"x"}}"#)
+        .with_header("retry-after", "30")];
+    insta::assert_snapshot!("trace_retry_after_past_deadline", trace(c, replies, LATENCY));
 }
 
 #[test]
@@ -218,14 +140,9 @@ fn schedules_for_fixed_seeds() {
     ] {
         for seed in [1u64, 42] {
             let schedule = backoff.schedule(8, &mut SplitMix64::new(seed));
-            let shown: Vec<String> = schedule
-                .iter()
-                .map(|d| format!("{:.3}", d.as_secs_f64()))
-                .collect();
-            out.push_str(&format!(
-                "{label:<13} seed {seed:>2}: {}\n",
-                shown.join(" ")
-            ));
+            let shown: Vec<String> =
+                schedule.iter().map(|d| format!("{:.3}", d.as_secs_f64())).collect();
+            out.push_str(&format!("{label:<13} seed {seed:>2}: {}\n", shown.join(" ")));
         }
     }
     insta::assert_snapshot!("backoff_schedules", out);
@@ -238,35 +155,20 @@ fn a_429_pauses_every_call_of_the_client() {
 
     let limiter: Arc<Limiter> = Arc::new(Limiter::default());
     let shared: Arc<dyn RateLimit> = limiter.clone();
-    let mut a = call(
-        Api::Jack,
-        Operation::Query,
-        &[],
-        RetryPolicy::for_api(Api::Jack),
-    )
-    .limiter(shared.clone());
-    let mut b = call(
-        Api::Jack,
-        Operation::Usage,
-        &[],
-        RetryPolicy::for_api(Api::Jack),
-    )
-    .limiter(shared);
+    let mut a = call(Api::Jack, Operation::Query, &[], RetryPolicy::for_api(Api::Jack))
+        .limiter(shared.clone());
+    let mut b =
+        call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack)).limiter(shared);
 
     let t0 = Now::fake(0.0);
     assert!(matches!(a.poll(t0), Step::Send(_)));
     let resp = http::Response::builder()
         .status(429)
         .header("retry-after", "5")
-        .body(bytes::Bytes::from_static(
-            br#"{"detail":"Rate limit exceeded"}"#,
-        ))
+        .body(bytes::Bytes::from_static(br#"{"detail":"Rate limit exceeded"}"#))
         .expect("429");
     a.handle(Ok(resp), t0);
-    assert_eq!(
-        limiter.paused_until(Api::Jack, Moment::ZERO),
-        Some(Moment::from_secs(5))
-    );
+    assert_eq!(limiter.paused_until(Api::Jack, Moment::ZERO), Some(Moment::from_secs(5)));
 
     // Another call of the same client, never rate limited itself, waits out the pause.
     let t1 = Now::fake(1.0);
@@ -284,25 +186,12 @@ fn a_full_window_holds_the_61st_request() {
 
     let limiter = Arc::new(Limiter::default());
     for i in 0..60 {
-        let mut c = call(
-            Api::Jack,
-            Operation::Usage,
-            &[],
-            RetryPolicy::for_api(Api::Jack),
-        )
-        .limiter(limiter.clone());
-        assert!(
-            matches!(c.poll(Now::fake(i as f64 * 0.5)), Step::Send(_)),
-            "request {i}"
-        );
+        let mut c = call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack))
+            .limiter(limiter.clone());
+        assert!(matches!(c.poll(Now::fake(i as f64 * 0.5)), Step::Send(_)), "request {i}");
     }
-    let mut c = call(
-        Api::Jack,
-        Operation::Usage,
-        &[],
-        RetryPolicy::for_api(Api::Jack),
-    )
-    .limiter(limiter.clone());
+    let mut c = call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack))
+        .limiter(limiter.clone());
     match c.poll(Now::fake(30.0)) {
         Step::Wait(until) => assert_eq!(until, Moment::from_secs(60)),
         other => panic!("expected a wait, got {other:?}"),

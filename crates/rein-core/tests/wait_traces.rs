@@ -61,12 +61,7 @@ const LATENCY: Duration = Duration::from_millis(200);
 
 #[test]
 fn an_asset_processes_then_is_ready() {
-    let w = wait(
-        Api::Jockey,
-        Operation::GetAsset,
-        &["a1"],
-        WaitPolicy::ASSET_DIRECT,
-    );
+    let w = wait(Api::Jockey, Operation::GetAsset, &["a1"], WaitPolicy::ASSET_DIRECT);
     let replies = vec![
         status(r#"{"status":"processing"}"#),
         status(r#"{"status":"processing"}"#),
@@ -77,12 +72,8 @@ fn an_asset_processes_then_is_ready() {
 
 #[test]
 fn an_item_fails_and_the_failure_is_terminal() {
-    let w = wait(
-        Api::Jockey,
-        Operation::GetItem,
-        &["ks_1", "ksi_1"],
-        WaitPolicy::KNOWLEDGE_STORE_ITEM,
-    );
+    let w =
+        wait(Api::Jockey, Operation::GetItem, &["ks_1", "ksi_1"], WaitPolicy::KNOWLEDGE_STORE_ITEM);
     let replies = vec![
         status(r#"{"status":"queued"}"#),
         status(r#"{"status":"pending"}"#),
@@ -94,12 +85,7 @@ fn an_item_fails_and_the_failure_is_terminal() {
 
 #[test]
 fn unknown_statuses_count_as_pending() {
-    let w = wait(
-        Api::Jack,
-        Operation::GetDocument,
-        &["d1"],
-        WaitPolicy::JACK_DOCUMENT,
-    );
+    let w = wait(Api::Jack, Operation::GetDocument, &["d1"], WaitPolicy::JACK_DOCUMENT);
     let replies = vec![
         status(r#"{"status":"chunking"}"#),
         status(r#"{"status":"embedding"}"#),
@@ -110,12 +96,7 @@ fn unknown_statuses_count_as_pending() {
 
 #[test]
 fn rate_limits_and_server_errors_back_off_inside_the_wait() {
-    let w = wait(
-        Api::Jockey,
-        Operation::GetAsset,
-        &["a1"],
-        WaitPolicy::ASSET_URL,
-    );
+    let w = wait(Api::Jockey, Operation::GetAsset, &["a1"], WaitPolicy::ASSET_URL);
     let replies = vec![
         status(r#"{"status":"processing"}"#),
         Reply::json(429, r#"{"code":"too_many_requests","message":"slow down"}"#)
@@ -125,10 +106,7 @@ fn rate_limits_and_server_errors_back_off_inside_the_wait() {
             vec![("content-type", "text/html".into())],
             "<html><title>503</title></html>",
         ),
-        Reply::Fail(TransportError::after_send(
-            TransportErrorKind::Reset,
-            "connection reset",
-        )),
+        Reply::Fail(TransportError::after_send(TransportErrorKind::Reset, "connection reset")),
         status(r#"{"status":"ready"}"#),
     ];
     insta::assert_snapshot!("wait_backs_off_inside_deadline", trace(w, replies, LATENCY));
@@ -148,12 +126,7 @@ fn a_timeout_says_how_long_and_what_it_last_saw() {
 
 #[test]
 fn a_404_ends_the_wait() {
-    let w = wait(
-        Api::Jack,
-        Operation::GetDocument,
-        &["d1"],
-        WaitPolicy::JACK_DOCUMENT,
-    );
+    let w = wait(Api::Jack, Operation::GetDocument, &["d1"], WaitPolicy::JACK_DOCUMENT);
     let replies = vec![Reply::json(404, r#"{"detail":"Document not found"}"#)];
     insta::assert_snapshot!("wait_404", trace(w, replies, LATENCY));
 }
@@ -164,28 +137,14 @@ fn the_floor_holds_unless_lowered_explicitly() {
     assert_eq!(p.poll_interval(), Duration::from_secs(5));
     let p = WaitPolicy::ASSET_DIRECT.interval_below_floor(Duration::from_millis(50));
     assert_eq!(p.poll_interval(), Duration::from_millis(50));
-    assert_eq!(
-        WaitPolicy::ASSET_URL.wait_timeout(),
-        Duration::from_secs(300)
-    );
-    assert_eq!(
-        WaitPolicy::KNOWLEDGE_STORE_ITEM.poll_interval(),
-        Duration::from_secs(10)
-    );
-    assert_eq!(
-        WaitPolicy::KNOWLEDGE_STORE_ITEM.wait_timeout(),
-        Duration::from_secs(600)
-    );
+    assert_eq!(WaitPolicy::ASSET_URL.wait_timeout(), Duration::from_secs(300));
+    assert_eq!(WaitPolicy::KNOWLEDGE_STORE_ITEM.poll_interval(), Duration::from_secs(10));
+    assert_eq!(WaitPolicy::KNOWLEDGE_STORE_ITEM.wait_timeout(), Duration::from_secs(600));
 }
 
 #[test]
 fn a_failed_resource_comes_back_whole() {
-    let mut w = wait(
-        Api::Jockey,
-        Operation::GetAsset,
-        &["a1"],
-        WaitPolicy::ASSET_DIRECT,
-    );
+    let mut w = wait(Api::Jockey, Operation::GetAsset, &["a1"], WaitPolicy::ASSET_DIRECT);
     let now = Now::fake(0.0);
     assert!(matches!(w.poll(now), Step::Send(_)));
     let body = r#"{"_id":"a1","status":"failed","error":"unreadable file"}"#;

@@ -35,10 +35,7 @@ pub fn reference_file(name: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "reference file {} is missing (CI=true requires it)",
-            path.display()
-        );
+        panic!("reference file {} is missing (CI=true requires it)", path.display());
     }
     eprintln!("skipping: reference file {} is not present", path.display());
     None
@@ -132,25 +129,18 @@ impl OpenApi {
         status: &str,
         body: &Value,
     ) -> Result<(), Vec<String>> {
-        let schema = self
-            .response_schema(path, method, status, "application/json")
-            .ok_or_else(|| {
-                vec![format!(
-                    "the spec has no JSON schema for {method} {path} {status}"
-                )]
+        let schema =
+            self.response_schema(path, method, status, "application/json").ok_or_else(|| {
+                vec![format!("the spec has no JSON schema for {method} {path} {status}")]
             })?;
         self.check(schema, body)
     }
 
     /// Checks a JSON request body against the spec's schema for that operation.
     pub fn check_request(&self, path: &str, method: &str, body: &Value) -> Result<(), Vec<String>> {
-        let schema = self
-            .request_schema(path, method, "application/json")
-            .ok_or_else(|| {
-                vec![format!(
-                    "the spec has no JSON request schema for {method} {path}"
-                )]
-            })?;
+        let schema = self.request_schema(path, method, "application/json").ok_or_else(|| {
+            vec![format!("the spec has no JSON request schema for {method} {path}")]
+        })?;
         self.check(schema, body)
     }
 }
@@ -164,8 +154,7 @@ mod tests {
         let Some(spec) = OpenApi::load() else { return };
         let ok =
             json!({"_id": "a1", "method": "direct", "status": "processing", "filename": "x.mp4"});
-        spec.check_response("/assets", "post", "201", &ok)
-            .expect("valid");
+        spec.check_response("/assets", "post", "201", &ok).expect("valid");
         let bad = json!({"_id": 7});
         assert!(spec.check_response("/assets", "post", "201", &bad).is_err());
     }

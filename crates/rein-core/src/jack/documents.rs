@@ -133,9 +133,7 @@ pub struct GetDocument {
 impl GetDocument {
     /// Reads document `document_id`.
     pub fn new(document_id: impl Into<String>) -> Self {
-        GetDocument {
-            document_id: document_id.into(),
-        }
+        GetDocument { document_id: document_id.into() }
     }
 }
 
@@ -153,9 +151,7 @@ impl ApiCall for GetDocument {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         self.validate()?;
         check_target(target, self.operation())?;
-        target
-            .request(self.operation(), &[&self.document_id])
-            .build()
+        target.request(self.operation(), &[&self.document_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Document, DecodeError> {
@@ -204,11 +200,7 @@ impl ApiCall for ListDocuments {
 
     fn decode(response: http::Response<Bytes>) -> Result<Vec<Document>, DecodeError> {
         let op = Some(Operation::ListDocuments);
-        let first = response
-            .body()
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .copied();
+        let first = response.body().iter().find(|b| !b.is_ascii_whitespace()).copied();
         if first == Some(b'{') {
             decode::json::<WrappedList>(op, &response).map(|w| w.data)
         } else {
@@ -230,9 +222,7 @@ pub struct DeleteDocument {
 impl DeleteDocument {
     /// Deletes document `document_id`.
     pub fn new(document_id: impl Into<String>) -> Self {
-        DeleteDocument {
-            document_id: document_id.into(),
-        }
+        DeleteDocument { document_id: document_id.into() }
     }
 }
 
@@ -250,9 +240,7 @@ impl ApiCall for DeleteDocument {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         self.validate()?;
         check_target(target, self.operation())?;
-        target
-            .request(self.operation(), &[&self.document_id])
-            .build()
+        target.request(self.operation(), &[&self.document_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

@@ -48,19 +48,13 @@ pub enum FileFormat {
 
 impl FileFormat {
     /// Every format jack takes.
-    pub const ALL: [FileFormat; 4] = [
-        FileFormat::Pdf,
-        FileFormat::Docx,
-        FileFormat::Txt,
-        FileFormat::Md,
-    ];
+    pub const ALL: [FileFormat; 4] =
+        [FileFormat::Pdf, FileFormat::Docx, FileFormat::Txt, FileFormat::Md];
 
     /// The format of a file name, by its extension (case-insensitive).
     pub fn from_file_name(name: &str) -> Option<FileFormat> {
         let (_, extension) = name.rsplit_once('.')?;
-        FileFormat::ALL
-            .into_iter()
-            .find(|f| f.extension().eq_ignore_ascii_case(extension))
+        FileFormat::ALL.into_iter().find(|f| f.extension().eq_ignore_ascii_case(extension))
     }
 
     /// The extension, without the dot.
@@ -113,11 +107,7 @@ pub struct IngestFile {
 impl IngestFile {
     /// Uploads `file`, named as its path's last component.
     pub fn new(file: FileSource) -> Self {
-        IngestFile {
-            file,
-            file_name: None,
-            boundary: DEFAULT_BOUNDARY.to_owned(),
-        }
+        IngestFile { file, file_name: None, boundary: DEFAULT_BOUNDARY.to_owned() }
     }
 
     /// Announces the file under another name (its extension decides the format).
@@ -168,10 +158,7 @@ impl IngestFile {
             ValidationError::new("file", problem, rows::JACK_415)
         })?;
         let boundary_ok = (1..=70).contains(&self.boundary.len())
-            && self
-                .boundary
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"'+_-.".contains(&b));
+            && self.boundary.bytes().all(|b| b.is_ascii_alphanumeric() || b"'+_-.".contains(&b));
         if !boundary_ok {
             return Err(ValidationError::new(
                 "boundary",

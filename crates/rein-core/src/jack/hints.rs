@@ -12,10 +12,8 @@ pub const TOO_MANY_DOCUMENTS: Hint = Hint::new(
 );
 
 /// An empty document id in a path.
-pub const EMPTY_DOCUMENT_ID: Hint = Hint::new(
-    "An empty document id",
-    "Pass an id from the ingest response's document_ids",
-);
+pub const EMPTY_DOCUMENT_ID: Hint =
+    Hint::new("An empty document id", "Pass an id from the ingest response's document_ids");
 
 /// A multipart boundary that cannot be used.
 pub const INVALID_BOUNDARY: Hint = Hint::new(

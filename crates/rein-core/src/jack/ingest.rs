@@ -56,16 +56,12 @@ pub struct NewDocument {
 impl NewDocument {
     /// A document with `text` and no metadata.
     pub fn new(text: impl Into<String>) -> Self {
-        NewDocument {
-            text: text.into(),
-            metadata: BTreeMap::new(),
-        }
+        NewDocument { text: text.into(), metadata: BTreeMap::new() }
     }
 
     /// Adds (or replaces) a metadata entry.
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata
-            .insert(key.into(), Value::String(value.into()));
+        self.metadata.insert(key.into(), Value::String(value.into()));
         self
     }
 
@@ -75,10 +71,7 @@ impl NewDocument {
         text: impl Into<String>,
         metadata: serde_json::Map<String, Value>,
     ) -> Self {
-        NewDocument {
-            text: text.into(),
-            metadata: metadata.into_iter().collect(),
-        }
+        NewDocument { text: text.into(), metadata: metadata.into_iter().collect() }
     }
 
     /// Checks the document as the `index`-th of a request: text length in characters, and
@@ -192,11 +185,7 @@ impl Ingest {
     /// ingest before its first batch is sent.
     pub fn into_batches(self) -> Result<Vec<IngestBatch>, ValidationError> {
         self.check(None)?;
-        let Ingest {
-            documents,
-            chunk_size,
-            chunk_overlap,
-        } = self;
+        let Ingest { documents, chunk_size, chunk_overlap } = self;
         let mut batches = Vec::with_capacity(documents.len().div_ceil(MAX_DOCUMENTS_PER_INGEST));
         let mut rest = documents.into_iter();
         let mut first = 0;
@@ -208,11 +197,7 @@ impl Ingest {
             let len = chunk.len();
             batches.push(IngestBatch {
                 first,
-                request: Ingest {
-                    documents: chunk,
-                    chunk_size,
-                    chunk_overlap,
-                },
+                request: Ingest { documents: chunk, chunk_size, chunk_overlap },
             });
             first += len;
         }
@@ -359,11 +344,7 @@ impl IngestBatch {
         if accepted.document_ids.len() != self.request.documents.len() {
             return None;
         }
-        Some(
-            self.indexes()
-                .zip(accepted.document_ids.iter().cloned())
-                .collect(),
-        )
+        Some(self.indexes().zip(accepted.document_ids.iter().cloned()).collect())
     }
 }
 
@@ -413,4 +394,40 @@ pub struct IngestAccepted {
     /// One id per document, in request order.
     #[serde(default, deserialize_with = "null_as_default")]
     pub document_ids: Vec<String>,
+}
+
+/// What happened to each batch of a split ingest: nothing is lost, so a failed batch is reported
+/// with the input indexes it held, and the batches that went through keep their ids.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IngestReport {
+    /// Each batch, in input order, with its outcome.
+    pub batches: Vec<(IngestBatch, Result<IngestAccepted, Error>)>,
+}
+
+impl IngestReport {
+    /// Whether every batch was accepted.
+    pub fn all_accepted(&self) -> bool {
+        self.batches.iter().all(|(_, r)| r.is_ok())
+    }
+
+    /// The document id of each input document, by input index: `None` where its batch failed
+    /// or the ids could not be paired with documents.
+    pub fn document_ids(&self) -> Vec<Option<String>> {
+        let len = self.batches.last().map_or(0, |(b, _)| b.indexes().end);
+        let mut ids = vec![None; len];
+        for (batch, result) in &self.batches {
+            let Ok(accepted) = result else { continue };
+            for (index, id) in batch.ids_by_index(accepted).unwrap_or_default() {
+                if let Some(slot) = ids.get_mut(index) {
+                    *slot = Some(id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// The batches that failed: their input indexes and errors.
+    pub fn failures(&self) -> impl Iterator<Item = (Range<usize>, &Error)> {
+        self.batches.iter().filter_map(|(b, r)| r.as_ref().err().map(|e| (b.indexes(), e)))
+    }
 }

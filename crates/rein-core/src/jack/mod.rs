@@ -86,8 +86,9 @@ pub use file::{
     FileAccepted, FileFormat, IngestFile, DEFAULT_BOUNDARY, FILE_FIELD, MAX_FILE_BYTES,
 };
 pub use ingest::{
-    ingest_many, Ingest, IngestAccepted, IngestBatch, IngestStatus, NewDocument, CHUNK_OVERLAP,
-    CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_DOCUMENTS_PER_INGEST, TEXT_CHARS,
+    ingest_many, Ingest, IngestAccepted, IngestBatch, IngestReport, IngestStatus, NewDocument,
+    CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_DOCUMENTS_PER_INGEST,
+    TEXT_CHARS,
 };
 pub use query::{Citation, Query, QueryAnswer, DEFAULT_TOP_K, TOP_K};
 pub use usage::{DailyUsage, GetUsage, Usage};

@@ -42,11 +42,7 @@ pub struct Query {
 impl Query {
     /// Asks `question` with no filters and jack's default `top_k`.
     pub fn new(question: impl Into<String>) -> Self {
-        Query {
-            question: question.into(),
-            filters: BTreeMap::new(),
-            top_k: None,
-        }
+        Query { question: question.into(), filters: BTreeMap::new(), top_k: None }
     }
 
     /// Keeps only documents whose metadata `key` equals `value` (added to the other filters).

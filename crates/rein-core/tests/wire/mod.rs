@@ -48,9 +48,7 @@ impl<T: Debug + rein_core::Pollable> Driven for Wait<T> {
 
 /// `<workspace>/fixtures/<rel>`.
 pub fn fixture_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
 }
 
 /// Parses a raw HTTP/1.1 response (CRLF or LF line ends); the body is everything after the
@@ -64,12 +62,8 @@ pub fn parse_response(raw: &[u8]) -> http::Response<Bytes> {
     let body = Bytes::copy_from_slice(&raw[split.0 + split.1..]);
     let mut lines = head.lines();
     let status_line = lines.next().expect("a status line");
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .expect("a status")
-        .parse()
-        .expect("numeric status");
+    let status: u16 =
+        status_line.split_whitespace().nth(1).expect("a status").parse().expect("numeric status");
     let mut builder = http::Response::builder().status(status);
     for line in lines {
         let (name, value) = line.split_once(':').expect("name: value");
@@ -103,11 +97,7 @@ impl Reply {
         Reply::Http(status, Vec::new(), "")
     }
     pub fn json(status: u16, body: &'static str) -> Reply {
-        Reply::Http(
-            status,
-            vec![("content-type", "application/json".into())],
-            body,
-        )
+        Reply::Http(status, vec![("content-type", "application/json".into())], body)
     }
     pub fn with_header(self, name: &'static str, value: impl Into<String>) -> Reply {
         match self {
@@ -125,8 +115,7 @@ impl Reply {
                 for (k, v) in headers {
                     b = b.header(k, v);
                 }
-                Ok(b.body(Bytes::from_static(body.as_bytes()))
-                    .expect("valid response"))
+                Ok(b.body(Bytes::from_static(body.as_bytes())).expect("valid response"))
             }
             Reply::Fail(e) => Err(e),
         }
@@ -144,18 +133,9 @@ pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> 
         call.drain(&mut out);
         match step {
             Step::Send(req) => {
-                writeln!(
-                    out,
-                    "{:?} send {} {}",
-                    now.moment,
-                    req.method(),
-                    req.uri().path()
-                )
-                .ok();
+                writeln!(out, "{:?} send {} {}", now.moment, req.method(), req.uri().path()).ok();
                 now = now.advanced_to(now.moment + latency);
-                let reply = replies
-                    .next()
-                    .expect("the script has a reply for every send");
+                let reply = replies.next().expect("the script has a reply for every send");
                 match &reply {
                     Reply::Http(status, headers, _) => {
                         let hs: Vec<String> = headers
@@ -188,25 +168,10 @@ pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> 
 fn write_event(event: &Event, out: &mut String) {
     match event {
         Event::Sending { .. } => {}
-        Event::Progress {
-            status,
-            polls,
-            elapsed,
-            ..
-        } => {
-            writeln!(
-                out,
-                "           progress: {status} (poll {polls}, {elapsed:?} elapsed)"
-            )
-            .ok();
+        Event::Progress { status, polls, elapsed, .. } => {
+            writeln!(out, "           progress: {status} (poll {polls}, {elapsed:?} elapsed)").ok();
         }
-        Event::RetryScheduled {
-            attempt,
-            reason,
-            wait,
-            server_asked,
-            ..
-        } => {
+        Event::RetryScheduled { attempt, reason, wait, server_asked, .. } => {
             writeln!(
                 out,
                 "           retry after attempt {attempt}: {reason:?}, wait {wait:?}{}",

@@ -1,0 +1,212 @@
+//! The driver loop: runs any rein-core machine with a real clock, a transport and sleeps.
+//! Every decision is the machine's; this only moves bytes and waits.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use rein_core::request::AttemptTimeout;
+use rein_core::{Error, Event, Machine, Moment, Now, RateLimit, Step, TransportError};
+
+use crate::cancel::CancelToken;
+use crate::transport::Transport;
+
+/// A callback for everything that happens inside calls: requests sent, retries scheduled (with
+/// their reason and wait), rate-limit pauses, poll progress.
+pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
+pub(crate) struct Runtime {
+    origin: Instant,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) limiter: Arc<dyn RateLimit>,
+    hook: Option<EventHook>,
+    seeds: (RandomState, AtomicU64),
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("hook", &self.hook.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    pub(crate) fn new(
+        transport: Arc<dyn Transport>,
+        limiter: Arc<dyn RateLimit>,
+        hook: Option<EventHook>,
+    ) -> Self {
+        Runtime {
+            origin: Instant::now(),
+            transport,
+            limiter,
+            hook,
+            seeds: (RandomState::new(), AtomicU64::new(0)),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Now {
+        Now::new(Moment::from_origin(self.origin.elapsed()), SystemTime::now())
+    }
+
+    /// A fresh seed per machine, so clients do not retry in lockstep.
+    pub(crate) fn seed(&self) -> u64 {
+        let mut h = self.seeds.0.build_hasher();
+        h.write_u64(self.seeds.1.fetch_add(1, Ordering::Relaxed));
+        h.finish()
+    }
+
+    fn instant_at(&self, moment: Moment) -> Instant {
+        self.origin + moment.since_origin()
+    }
+
+    fn emit<M: Machine>(&self, machine: &mut M) {
+        while let Some(event) = machine.poll_event() {
+            #[cfg(feature = "tracing")]
+            trace_event(&event);
+            if let Some(hook) = &self.hook {
+                hook(&event);
+            }
+        }
+    }
+
+    /// Sleeps until `until`; false when cancelled.
+    fn sleep_until(&self, until: Moment, cancel: Option<&CancelToken>) -> bool {
+        let until = self.instant_at(until);
+        match cancel {
+            Some(token) => !token.sleep_until(until),
+            None => {
+                let now = Instant::now();
+                if until > now {
+                    std::thread::sleep(until - now);
+                }
+                true
+            }
+        }
+    }
+
+    fn attempt_timeout<M: Machine>(&self, machine: &M, now: Now) -> Option<Duration> {
+        machine.deadline().map(|d| d.saturating_since(now.moment))
+    }
+
+    /// Runs `machine` to completion.
+    pub(crate) fn drive<M: Machine>(
+        &self,
+        mut machine: M,
+        cancel: Option<&CancelToken>,
+    ) -> Result<M::Output, Error> {
+        loop {
+            if cancel.is_some_and(CancelToken::is_cancelled) {
+                return Err(Error::Cancelled);
+            }
+            let now = self.now();
+            let step = machine.poll(now);
+            self.emit(&mut machine);
+            match step {
+                Step::Send(mut request) => {
+                    if let Some(t) = self.attempt_timeout(&machine, now) {
+                        request.extensions_mut().insert(AttemptTimeout(t));
+                    }
+                    #[cfg(feature = "tracing")]
+                    let _span = attempt_span(&request).entered();
+                    let outcome = self.transport.send(request);
+                    machine.handle(outcome, self.now());
+                    self.emit(&mut machine);
+                }
+                Step::Wait(until) => {
+                    if !self.sleep_until(until, cancel) {
+                        return Err(Error::Cancelled);
+                    }
+                }
+                Step::Done(result) => return result,
+            }
+        }
+    }
+
+    /// Runs `machine` (a call whose success body is not read) with a streaming transport, and
+    /// returns the success response with its body unread. Error responses are read whole and
+    /// handed to the machine, which retries them as any other call.
+    #[allow(dead_code)] // used by the Jockey responses stream
+    pub(crate) fn drive_streaming<M: Machine>(
+        &self,
+        mut machine: M,
+        cancel: Option<&CancelToken>,
+        max_error_body: u64,
+    ) -> Result<http::Response<Box<dyn Read + Send>>, Error> {
+        let mut success = None;
+        loop {
+            if cancel.is_some_and(CancelToken::is_cancelled) {
+                return Err(Error::Cancelled);
+            }
+            let now = self.now();
+            let step = machine.poll(now);
+            self.emit(&mut machine);
+            match step {
+                Step::Send(mut request) => {
+                    if let Some(t) = self.attempt_timeout(&machine, now) {
+                        request.extensions_mut().insert(AttemptTimeout(t));
+                    }
+                    let outcome = match self.transport.send_streaming(request) {
+                        Ok(response) if response.status().is_success() => {
+                            let mut head = http::Response::new(Bytes::new());
+                            *head.status_mut() = response.status();
+                            *head.headers_mut() = response.headers().clone();
+                            success = Some(response);
+                            Ok(head)
+                        }
+                        Ok(response) => read_error_body(response, max_error_body),
+                        Err(e) => Err(e),
+                    };
+                    machine.handle(outcome, self.now());
+                    self.emit(&mut machine);
+                }
+                Step::Wait(until) => {
+                    if !self.sleep_until(until, cancel) {
+                        return Err(Error::Cancelled);
+                    }
+                }
+                Step::Done(result) => {
+                    result?;
+                    return success
+                        .ok_or(Error::Misuse("a streaming call ended without a response"));
+                }
+            }
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn read_error_body(
+    response: http::Response<Box<dyn Read + Send>>,
+    max: u64,
+) -> Result<http::Response<Bytes>, TransportError> {
+    let (parts, body) = response.into_parts();
+    let mut bytes = Vec::new();
+    body.take(max).read_to_end(&mut bytes).map_err(|e| {
+        TransportError::after_send(
+            rein_core::TransportErrorKind::Reset,
+            format!("reading an error body: {e}"),
+        )
+    })?;
+    Ok(http::Response::from_parts(parts, Bytes::from(bytes)))
+}
+
+#[cfg(feature = "tracing")]
+fn attempt_span(request: &http::Request<rein_core::Body>) -> tracing::Span {
+    let operation = request.extensions().get::<rein_core::Operation>().copied();
+    tracing::debug_span!("rein.attempt", operation = ?operation, method = %request.method(), path = request.uri().path())
+}
+
+#[cfg(feature = "tracing")]
+fn trace_event(event: &Event) {
+    match event {
+        Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. } => {
+            tracing::info!(?event, "rein")
+        }
+        _ => tracing::debug!(?event, "rein"),
+    }
+}

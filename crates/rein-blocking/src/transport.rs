@@ -1,0 +1,52 @@
+//! The transport trait: one request in, one response (or a transport error) out.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use rein_core::{Body, TransportError};
+
+/// A response whose body is read as it arrives (for event streams).
+pub type StreamingResponse = http::Response<Box<dyn Read + Send>>;
+
+/// Sends requests. Tiny on purpose: a test transport is a closure.
+///
+/// Implementations must report whether a failed request may have reached the server
+/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. A request
+/// may carry a [`rein_core::request::AttemptTimeout`] extension: the most the attempt may take.
+///
+/// ```
+/// use bytes::Bytes;
+/// use rein_blocking::Transport;
+///
+/// let always_ok = |_req: http::Request<rein_core::Body>| {
+///     Ok(http::Response::new(Bytes::from_static(b"{}")))
+/// };
+/// let response = always_ok.send(http::Request::new(rein_core::Body::Empty))?;
+/// assert_eq!(response.status(), 200);
+/// # Ok::<(), rein_core::TransportError>(())
+/// ```
+pub trait Transport: Send + Sync {
+    /// Sends `request` and reads the whole response.
+    fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError>;
+
+    /// Sends `request` and returns as soon as the head arrives; the body is read as it streams.
+    /// The default reads the whole body first.
+    fn send_streaming(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<StreamingResponse, TransportError> {
+        let response = self.send(request)?;
+        let (parts, body) = response.into_parts();
+        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(body));
+        Ok(http::Response::from_parts(parts, reader))
+    }
+}
+
+impl<F> Transport for F
+where
+    F: Fn(http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> + Send + Sync,
+{
+    fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> {
+        self(request)
+    }
+}

@@ -1,0 +1,119 @@
+//! The default transport: ureq 3 over rustls (ring, webpki roots).
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rein_core::request::AttemptTimeout;
+use rein_core::{Body, TransportError, TransportErrorKind};
+use ureq::SendBody;
+
+use crate::body_reader::{FileError, SegmentReader};
+use crate::transport::{StreamingResponse, Transport};
+
+/// ureq with the timeouts and body cap rein needs.
+#[derive(Clone, Debug)]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+    request_timeout: Duration,
+    max_response_bytes: u64,
+}
+
+impl UreqTransport {
+    /// A transport: `connect_timeout` to connect, `request_timeout` for a whole attempt (capped
+    /// further by each request's [`AttemptTimeout`]), and at most `max_response_bytes` read.
+    pub fn new(
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        max_response_bytes: u64,
+    ) -> Self {
+        let config = ureq::Agent::config_builder()
+            // Statuses are the core's business, not errors.
+            .http_status_as_error(false)
+            // Neither API redirects; following one could carry the key elsewhere.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(connect_timeout))
+            .build();
+        UreqTransport {
+            agent: ureq::Agent::new_with_config(config),
+            request_timeout,
+            max_response_bytes,
+        }
+    }
+
+    fn run(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<ureq::Body>, TransportError> {
+        let timeout = request
+            .extensions()
+            .get::<AttemptTimeout>()
+            .map_or(self.request_timeout, |t| t.0.min(self.request_timeout));
+        let (parts, body) = request.into_parts();
+        let body = match body {
+            Body::Empty => SendBody::none(),
+            other => SendBody::from_owned_reader(SegmentReader::new(other.segments())),
+        };
+        let request = http::Request::from_parts(parts, body);
+        let request = self.agent.configure_request(request).timeout_global(Some(timeout)).build();
+        self.agent.run(request).map_err(map_error)
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> {
+        let response = self.run(request)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes =
+            body.with_config().limit(self.max_response_bytes).read_to_vec().map_err(map_error)?;
+        Ok(http::Response::from_parts(parts, Bytes::from(bytes)))
+    }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<StreamingResponse, TransportError> {
+        let response = self.run(request)?;
+        let (parts, body) = response.into_parts();
+        let reader: Box<dyn Read + Send> = Box::new(body.into_reader());
+        Ok(http::Response::from_parts(parts, reader))
+    }
+}
+
+/// Classifies a ureq error, above all by whether the request may have reached the server.
+fn map_error(error: ureq::Error) -> TransportError {
+    use ureq::{Error as E, Timeout as T};
+    let message = error.to_string();
+    match error {
+        E::Timeout(T::Resolve | T::Connect) => {
+            TransportError::not_sent(TransportErrorKind::Connect, message)
+        }
+        E::Timeout(_) => TransportError::after_send(TransportErrorKind::Timeout, message),
+        E::HostNotFound | E::ConnectionFailed | E::Tls(_) | E::BadUri(_) | E::InvalidProxyUrl => {
+            TransportError::not_sent(TransportErrorKind::Connect, message)
+        }
+        E::BodyExceedsLimit(_) => {
+            TransportError::after_send(TransportErrorKind::BodyTooLarge, message)
+        }
+        E::Io(io) => map_io(&io, message),
+        _ => TransportError::after_send(TransportErrorKind::Other, message),
+    }
+}
+
+fn map_io(io: &io::Error, message: String) -> TransportError {
+    if io.get_ref().is_some_and(|inner| inner.is::<FileError>()) {
+        return TransportError::after_send(TransportErrorKind::File, message);
+    }
+    match io.kind() {
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::AddrNotAvailable
+        | io::ErrorKind::NotConnected => {
+            TransportError::not_sent(TransportErrorKind::Connect, message)
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            TransportError::after_send(TransportErrorKind::Timeout, message)
+        }
+        _ => TransportError::after_send(TransportErrorKind::Reset, message),
+    }
+}

@@ -1,0 +1,137 @@
+//! Client configuration, pure: where an API is, with which key, under which policies.
+//!
+//! Adapters build clients from a [`ClientConfig`]; [`ClientConfig::from_env`] reads the
+//! environment through a lookup function, so the core never touches the process environment.
+
+use std::time::Duration;
+
+use crate::api::Api;
+use crate::error::{Error, ValidationError};
+use crate::hint::Hint;
+use crate::limiter::Window;
+use crate::retry::RetryPolicy;
+use crate::target::{ApiKey, Target};
+
+/// The environment variable holding each API's key.
+pub const fn key_var(api: Api) -> &'static str {
+    match api {
+        Api::Jockey => "TWELVELABS_API_KEY",
+        Api::Jack => "JACK_API_KEY",
+    }
+}
+
+/// The environment variable that overrides each API's base URL (for instance to point a client
+/// at `rein-emulator`).
+pub const fn base_url_var(api: Api) -> &'static str {
+    match api {
+        Api::Jockey => "TWELVELABS_BASE_URL",
+        Api::Jack => "JACK_BASE_URL",
+    }
+}
+
+/// How a client talks to one API.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The API.
+    pub api: Api,
+    /// The key.
+    pub key: ApiKey,
+    /// The base URL, version prefix included.
+    pub base_url: String,
+    /// Accept `http://` to a non-loopback host.
+    pub allow_insecure_http: bool,
+    /// Retries for every call.
+    pub retry: RetryPolicy,
+    /// The client-side window (`None`: none; jack defaults to 60 per minute).
+    pub window: Option<Window>,
+    /// The longest a single attempt may take, from sending to the end of the response.
+    pub request_timeout: Duration,
+    /// The longest connecting may take.
+    pub connect_timeout: Duration,
+    /// The largest response body read into memory.
+    pub max_response_bytes: u64,
+}
+
+impl ClientConfig {
+    /// The defaults for `api` with `key`: production base URL, the API's retry policy and window,
+    /// 10 s to connect, 120 s per attempt, 16 MiB per response.
+    pub fn new(api: Api, key: impl Into<ApiKey>) -> Self {
+        ClientConfig {
+            api,
+            key: key.into(),
+            base_url: api.default_base_url().to_owned(),
+            allow_insecure_http: false,
+            retry: RetryPolicy::for_api(api),
+            window: match api {
+                Api::Jockey => None,
+                Api::Jack => Some(Window::JACK),
+            },
+            request_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(10),
+            max_response_bytes: 16 << 20,
+        }
+    }
+
+    /// The configuration from the environment: the key from [`key_var`] (required) and the base
+    /// URL from [`base_url_var`] (optional). `lookup` reads a variable (`std::env::var(..).ok()`).
+    pub fn from_env(api: Api, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let key = lookup(key_var(api)).filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+            Error::Config(Box::new(ValidationError::new(
+                key_var(api),
+                "is not set",
+                Hint::new(
+                    "No API key in the environment",
+                    match api {
+                        Api::Jockey => "Set TWELVELABS_API_KEY to your Twelve Labs API key",
+                        Api::Jack => "Set JACK_API_KEY to your jack key (jack_...)",
+                    },
+                ),
+            )))
+        })?;
+        let mut config = ClientConfig::new(api, key);
+        if let Some(url) = lookup(base_url_var(api)).filter(|u| !u.trim().is_empty()) {
+            config.base_url = url.trim().to_owned();
+        }
+        Ok(config)
+    }
+
+    /// Checks the configuration and renders the [`Target`] requests are built for.
+    pub fn target(&self) -> Result<Target, Error> {
+        let target = if self.allow_insecure_http {
+            Target::allow_insecure_http(self.api, &self.base_url, self.key.clone())
+        } else {
+            Target::new(self.api, &self.base_url, self.key.clone())
+        };
+        target.map_err(|e| Error::Config(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_env_reads_key_and_base_url() {
+        let env = |name: &str| match name {
+            "JACK_API_KEY" => Some("jack_abc".to_owned()),
+            "JACK_BASE_URL" => Some("http://127.0.0.1:8080/v1".to_owned()),
+            _ => None,
+        };
+        let config = ClientConfig::from_env(Api::Jack, env).expect("config");
+        let target = config.target().expect("loopback http is allowed");
+        assert_eq!(target.base_url().to_string(), "http://127.0.0.1:8080/v1");
+        let missing = ClientConfig::from_env(Api::Jockey, env).expect_err("no key");
+        assert!(matches!(missing, Error::Config(_)));
+        assert!(!format!("{config:?}").contains("jack_abc"), "the key never shows in Debug");
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
+        let mut config = ClientConfig::new(Api::Jack, "jack_abc");
+        config.base_url = "http://api.example.com/v1".into();
+        assert!(matches!(config.target(), Err(Error::Config(_))));
+        config.allow_insecure_http = true;
+        assert!(config.target().is_ok());
+    }
+}
