@@ -190,6 +190,7 @@ async fn respond(
         }
         Some(WireFault::Truncate { keep }) => ReplyBody::Truncated {
             head: Some(body.slice(..keep.min(body.len()))),
+            pause: None,
         },
         Some(WireFault::Delay(d)) => {
             tokio::time::sleep(shared.clock.to_real(d)).await;
@@ -292,7 +293,11 @@ fn rescale_retry_after(headers: &mut http::HeaderMap, clock: &Clock) {
 enum ReplyBody {
     Full(Option<Bytes>, u64),
     Chunks(VecDeque<Bytes>),
-    Truncated { head: Option<Bytes> },
+    /// The first bytes, then a pause (so they are flushed), then an error that aborts.
+    Truncated {
+        head: Option<Bytes>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
 }
 
 impl ReplyBody {
@@ -329,15 +334,25 @@ impl hyper::body::Body for ReplyBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         Poll::Ready(match self.get_mut() {
             ReplyBody::Full(body, _) => body.take().map(|b| Ok(Frame::data(b))),
             ReplyBody::Chunks(chunks) => chunks.pop_front().map(|b| Ok(Frame::data(b))),
-            ReplyBody::Truncated { head } => match head.take() {
-                Some(b) if !b.is_empty() => Some(Ok(Frame::data(b))),
-                _ => Some(Err(io::Error::other("body truncated by fault injection"))),
-            },
+            ReplyBody::Truncated { head, pause } => {
+                if let Some(b) = head.take().filter(|b| !b.is_empty()) {
+                    // hyper flushes while the body is pending; erroring at once would drop
+                    // the bytes still buffered.
+                    *pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                if let Some(p) = pause.as_mut() {
+                    if p.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Some(Err(io::Error::other("body truncated by fault injection")))
+            }
         })
     }
 
