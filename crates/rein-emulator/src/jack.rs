@@ -98,6 +98,17 @@ fn prefix(key: &str) -> String {
     key.chars().take(12).collect()
 }
 
+/// What an ingest knows about a new document.
+struct NewDocument {
+    filename: Option<String>,
+    source_type: &'static str,
+    metadata: Map<String, Value>,
+    excerpt: String,
+    len: u64,
+    chunk_size: u64,
+    chunk_overlap: u64,
+}
+
 #[derive(Clone)]
 struct Document {
     id: String,
@@ -204,8 +215,9 @@ impl State {
             .min()
     }
 
-    /// Checks `Authorization: Bearer <key>`: 401 when missing or unknown, 403 when revoked.
-    pub(crate) fn authenticate(&mut self, ctx: &Ctx<'_>) -> Result<(), Response<Bytes>> {
+    /// Checks `Authorization: Bearer <key>`: the refusal (401 when missing or unknown, 403
+    /// when revoked), if any.
+    pub(crate) fn refusal(&mut self, ctx: &Ctx<'_>) -> Option<Response<Bytes>> {
         let header = ctx
             .headers
             .get(AUTHORIZATION)
@@ -217,20 +229,20 @@ impl State {
             _ => "",
         };
         if token.is_empty() {
-            return Err(error(
+            return Some(error(
                 StatusCode::UNAUTHORIZED,
                 "Missing API key: send Authorization: Bearer jack_...",
             ));
         }
         let Some(key) = self.keys.iter_mut().find(|k| k.key == token) else {
-            return Err(error(StatusCode::UNAUTHORIZED, "Invalid API key"));
+            return Some(error(StatusCode::UNAUTHORIZED, "Invalid API key"));
         };
         if key.revoked.is_some() {
-            return Err(error(StatusCode::FORBIDDEN, "API key has been revoked"));
+            return Some(error(StatusCode::FORBIDDEN, "API key has been revoked"));
         }
         key.created.get_or_insert(ctx.now);
         key.last_used = Some(ctx.now);
-        Ok(())
+        None
     }
 
     /// Routes a request under `/v1`.
@@ -276,28 +288,19 @@ impl State {
         }
     }
 
-    fn new_document(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        filename: Option<String>,
-        source_type: &'static str,
-        metadata: Map<String, Value>,
-        excerpt: String,
-        len: u64,
-        chunking: (u64, u64),
-    ) -> String {
+    fn new_document(&mut self, ctx: &mut Ctx<'_>, new: NewDocument) -> String {
         self.seq += 1;
         let ending = Ending::draw(ctx.rng, ctx.config.failure_rate);
         let doc = Document {
             id: uuid(ctx.rng),
             seq: self.seq,
-            filename,
-            source_type,
-            metadata,
-            excerpt,
-            len,
-            chunk_size: chunking.0,
-            chunk_overlap: chunking.1,
+            filename: new.filename,
+            source_type: new.source_type,
+            metadata: new.metadata,
+            excerpt: new.excerpt,
+            len: new.len,
+            chunk_size: new.chunk_size,
+            chunk_overlap: new.chunk_overlap,
             timeline: Timeline::processing(ctx.now, ctx.config.timing.document, ending, ctx.rng),
         };
         let id = doc.id.clone();
@@ -358,12 +361,15 @@ impl State {
                 let len = text.chars().count() as u64;
                 self.new_document(
                     ctx,
-                    None,
-                    "text",
-                    metadata,
-                    clip(&text, 500),
-                    len,
-                    (chunk_size, chunk_overlap),
+                    NewDocument {
+                        filename: None,
+                        source_type: "text",
+                        metadata,
+                        excerpt: clip(&text, 500),
+                        len,
+                        chunk_size,
+                        chunk_overlap,
+                    },
                 )
             })
             .collect();
@@ -401,19 +407,22 @@ impl State {
         }
         let id = self.new_document(
             ctx,
-            Some(filename.clone()),
-            "file",
-            Map::new(),
-            filename,
-            len,
-            (512, 64),
+            NewDocument {
+                filename: Some(filename.clone()),
+                source_type: "file",
+                metadata: Map::new(),
+                excerpt: filename,
+                len,
+                chunk_size: 512,
+                chunk_overlap: 64,
+            },
         );
         Ok(self.accepted(vec![id]))
     }
 
     fn live(&self) -> Vec<&Document> {
         let mut docs: Vec<&Document> = self.docs.values().collect();
-        docs.sort_by(|a, b| b.seq.cmp(&a.seq));
+        docs.sort_by_key(|d| std::cmp::Reverse(d.seq));
         docs
     }
 

@@ -399,7 +399,7 @@ impl Emulator {
                 jockey::route(&mut self.jockey, &mut ctx)
             }
             Api::Jack => {
-                if let Err(response) = self.jack.authenticate(&ctx) {
+                if let Some(response) = self.jack.refusal(&ctx) {
                     return Outcome::read(response);
                 }
                 if self.config.jack_rpm > 0 && self.jack_limit.admit(now.moment).is_err() {

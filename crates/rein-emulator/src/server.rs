@@ -1,7 +1,7 @@
 //! The hyper server around the model: one port, both APIs, the faults acted out on the wire.
 //!
 //! Request bodies are streamed. A `multipart/form-data` body goes through the streaming
-//! [`Scanner`](crate::multipart::Scanner), which keeps text fields and only the length of
+//! [`Scanner`], which keeps text fields and only the length of
 //! file parts, so a 200 MB upload never sits in memory; any other body is kept up to
 //! [`BODY_LIMIT`] and otherwise drained, counted and reported to the model as
 //! [`UnreadBody::TooLarge`].

@@ -298,7 +298,7 @@ pub(super) fn list(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
                 .is_some_and(|n| n.to_lowercase().contains(f.as_str())),
         })
         .collect();
-    found.sort_by(|a, b| b.seq.cmp(&a.seq));
+    found.sort_by_key(|a| std::cmp::Reverse(a.seq));
     let all = found.iter().map(|a| a.detail(ctx.now)).collect();
     Ok(Outcome::read(wire::json(StatusCode::OK, &page(all, p))))
 }
