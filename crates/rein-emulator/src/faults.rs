@@ -1,0 +1,387 @@
+//! The fault plan: per-request probabilities of the failures real networks and proxies produce.
+//!
+//! Each request to either API draws once from the plan's own seeded generator (separate from
+//! the one that draws ids and processing times, so turning faults on does not change which ids
+//! and durations a scenario sees). At most one fault applies per request:
+//!
+//! | kind | what the client sees | state changed? |
+//! |---|---|---|
+//! | 500 / 502 / 503 / 504 | that status, with a JSON body in the API's dialect or a proxy's HTML page | no |
+//! | 429 burst | this and the next few requests to the same API get 429 with `Retry-After` | no |
+//! | reset before processing | the connection is reset, no response | no |
+//! | reset after processing | the request is carried out, then the connection is reset | maybe |
+//! | truncated body | the request is carried out; the body stops short of its `Content-Length` | maybe |
+//! | slow response | the request is carried out; the response comes after a delay | maybe |
+
+use std::time::Duration;
+
+use rein_core::{Api, SplitMix64};
+
+use crate::config::Span;
+use crate::wire::{between, unit};
+
+/// Per-request fault probabilities. Their sum is the chance that a request meets a fault; a sum
+/// above 1 is treated as 1 (later kinds get what is left).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultPlan {
+    /// 500 Internal Server Error.
+    pub internal_error: f64,
+    /// 502 Bad Gateway.
+    pub bad_gateway: f64,
+    /// 503 Service Unavailable.
+    pub service_unavailable: f64,
+    /// 504 Gateway Timeout.
+    pub gateway_timeout: f64,
+    /// The share of injected 5xx answered with a proxy's HTML page instead of JSON (0..=1).
+    pub html_share: f64,
+    /// The start of a run of consecutive 429s.
+    pub rate_limit_burst: f64,
+    /// How many 429s a burst holds, the first included (uniform in the range).
+    pub burst_len: (u32, u32),
+    /// The `Retry-After` of a Jockey burst's 429s (jack's always say 60, as jack documents).
+    pub burst_retry_after: Span,
+    /// The connection is reset before the request is carried out.
+    pub reset_before: f64,
+    /// The request is carried out, then the connection is reset before the response.
+    pub reset_after: f64,
+    /// The response body is cut short.
+    pub truncated_body: f64,
+    /// The response is delayed.
+    pub slow_response: f64,
+    /// How long a slow response is delayed (emulated time).
+    pub slow_delay: Span,
+}
+
+impl Default for FaultPlan {
+    fn default() -> Self {
+        FaultPlan::none()
+    }
+}
+
+impl FaultPlan {
+    /// No faults at all.
+    pub fn none() -> Self {
+        FaultPlan::spread(0.0)
+    }
+
+    /// A total per-request fault probability `total`, spread evenly over the nine kinds
+    /// (what `--faults P` gives). Half of the injected 5xx have HTML bodies.
+    pub fn spread(total: f64) -> Self {
+        let total = if total.is_finite() { total.clamp(0.0, 1.0) } else { 0.0 };
+        let each = total / 9.0;
+        FaultPlan {
+            internal_error: each,
+            bad_gateway: each,
+            service_unavailable: each,
+            gateway_timeout: each,
+            html_share: 0.5,
+            rate_limit_burst: each,
+            burst_len: (2, 4),
+            burst_retry_after: Span::secs(1, 5),
+            reset_before: each,
+            reset_after: each,
+            truncated_body: each,
+            slow_response: each,
+            slow_delay: Span::secs(1, 10),
+        }
+    }
+
+    /// Only `kind`, with probability `p` (handy in tests).
+    pub fn only(kind: FaultKind, p: f64) -> Self {
+        let mut plan = FaultPlan::none();
+        *plan.slot(kind) = p;
+        plan
+    }
+
+    /// The chance that a request meets a fault (a burst's follow-up 429s not counted).
+    pub fn total(&self) -> f64 {
+        FaultKind::ALL.iter().map(|&k| self.probability(k)).sum::<f64>().min(1.0)
+    }
+
+    /// The probability of `kind`.
+    pub fn probability(&self, kind: FaultKind) -> f64 {
+        let p = match kind {
+            FaultKind::InternalError => self.internal_error,
+            FaultKind::BadGateway => self.bad_gateway,
+            FaultKind::ServiceUnavailable => self.service_unavailable,
+            FaultKind::GatewayTimeout => self.gateway_timeout,
+            FaultKind::RateLimitBurst => self.rate_limit_burst,
+            FaultKind::ResetBeforeProcessing => self.reset_before,
+            FaultKind::ResetAfterProcessing => self.reset_after,
+            FaultKind::TruncatedBody => self.truncated_body,
+            FaultKind::SlowResponse => self.slow_response,
+        };
+        if p.is_finite() {
+            p.max(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    fn slot(&mut self, kind: FaultKind) -> &mut f64 {
+        match kind {
+            FaultKind::InternalError => &mut self.internal_error,
+            FaultKind::BadGateway => &mut self.bad_gateway,
+            FaultKind::ServiceUnavailable => &mut self.service_unavailable,
+            FaultKind::GatewayTimeout => &mut self.gateway_timeout,
+            FaultKind::RateLimitBurst => &mut self.rate_limit_burst,
+            FaultKind::ResetBeforeProcessing => &mut self.reset_before,
+            FaultKind::ResetAfterProcessing => &mut self.reset_after,
+            FaultKind::TruncatedBody => &mut self.truncated_body,
+            FaultKind::SlowResponse => &mut self.slow_response,
+        }
+    }
+}
+
+/// A kind of injected fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// 500.
+    InternalError,
+    /// 502.
+    BadGateway,
+    /// 503.
+    ServiceUnavailable,
+    /// 504.
+    GatewayTimeout,
+    /// A 429 (the start of a burst, or one of its follow-ups).
+    RateLimitBurst,
+    /// Connection reset, request not carried out.
+    ResetBeforeProcessing,
+    /// Request carried out, connection reset before the response.
+    ResetAfterProcessing,
+    /// Request carried out, body cut short.
+    TruncatedBody,
+    /// Request carried out, response delayed.
+    SlowResponse,
+}
+
+impl FaultKind {
+    /// Every kind, in the order the plan draws them.
+    pub const ALL: [FaultKind; 9] = [
+        FaultKind::InternalError,
+        FaultKind::BadGateway,
+        FaultKind::ServiceUnavailable,
+        FaultKind::GatewayTimeout,
+        FaultKind::RateLimitBurst,
+        FaultKind::ResetBeforeProcessing,
+        FaultKind::ResetAfterProcessing,
+        FaultKind::TruncatedBody,
+        FaultKind::SlowResponse,
+    ];
+
+    /// A short snake_case name (used in the request log).
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultKind::InternalError => "internal_error",
+            FaultKind::BadGateway => "bad_gateway",
+            FaultKind::ServiceUnavailable => "service_unavailable",
+            FaultKind::GatewayTimeout => "gateway_timeout",
+            FaultKind::RateLimitBurst => "rate_limit_burst",
+            FaultKind::ResetBeforeProcessing => "reset_before_processing",
+            FaultKind::ResetAfterProcessing => "reset_after_processing",
+            FaultKind::TruncatedBody => "truncated_body",
+            FaultKind::SlowResponse => "slow_response",
+        }
+    }
+
+    /// The status of an injected error response, for the kinds that answer one.
+    pub const fn status(self) -> Option<u16> {
+        match self {
+            FaultKind::InternalError => Some(500),
+            FaultKind::BadGateway => Some(502),
+            FaultKind::ServiceUnavailable => Some(503),
+            FaultKind::GatewayTimeout => Some(504),
+            FaultKind::RateLimitBurst => Some(429),
+            _ => None,
+        }
+    }
+}
+
+/// One request's draw from the plan.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Drawn {
+    /// An error response instead of processing.
+    Status { kind: FaultKind, html: bool, proxy: Proxy },
+    /// A 429 of a burst, with its Retry-After (emulated).
+    Burst { retry_after: Duration },
+    /// Reset without processing.
+    ResetBefore,
+    /// Process, then act this out on the wire.
+    After(AfterFault),
+}
+
+/// A fault acted out after the request was carried out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum AfterFault {
+    Reset,
+    /// Keep this share of the body (0..1).
+    Truncate(f64),
+    Delay(Duration),
+}
+
+/// Which proxy an HTML error page imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proxy {
+    Nginx,
+    LoadBalancer,
+}
+
+/// The plan plus its generator and the bursts in progress.
+#[derive(Debug)]
+pub(crate) struct Faults {
+    plan: FaultPlan,
+    rng: SplitMix64,
+    burst_left: [u32; 2],
+    burst_retry_after: [Duration; 2],
+}
+
+impl Faults {
+    pub(crate) fn new(plan: FaultPlan, seed: u64) -> Self {
+        Faults {
+            plan,
+            // A stream of its own, so faults do not shift the model's other draws.
+            rng: SplitMix64::new(seed ^ 0xFA17_FA17_FA17_FA17),
+            burst_left: [0; 2],
+            burst_retry_after: [Duration::ZERO; 2],
+        }
+    }
+
+    /// The fault for the next request to `api`, if any.
+    pub(crate) fn draw(&mut self, api: Api) -> Option<Drawn> {
+        let slot = match api {
+            Api::Jockey => 0,
+            Api::Jack => 1,
+        };
+        if self.burst_left[slot] > 0 {
+            self.burst_left[slot] -= 1;
+            return Some(Drawn::Burst { retry_after: self.burst_retry_after[slot] });
+        }
+        if self.plan.total() <= 0.0 {
+            return None;
+        }
+        let mut u = unit(&mut self.rng);
+        let mut chosen = None;
+        for kind in FaultKind::ALL {
+            let p = self.plan.probability(kind);
+            if u < p {
+                chosen = Some(kind);
+                break;
+            }
+            u -= p;
+        }
+        let kind = chosen?;
+        Some(match kind {
+            FaultKind::InternalError
+            | FaultKind::BadGateway
+            | FaultKind::ServiceUnavailable
+            | FaultKind::GatewayTimeout => Drawn::Status {
+                kind,
+                html: unit(&mut self.rng) < self.plan.html_share,
+                proxy: if unit(&mut self.rng) < 0.5 { Proxy::Nginx } else { Proxy::LoadBalancer },
+            },
+            FaultKind::RateLimitBurst => {
+                let (lo, hi) = self.plan.burst_len;
+                let (lo, hi) = (lo.min(hi).max(1), hi.max(lo).max(1));
+                let len = lo + (unit(&mut self.rng) * f64::from(hi - lo + 1)) as u32;
+                let len = len.min(hi);
+                let span = self.plan.burst_retry_after;
+                let retry_after = match api {
+                    Api::Jack => Duration::from_secs(60),
+                    Api::Jockey => Duration::from_secs(
+                        between(&mut self.rng, span.min, span.max).as_secs_f64().ceil() as u64,
+                    ),
+                };
+                self.burst_left[slot] = len - 1;
+                self.burst_retry_after[slot] = retry_after;
+                Drawn::Burst { retry_after }
+            }
+            FaultKind::ResetBeforeProcessing => Drawn::ResetBefore,
+            FaultKind::ResetAfterProcessing => Drawn::After(AfterFault::Reset),
+            FaultKind::TruncatedBody => {
+                Drawn::After(AfterFault::Truncate(unit(&mut self.rng) * 0.9))
+            }
+            FaultKind::SlowResponse => {
+                let span = self.plan.slow_delay;
+                Drawn::After(AfterFault::Delay(between(&mut self.rng, span.min, span.max)))
+            }
+        })
+    }
+}
+
+/// The reason phrase of a status the plan injects.
+pub(crate) fn reason(status: u16) -> &'static str {
+    match status {
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Temporarily Unavailable",
+        504 => "Gateway Time-out",
+        _ => "Error",
+    }
+}
+
+/// A proxy's HTML error page, as nginx or a cloud load balancer writes it.
+pub(crate) fn html_page(status: u16, proxy: Proxy) -> String {
+    let title = format!("{status} {}", reason(status));
+    match proxy {
+        Proxy::Nginx => format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        ),
+        Proxy::LoadBalancer => format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+        ),
+    }
+}
+
+/// The `server` header that goes with a proxy's page.
+pub(crate) fn proxy_server(proxy: Proxy) -> &'static str {
+    match proxy {
+        Proxy::Nginx => "nginx",
+        Proxy::LoadBalancer => "awselb/2.0",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_plan_draws_nothing() {
+        let mut f = Faults::new(FaultPlan::none(), 1);
+        assert!((0..1000).all(|_| f.draw(Api::Jack).is_none()));
+    }
+
+    #[test]
+    fn a_spread_plan_hits_about_its_total_and_every_kind() {
+        let mut f = Faults::new(FaultPlan::spread(0.45), 3);
+        let mut hits = 0;
+        let mut kinds = std::collections::HashSet::new();
+        for _ in 0..20_000 {
+            if let Some(d) = f.draw(Api::Jockey) {
+                hits += 1;
+                kinds.insert(std::mem::discriminant(&d));
+            }
+        }
+        // Bursts add follow-up 429s on top of the drawn share.
+        assert!((9_000..12_500).contains(&hits), "{hits}");
+        assert_eq!(kinds.len(), 4);
+    }
+
+    #[test]
+    fn a_burst_is_a_run_of_429s_on_one_api() {
+        let mut plan = FaultPlan::only(FaultKind::RateLimitBurst, 1.0);
+        plan.burst_len = (3, 3);
+        let mut f = Faults::new(plan, 9);
+        let first = f.draw(Api::Jack);
+        assert_eq!(first, Some(Drawn::Burst { retry_after: Duration::from_secs(60) }));
+        assert!(matches!(f.draw(Api::Jack), Some(Drawn::Burst { .. })));
+        assert!(matches!(f.draw(Api::Jack), Some(Drawn::Burst { .. })));
+    }
+
+    #[test]
+    fn html_pages_look_like_proxies() {
+        let page = html_page(502, Proxy::Nginx);
+        assert!(page.contains("<title>502 Bad Gateway</title>"));
+        assert!(page.contains("nginx"));
+    }
+}

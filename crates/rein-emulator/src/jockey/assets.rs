@@ -1,0 +1,344 @@
+//! Assets: multipart creation (direct upload or URL), listing, retrieval, deletion, user
+//! metadata; `processing` -> `ready` | `failed` in the background.
+
+use http::StatusCode;
+use rein_core::Now;
+use serde_json::{json, Map, Value};
+
+use super::{json_object, page, paging, JockeyError, Result, State};
+use crate::lifecycle::{Outcome as Ending, Timeline};
+use crate::model::{Ctx, Outcome};
+use crate::multipart::{FormPart, FormValue};
+use crate::wire::{self, hex_id, timestamp};
+
+/// The largest direct upload of video, audio or documents: "File too large" above it.
+pub const DIRECT_UPLOAD_LIMIT: u64 = 200 * 1024 * 1024;
+/// The largest image, by any method.
+pub const IMAGE_LIMIT: u64 = 32 * 1024 * 1024;
+
+/// An asset.
+#[derive(Clone, Debug)]
+pub(crate) struct Asset {
+    pub(crate) id: String,
+    seq: u64,
+    method: &'static str,
+    pub(crate) filename: Option<String>,
+    file_type: Option<String>,
+    pub(crate) kind: &'static str,
+    pub(crate) size: Option<u64>,
+    user_metadata: Map<String, Value>,
+    enable_hls: bool,
+    enable_thumbnail: bool,
+    pub(crate) timeline: Timeline,
+}
+
+impl Asset {
+    pub(crate) fn status(&self, now: Now) -> &'static str {
+        self.timeline.status(now.moment)
+    }
+
+    /// The `Asset` object (create's answer).
+    fn summary(&self, now: Now) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("_id".into(), json!(self.id));
+        m.insert("method".into(), json!(self.method));
+        m.insert("status".into(), json!(self.status(now)));
+        if let Some(f) = &self.filename {
+            m.insert("filename".into(), json!(f));
+        }
+        if let Some(t) = &self.file_type {
+            m.insert("file_type".into(), json!(t));
+        }
+        m.insert("created_at".into(), json!(timestamp(self.timeline.created().wall)));
+        m.insert("user_metadata".into(), Value::Object(self.user_metadata.clone()));
+        m
+    }
+
+    /// The `AssetDetail` object (retrieve's and list's answer).
+    fn detail(&self, now: Now) -> Value {
+        let mut m = self.summary(now);
+        let status = self.status(now);
+        let side = match status {
+            "ready" => "ready",
+            "failed" => "error",
+            _ => "processing",
+        };
+        if self.enable_hls && self.kind != "image" && self.kind != "document" {
+            m.insert("hls".into(), json!({ "status": side }));
+        }
+        if self.enable_thumbnail {
+            m.insert("thumbnail".into(), json!({ "status": side }));
+        }
+        if let Some(size) = self.size {
+            m.insert("size".into(), json!(size));
+        }
+        if status == "failed" {
+            m.insert(
+                "error".into(),
+                json!({"message": "The file could not be processed: it is invalid or corrupt"}),
+            );
+        }
+        Value::Object(m)
+    }
+}
+
+fn field<'a>(form: &'a [FormPart], name: &str) -> Option<&'a FormPart> {
+    form.iter().find(|p| p.name == name)
+}
+
+fn text_field<'a>(form: &'a [FormPart], name: &str) -> Option<&'a str> {
+    field(form, name).and_then(FormPart::text)
+}
+
+fn flag(form: &[FormPart], name: &str) -> Result<bool> {
+    match text_field(form, name).map(|s| s.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(s) if s == "true" => Ok(true),
+        Some(s) if s == "false" => Ok(false),
+        Some(s) => {
+            Err(JockeyError::bad_request(format!("{name} must be true or false, not {s:?}")))
+        }
+    }
+}
+
+/// The MIME type a file name suggests.
+fn mime_of(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "m4a" => "audio/mp4",
+        "flac" => "audio/flac",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "md" => "text/markdown",
+        _ => return None,
+    })
+}
+
+/// video, audio, image or document, from a MIME type.
+fn kind_of(mime: &str) -> &'static str {
+    match mime.split('/').next() {
+        Some("video") => "video",
+        Some("audio") => "audio",
+        Some("image") => "image",
+        _ if mime.contains("mpegurl") => "video",
+        _ => "document",
+    }
+}
+
+/// Checks a URL the way the platform would fetch it: http(s) with a host. Hosts under the
+/// reserved `.invalid` domain stand for URLs that are not reachable.
+fn check_url(url: &str) -> Result<()> {
+    let invalid = |why: &str| JockeyError::bad_request(format!("Invalid URL: {why}"));
+    let uri: http::Uri = url.trim().parse().map_err(|_| invalid("it does not parse"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return Err(invalid("only http and https URLs can be fetched")),
+    }
+    let host = uri.host().unwrap_or("");
+    if host.is_empty() {
+        return Err(invalid("it has no host"));
+    }
+    if host.ends_with(".invalid") || host == "invalid" {
+        return Err(invalid("the URL is not accessible (check it is public and reachable)"));
+    }
+    Ok(())
+}
+
+pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
+    let form = ctx
+        .form()?
+        .ok_or_else(|| JockeyError::bad_request("The request body must be multipart/form-data"))?;
+    let method = match text_field(&form, "method").map(str::trim) {
+        None | Some("") => return Err(JockeyError::bad_request("The 'method' field is required")),
+        Some("direct") => "direct",
+        Some("url") => "url",
+        Some(other) => {
+            return Err(JockeyError::bad_request(format!(
+                "The 'method' field must be \"direct\" or \"url\", not {other:?}"
+            )))
+        }
+    };
+
+    let user_metadata = match text_field(&form, "user_metadata") {
+        None => Map::new(),
+        Some(s) if s.trim().is_empty() => Map::new(),
+        Some(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(JockeyError::bad_request("user_metadata must be a JSON-encoded object"))
+            }
+        },
+    };
+    let enable_hls = flag(&form, "enable_hls")?;
+    let enable_thumbnail = flag(&form, "enable_thumbnail")?;
+    let given_name = text_field(&form, "filename").map(str::trim).filter(|s| !s.is_empty());
+
+    let (filename, file_type, size, span) = match method {
+        "direct" => {
+            let file = field(&form, "file")
+                .filter(|p| p.filename.is_some() || matches!(p.value, FormValue::File { .. }))
+                .ok_or_else(|| {
+                    JockeyError::bad_request("A file part is required for direct uploads")
+                })?;
+            let name = given_name
+                .map(str::to_owned)
+                .or_else(|| file.filename.clone().filter(|s| !s.is_empty()));
+            let declared = file
+                .content_type
+                .as_deref()
+                .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+                .filter(|ct| !ct.is_empty() && ct != "application/octet-stream");
+            let mime = declared.or_else(|| name.as_deref().and_then(mime_of).map(str::to_owned));
+            let len = file.len();
+            let kind = mime.as_deref().map_or("video", kind_of);
+            if len > DIRECT_UPLOAD_LIMIT || (kind == "image" && len > IMAGE_LIMIT) {
+                return Err(JockeyError::bad_request(format!(
+                    "File too large: {len} bytes; direct uploads are limited to 200 MB (images to 32 MB). Use the URL upload method instead"
+                )));
+            }
+            if len == 0 {
+                return Err(JockeyError::bad_request("The file part is empty"));
+            }
+            (name, mime, Some(len), ctx.config.timing.asset_direct)
+        }
+        _ => {
+            let url =
+                text_field(&form, "url").map(str::trim).filter(|s| !s.is_empty()).ok_or_else(
+                    || JockeyError::bad_request("The 'url' field is required for URL uploads"),
+                )?;
+            check_url(url)?;
+            let from_url = url
+                .split(['?', '#'])
+                .next()
+                .and_then(|p| p.rsplit('/').next())
+                .filter(|s| !s.is_empty() && s.contains('.'))
+                .map(str::to_owned);
+            let name = given_name.map(str::to_owned).or(from_url);
+            let mime = name.as_deref().and_then(mime_of).map(str::to_owned);
+            (name, mime, None, ctx.config.timing.asset_url)
+        }
+    };
+
+    let ending = Ending::draw(ctx.rng, ctx.config.failure_rate);
+    let asset = Asset {
+        id: hex_id(ctx.rng, 24),
+        seq: state.next_seq(),
+        method,
+        kind: file_type.as_deref().map_or("video", kind_of),
+        filename,
+        file_type,
+        size,
+        user_metadata,
+        enable_hls,
+        enable_thumbnail,
+        timeline: Timeline::processing(ctx.now, span, ending, ctx.rng),
+    };
+    let body = Value::Object(asset.summary(ctx.now));
+    state.assets.insert(asset.id.clone(), asset);
+    Ok(Outcome::wrote(wire::json(StatusCode::CREATED, &body)))
+}
+
+pub(super) fn list(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
+    let p = paging(&ctx.query)?;
+    let ids = ctx.query.all("asset_ids");
+    let types = ctx.query.all("asset_types");
+    for t in &types {
+        if !matches!(*t, "video" | "audio" | "image" | "document") {
+            return Err(JockeyError::bad_request(format!(
+                "asset_types takes video, audio, image or document, not {t:?}"
+            )));
+        }
+    }
+    let filename = ctx.query.get("filename").map(str::to_lowercase);
+    let mut found: Vec<&Asset> = state
+        .assets
+        .values()
+        .filter(|a| ids.is_empty() || ids.contains(&a.id.as_str()))
+        .filter(|a| types.is_empty() || types.contains(&a.kind))
+        .filter(|a| match &filename {
+            None => true,
+            Some(f) => a.filename.as_deref().is_some_and(|n| n.to_lowercase().contains(f.as_str())),
+        })
+        .collect();
+    found.sort_by_key(|a| std::cmp::Reverse(a.seq));
+    let all = found.iter().map(|a| a.detail(ctx.now)).collect();
+    Ok(Outcome::read(wire::json(StatusCode::OK, &page(all, p))))
+}
+
+fn find<'a>(state: &'a State, id: &str) -> Result<&'a Asset> {
+    state.assets.get(id).ok_or_else(|| JockeyError::not_found(format!("Asset {id} not found")))
+}
+
+pub(super) fn retrieve(state: &mut State, ctx: &mut Ctx<'_>, id: &str) -> Result<Outcome> {
+    let asset = find(state, id)?;
+    Ok(Outcome::read(wire::json(StatusCode::OK, &asset.detail(ctx.now))))
+}
+
+pub(super) fn delete(state: &mut State, ctx: &mut Ctx<'_>, id: &str) -> Result<Outcome> {
+    match ctx.query.get("force") {
+        None | Some("true") | Some("false") => {}
+        Some(other) => {
+            return Err(JockeyError::bad_request(format!(
+                "force must be true or false, not {other:?}"
+            )))
+        }
+    }
+    find(state, id)?;
+    state.assets.remove(id);
+    Ok(Outcome::wrote(wire::empty(StatusCode::OK)))
+}
+
+fn metadata_body(ctx: &Ctx<'_>, required: bool) -> Result<Option<Map<String, Value>>> {
+    let body = json_object(ctx)?;
+    match body.get("user_metadata") {
+        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        None | Some(Value::Null) if !required => Ok(None),
+        None => Err(JockeyError::bad_request("The 'user_metadata' field is required")),
+        Some(_) => Err(JockeyError::bad_request("user_metadata must be an object")),
+    }
+}
+
+pub(super) fn replace_metadata(state: &mut State, ctx: &mut Ctx<'_>, id: &str) -> Result<Outcome> {
+    find(state, id)?;
+    let new = metadata_body(ctx, true)?.unwrap_or_default();
+    let kept = new.into_iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some("")).collect();
+    if let Some(asset) = state.assets.get_mut(id) {
+        asset.user_metadata = kept;
+    }
+    Ok(Outcome::wrote(wire::empty(StatusCode::OK)))
+}
+
+pub(super) fn merge_metadata(state: &mut State, ctx: &mut Ctx<'_>, id: &str) -> Result<Outcome> {
+    find(state, id)?;
+    let changes = metadata_body(ctx, true)?.unwrap_or_default();
+    if let Some(asset) = state.assets.get_mut(id) {
+        for (k, v) in changes {
+            if v.is_null() {
+                asset.user_metadata.remove(&k);
+            } else {
+                asset.user_metadata.insert(k, v);
+            }
+        }
+    }
+    Ok(Outcome::wrote(wire::empty(StatusCode::OK)))
+}
+
+pub(super) fn delete_metadata(state: &mut State, _ctx: &mut Ctx<'_>, id: &str) -> Result<Outcome> {
+    find(state, id)?;
+    if let Some(asset) = state.assets.get_mut(id) {
+        asset.user_metadata.clear();
+    }
+    Ok(Outcome::wrote(wire::empty(StatusCode::OK)))
+}

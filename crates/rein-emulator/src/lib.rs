@@ -1,0 +1,111 @@
+//! rein-emulator: a faithful local Jockey + jack server, with seeded fault injection.
+//!
+//! One port serves both APIs: Twelve Labs' Jockey under `/v1.3` (header `x-api-key`) and jack
+//! under `/v1` (`Authorization: Bearer jack_...`), in the references' wire shapes and error
+//! dialects (Jockey `{code, message, docs_url}`, jack `{detail}`). rein's own tests, its demo
+//! and simulator, and your tests run against it.
+//!
+//! - [`model`]: the pure model. [`Emulator::handle`]`(request, now)` returns a [`Reply`]; all
+//!   state is in memory, randomness is seeded, background processing (assets, items, documents)
+//!   is read off lazily from `now`. Same seed and same `(request, now)` sequence, same replies.
+//! - [`server`]: the hyper server around it ([`serve`], [`spawn`]), streaming uploads through
+//!   the [`multipart`] scanner so a 200 MB file costs kilobytes, and acting out faults on the
+//!   wire (resets, truncated bodies, delays).
+//! - [`clock`]: real time scaled by a speed, or a [`ManualClock`] that tests advance.
+//! - [`faults`]: the [`FaultPlan`]; [`limiter`]: jack's sliding window; [`log`]: the request
+//!   log; [`config`]: keys, limits, processing times.
+//!
+//! # Using it in your own tests
+//!
+//! [`spawn`] starts a server on a thread of its own with its own runtime, so a plain `#[test]`
+//! can use it; it stops when dropped. With a manual clock nothing moves until the test says so:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use rein_emulator::{spawn, Config, ServerConfig, DEMO_JACK_KEY};
+//!
+//! let server = spawn(ServerConfig::for_tests(Config::default()))?;
+//! let base = server.jack_base_url(); // http://127.0.0.1:PORT/v1: point your client here
+//! assert!(base.ends_with("/v1"));
+//!
+//! // Any HTTP client works; here, a bare socket.
+//! let body = r#"{"documents": [{"text": "Refunds are accepted within 30 days."}]}"#;
+//! let mut socket = std::net::TcpStream::connect(server.addr())?;
+//! write!(
+//!     socket,
+//!     "POST /v1/ingest HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
+//!      authorization: Bearer {DEMO_JACK_KEY}\r\ncontent-type: application/json\r\n\
+//!      content-length: {}\r\n\r\n{body}",
+//!     body.len()
+//! )?;
+//! let mut answer = String::new();
+//! socket.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 202"));
+//!
+//! server.advance(Duration::from_secs(60)); // documents are ready within a minute
+//! let log = server.log();                  // what your client sent, with statuses
+//! assert_eq!(log.len(), 1);
+//! assert!(log[0].state_changed);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! From another language or process, run the binary and read the port from its first line:
+//!
+//! ```text
+//! $ cargo run -p rein-emulator -- --addr 127.0.0.1:0 --seed 7 --faults 0.1 --speed 60
+//! listening on http://127.0.0.1:40123
+//! ```
+//!
+//! Flags: `--seed N` (every random draw), `--faults P` (total per-request fault probability,
+//! spread over the nine kinds; 0, the default, injects nothing), `--speed X` (emulated seconds
+//! per real second), `--jack-rpm N` (default 60), `--jockey-rpm N` (none by default),
+//! `--jockey-key KEY` and `--jack-key KEY` (the accepted keys; [`DEMO_JOCKEY_KEY`] and
+//! [`DEMO_JACK_KEY`] when omitted), `--failure-rate F` (share of resources that end `failed`).
+//!
+//! # Reserved paths
+//!
+//! `GET /_emulator/log` (JSON array of `{seq, api, method, path, status, at_ms, state_changed,
+//! fault}`; `?after=SEQ` for newer entries) and `GET /_emulator/health`. They need no key and
+//! are never faulted, limited or logged.
+//!
+//! # Time
+//!
+//! Emulated time is what the model sees: processing durations, jack's one-minute window,
+//! `Retry-After` values and search token lifetimes are all emulated. Under `--speed 60` a
+//! minute passes in a real second, and the server converts what it sends back to real time:
+//! `Retry-After: 60` becomes `Retry-After: 1` plus `retry-after-ms: 1000` (the seconds header
+//! is rounded up, never under the real wait), and a slow-response delay is slept in real time
+//! divided by the speed. Under a manual clock nothing is converted and nothing is slept.
+//!
+//! # What is a guess
+//!
+//! Where the references publish nothing, the emulator picks one answer and keeps it in one
+//! place: the multipart field of jack's file ingest ([`jack::JACK_FILE_FIELD`], `file`), the
+//! field naming the store in a Jockey `knowledge_store` tool ([`jockey::TOOL_STORE_FIELD`]), the
+//! answer of jack's file ingest (the JSON ingest's shape), of jack's deletes (204, no body),
+//! Jockey's error codes other than `invalid_request`, and the search token lifetime.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod config;
+pub mod faults;
+pub mod jack;
+pub mod jockey;
+mod lifecycle;
+pub mod limiter;
+pub mod log;
+pub mod model;
+pub mod multipart;
+mod query;
+pub mod server;
+mod wire;
+
+pub use clock::{Clock, ManualClock, ScaledClock};
+pub use config::{Config, Span, Timing, DEMO_JACK_KEY, DEMO_JACK_ORG_ID, DEMO_JOCKEY_KEY};
+pub use faults::{FaultKind, FaultPlan};
+pub use log::{LogEntry, RequestLog};
+pub use model::{Emulator, Reply, UnreadBody, WireFault, CONTROL_PREFIX};
+pub use server::{serve, spawn, RunningServer, ServerConfig, Shared};

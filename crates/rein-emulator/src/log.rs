@@ -1,0 +1,97 @@
+//! The request log: one entry per request to either API, readable by tests (from the model,
+//! from a running server, or as JSON at `GET /_emulator/log`).
+
+use std::collections::VecDeque;
+
+use http::Method;
+use rein_core::{Api, Moment};
+use serde_json::{json, Value};
+
+use crate::faults::FaultKind;
+
+/// One request as the emulator saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// 1 for the first request, then counting up (kept when old entries are dropped).
+    pub seq: u64,
+    /// The API the path belongs to, if any.
+    pub api: Option<Api>,
+    /// The method.
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    /// The status answered (for a reset connection, the status that was not sent; 0 when
+    /// nothing was processed).
+    pub status: u16,
+    /// Emulated time of arrival.
+    pub at: Moment,
+    /// Whether the request changed the emulator's state (created, changed or deleted something).
+    pub state_changed: bool,
+    /// The fault injected, if any.
+    pub fault: Option<FaultKind>,
+}
+
+impl LogEntry {
+    /// The entry as JSON: `{seq, api, method, path, status, at_ms, state_changed, fault}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "seq": self.seq,
+            "api": self.api.map(Api::name),
+            "method": self.method.as_str(),
+            "path": self.path,
+            "status": self.status,
+            "at_ms": self.at.since_origin().as_millis() as u64,
+            "state_changed": self.state_changed,
+            "fault": self.fault.map(FaultKind::name),
+        })
+    }
+}
+
+/// A bounded log of requests, oldest first.
+#[derive(Clone, Debug)]
+pub struct RequestLog {
+    entries: VecDeque<LogEntry>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+impl RequestLog {
+    /// An empty log that keeps at most `capacity` entries.
+    pub fn new(capacity: usize) -> Self {
+        RequestLog { entries: VecDeque::new(), capacity: capacity.max(1), next_seq: 1 }
+    }
+
+    pub(crate) fn push(&mut self, mut entry: LogEntry) {
+        entry.seq = self.next_seq;
+        self.next_seq += 1;
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// The entries kept, oldest first.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = &LogEntry> + '_ {
+        self.entries.iter()
+    }
+
+    /// The entries kept, as a vector.
+    pub fn to_vec(&self) -> Vec<LogEntry> {
+        self.entries.iter().cloned().collect()
+    }
+
+    /// How many requests were logged in all (dropped entries included).
+    pub fn total(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// How many kept entries have this method and path.
+    pub fn count(&self, method: &Method, path: &str) -> usize {
+        self.entries.iter().filter(|e| e.method == method && e.path == path).count()
+    }
+
+    /// The kept entries with `seq` greater than `after`, as a JSON array.
+    pub fn to_json(&self, after: u64) -> Value {
+        Value::Array(self.entries.iter().filter(|e| e.seq > after).map(LogEntry::to_json).collect())
+    }
+}

@@ -1,0 +1,520 @@
+//! The hyper server around the model: one port, both APIs, the faults acted out on the wire.
+//!
+//! Request bodies are streamed. A `multipart/form-data` body goes through the streaming
+//! [`Scanner`], which keeps text fields and only the length of
+//! file parts, so a 200 MB upload never sits in memory; any other body is kept up to
+//! [`BODY_LIMIT`] and otherwise drained, counted and reported to the model as
+//! [`UnreadBody::TooLarge`].
+//!
+//! Faults: a reset closes the socket with `SO_LINGER` 0 (a TCP RST) without answering; a
+//! truncated body sends the full `Content-Length` and fewer bytes, then closes; a slow
+//! response waits the emulated delay converted to real time. `Retry-After` values (emulated
+//! seconds) are converted to real time when the clock runs at a speed other than 1: the header
+//! is rounded up to whole seconds (never under the real wait) and `retry-after-ms` carries the
+//! exact real wait in milliseconds. Under a manual clock they are left as they are.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::clock::{Clock, ManualClock};
+use crate::config::Config;
+use crate::log::LogEntry;
+use crate::model::{Emulator, UnreadBody, WireFault};
+use crate::multipart::{self, Scanner};
+
+/// The most bytes of a non-form request body the server keeps (JSON bodies are far smaller).
+pub const BODY_LIMIT: usize = 16 << 20;
+
+/// What [`spawn`] needs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub addr: SocketAddr,
+    /// Where emulated time comes from.
+    pub clock: Clock,
+    /// The model's configuration.
+    pub emulator: Config,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: Clock::default(),
+            emulator: Config::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Loopback, a free port, a manual clock and `emulator`: what a test usually wants.
+    pub fn for_tests(emulator: Config) -> Self {
+        ServerConfig { clock: Clock::manual(), emulator, ..ServerConfig::default() }
+    }
+}
+
+/// The model and its clock, shared by every connection.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    emulator: Arc<Mutex<Emulator>>,
+    clock: Clock,
+}
+
+impl Shared {
+    /// Shares `emulator`, answering at the times `clock` gives.
+    pub fn new(emulator: Emulator, clock: Clock) -> Self {
+        Shared { emulator: Arc::new(Mutex::new(emulator)), clock }
+    }
+
+    /// Runs `f` on the model (to read its log or state) while no request is being handled.
+    pub fn with_emulator<R>(&self, f: impl FnOnce(&mut Emulator) -> R) -> R {
+        f(&mut self.emulator.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The request log so far.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.with_emulator(|e| e.log().to_vec())
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}
+
+/// Serves `shared` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Shared,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => {
+                // A failed accept (a client gone already, too many files) ends nothing but itself.
+                if let Ok((stream, _)) = accepted {
+                    tokio::spawn(connection(stream, shared.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn connection(stream: TcpStream, shared: Shared) {
+    let _ = stream.set_nodelay(true);
+    let reset = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(Resettable { inner: stream, reset: reset.clone() });
+    let service = service_fn(move |request| respond(request, shared.clone(), reset.clone()));
+    let _ = http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
+}
+
+/// Why the service gave up on a request: the connection is then closed without an answer.
+#[derive(Debug)]
+enum Abort {
+    /// An injected reset.
+    Reset,
+    /// The client's body could not be read.
+    Body(hyper::Error),
+}
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Abort::Reset => f.write_str("connection reset by fault injection"),
+            Abort::Body(e) => write!(f, "reading the request body: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Abort {}
+
+async fn respond(
+    request: Request<Incoming>,
+    shared: Shared,
+    reset: Arc<AtomicBool>,
+) -> Result<Response<ReplyBody>, Abort> {
+    let (parts, incoming) = request.into_parts();
+    let boundary =
+        parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(multipart::boundary);
+    let (body, unread) = read_body(incoming, boundary).await.map_err(Abort::Body)?;
+    let mut request = Request::from_parts(parts, body);
+    if let Some(unread) = unread {
+        request.extensions_mut().insert(unread);
+    }
+
+    let now = shared.clock.now();
+    let reply = shared.with_emulator(|e| e.handle(request, now));
+    let (mut head, body) = reply.response.into_parts();
+    rescale_retry_after(&mut head.headers, &shared.clock);
+
+    let body = match reply.fault {
+        Some(WireFault::ResetBeforeProcessing | WireFault::ResetAfterProcessing) => {
+            reset.store(true, Ordering::SeqCst);
+            return Err(Abort::Reset);
+        }
+        Some(WireFault::Truncate { keep }) => {
+            ReplyBody::Truncated { head: Some(body.slice(..keep.min(body.len()))), pause: None }
+        }
+        Some(WireFault::Delay(d)) => {
+            tokio::time::sleep(shared.clock.to_real(d)).await;
+            ReplyBody::full(body)
+        }
+        None if is_event_stream(&head.headers) => ReplyBody::events(body),
+        None => ReplyBody::full(body),
+    };
+    Ok(Response::from_parts(head, body))
+}
+
+fn is_event_stream(headers: &http::HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+}
+
+/// Reads a request body: forms through the scanner, anything else up to [`BODY_LIMIT`].
+async fn read_body(
+    mut incoming: Incoming,
+    boundary: Option<String>,
+) -> Result<(rein_core::Body, Option<UnreadBody>), hyper::Error> {
+    if let Some(boundary) = boundary {
+        let mut scanner = Some(Scanner::new(&boundary));
+        let mut problem = None;
+        while let Some(frame) = incoming.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                if let Some(s) = scanner.as_mut() {
+                    if let Err(e) = s.feed(&data) {
+                        // Keep draining so the client can read the answer.
+                        problem = Some(e.0);
+                        scanner = None;
+                    }
+                }
+            }
+        }
+        return Ok(match (scanner.map(Scanner::finish), problem) {
+            (Some(Ok(parts)), _) => {
+                (rein_core::Body::Multipart(multipart::to_core(&boundary, &parts)), None)
+            }
+            (Some(Err(e)), _) => {
+                (rein_core::Body::Empty, Some(UnreadBody::MalformedForm { reason: e.0 }))
+            }
+            (None, reason) => (
+                rein_core::Body::Empty,
+                Some(UnreadBody::MalformedForm { reason: reason.unwrap_or_default() }),
+            ),
+        });
+    }
+
+    let mut kept = BytesMut::new();
+    let mut len: u64 = 0;
+    while let Some(frame) = incoming.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            len += data.len() as u64;
+            if len <= BODY_LIMIT as u64 {
+                kept.extend_from_slice(&data);
+            } else if !kept.is_empty() {
+                kept = BytesMut::new();
+            }
+        }
+    }
+    Ok(if len > BODY_LIMIT as u64 {
+        (rein_core::Body::Empty, Some(UnreadBody::TooLarge { len }))
+    } else if kept.is_empty() {
+        (rein_core::Body::Empty, None)
+    } else {
+        (rein_core::Body::Bytes(kept.freeze()), None)
+    })
+}
+
+/// Converts an emulated delta-seconds `Retry-After` to real time under a speed other than 1.
+fn rescale_retry_after(headers: &mut http::HeaderMap, clock: &Clock) {
+    let Clock::Scaled(scaled) = clock else {
+        return;
+    };
+    if scaled.speed() == 1.0 {
+        return;
+    }
+    let Some(secs) = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    else {
+        return;
+    };
+    let real = clock.to_real(Duration::from_secs(secs));
+    let whole = real.as_secs() + u64::from(real.subsec_nanos() > 0);
+    headers.insert(RETRY_AFTER, HeaderValue::from(whole));
+    let millis = real.as_micros().div_ceil(1000) as u64;
+    headers.insert("retry-after-ms", HeaderValue::from(millis));
+}
+
+/// A response body: whole, one event at a time, or cut short.
+#[derive(Debug)]
+enum ReplyBody {
+    Full(Option<Bytes>, u64),
+    Chunks(VecDeque<Bytes>),
+    /// The first bytes, then a pause (so they are flushed), then an error that aborts.
+    Truncated {
+        head: Option<Bytes>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+}
+
+impl ReplyBody {
+    fn full(body: Bytes) -> Self {
+        let len = body.len() as u64;
+        ReplyBody::Full(Some(body).filter(|b| !b.is_empty()), len)
+    }
+
+    /// Server-sent events are sent as they would be produced: one chunk per event.
+    fn events(body: Bytes) -> Self {
+        let mut chunks = VecDeque::new();
+        let mut start = 0;
+        let bytes = &body[..];
+        let mut i = 0;
+        while i + 1 < bytes.len() {
+            if bytes[i] == b'\n' && bytes[i + 1] == b'\n' {
+                chunks.push_back(body.slice(start..i + 2));
+                start = i + 2;
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        if start < bytes.len() {
+            chunks.push_back(body.slice(start..));
+        }
+        ReplyBody::Chunks(chunks)
+    }
+}
+
+impl hyper::body::Body for ReplyBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        Poll::Ready(match self.get_mut() {
+            ReplyBody::Full(body, _) => body.take().map(|b| Ok(Frame::data(b))),
+            ReplyBody::Chunks(chunks) => chunks.pop_front().map(|b| Ok(Frame::data(b))),
+            ReplyBody::Truncated { head, pause } => {
+                if let Some(b) = head.take().filter(|b| !b.is_empty()) {
+                    // hyper flushes while the body is pending; erroring at once would drop
+                    // the bytes still buffered.
+                    *pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                if let Some(p) = pause.as_mut() {
+                    if p.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Some(Err(io::Error::other("body truncated by fault injection")))
+            }
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ReplyBody::Full(body, _) => body.is_none(),
+            ReplyBody::Chunks(chunks) => chunks.is_empty(),
+            ReplyBody::Truncated { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ReplyBody::Full(_, len) => SizeHint::with_exact(*len),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+/// A TCP stream that, when told to, closes with a reset instead of an orderly shutdown.
+struct Resettable {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for Resettable {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            // SO_LINGER 0: closing sends RST.
+            let _ = self.inner.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for Resettable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Resettable {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reset.load(Ordering::SeqCst) {
+            // No FIN: the reset happens when the stream is dropped.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// A server running on a thread of its own, with its own tokio runtime: what blocking tests and
+/// tools with no runtime use. Dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    shared: Shared,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Starts a server on a background thread; it is listening when this returns.
+pub fn spawn(config: ServerConfig) -> io::Result<RunningServer> {
+    let listener = std::net::TcpListener::bind(config.addr)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let shared = Shared::new(Emulator::new(config.emulator), config.clock);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = shared.clone();
+    let thread = std::thread::Builder::new().name("rein-emulator".into()).spawn(move || {
+        runtime.block_on(async move {
+            match TcpListener::from_std(listener) {
+                Ok(listener) => {
+                    let _ = serve(listener, served, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+                }
+                Err(e) => eprintln!("rein-emulator: {e}"),
+            }
+        });
+    })?;
+    Ok(RunningServer { addr, shared, stop: Some(stop), thread: Some(thread) })
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The Jockey base URL: `http://HOST:PORT/v1.3`.
+    pub fn jockey_base_url(&self) -> String {
+        format!("{}/v1.3", self.url())
+    }
+
+    /// The jack base URL: `http://HOST:PORT/v1`.
+    pub fn jack_base_url(&self) -> String {
+        format!("{}/v1", self.url())
+    }
+
+    /// The request log so far.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.log()
+    }
+
+    /// The shared model and clock.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Runs `f` on the model.
+    pub fn with_emulator<R>(&self, f: impl FnOnce(&mut Emulator) -> R) -> R {
+        self.shared.with_emulator(f)
+    }
+
+    /// The manual clock, when the server runs on one.
+    pub fn manual_clock(&self) -> Option<&ManualClock> {
+        match &self.shared.clock {
+            Clock::Manual(c) => Some(c),
+            Clock::Scaled(_) => None,
+        }
+    }
+
+    /// Advances a manual clock by `d`; returns false (and does nothing) on a scaled clock.
+    pub fn advance(&self, d: Duration) -> bool {
+        match self.manual_clock() {
+            Some(c) => {
+                c.advance(d);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
