@@ -269,7 +269,10 @@ impl ResponseEvent {
             ResponseEvent::OutputTextDone(e) => e.sequence_number,
             ResponseEvent::FunctionCallArgumentsDone(e) => e.sequence_number,
             ResponseEvent::Keepalive(e) => e.sequence_number,
-            ResponseEvent::Unknown { .. } => None,
+            // Read from the data when it is JSON with a sequence_number, as every event's is.
+            ResponseEvent::Unknown { data, .. } => serde_json::from_str::<KeepaliveEvent>(data)
+                .ok()
+                .and_then(|e| e.sequence_number),
         }
     }
 }
