@@ -253,6 +253,12 @@ fn a_whole_stream_decodes_to_its_final_response() {
     assert_eq!(response.output.len(), 3);
     assert!(response.output_text().ends_with("[1]."));
 
+    // Without its content type, a stream is still recognised by its first field.
+    let bytes = jockey_support::fixture_bytes("responses-stream.sse");
+    let unlabelled = CreateResponse::decode(reply_bytes(200, bytes, "application/octet-stream"))
+        .expect("decodes");
+    assert_eq!(unlabelled, response);
+
     let cut = reply_bytes(200, &b"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\n"[..], "text/event-stream");
     let err = CreateResponse::decode(cut).expect_err("no final response");
     assert!(err.may_have_succeeded);

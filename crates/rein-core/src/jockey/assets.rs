@@ -483,9 +483,6 @@ pub struct CreateAsset {
     boundary: String,
 }
 
-/// rein: a URL upload whose URL cannot be a public http(s) URL.
-const URL_SHAPE_HINT: Hint = rows::ASSET_INVALID_URL;
-
 impl CreateAsset {
     /// A direct upload of a local file (at most [`DIRECT_UPLOAD_MAX_BYTES`]).
     pub fn direct(file: FileSource) -> Self {
@@ -644,7 +641,11 @@ impl ApiCall for CreateAsset {
             }
             UploadSource::Url(url) => {
                 if let Some(problem) = url_problem(url) {
-                    return Err(ValidationError::new("url", problem, URL_SHAPE_HINT));
+                    return Err(ValidationError::new(
+                        "url",
+                        problem,
+                        rows::ASSET_INVALID_URL,
+                    ));
                 }
             }
         }

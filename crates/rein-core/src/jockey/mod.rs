@@ -13,8 +13,9 @@
 //! - [`responses`]: a question answered over a store; [`stream`]: its SSE events, typed.
 //! - [`ingestion`]: a store's ingestion config and the schema rules Jockey imposes on it.
 //!
-//! Models map the wire's `_id` to `id`, keep every optional field optional, ignore unknown fields
-//! and keep unknown enum values (an unknown status counts as pending).
+//! Models map the wire's `_id` to `id` (a plain `id` is read too; a body carrying both is a
+//! duplicate field and fails to decode), keep every optional field optional, ignore unknown
+//! fields and keep unknown enum values (an unknown status counts as pending).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -239,13 +240,13 @@ pub(crate) fn check_page(page: Option<u32>) -> Result<(), ValidationError> {
         return Err(ValidationError::new(
             "page",
             "pages are numbered from 1",
-            PAGE_LIMIT_HINT_PAGE,
+            FIRST_PAGE_HINT,
         ));
     }
     Ok(())
 }
 
-const PAGE_LIMIT_HINT_PAGE: Hint = Hint::new("Page 0 asked for", "Pages are numbered from 1");
+const FIRST_PAGE_HINT: Hint = Hint::new("Page 0 asked for", "Pages are numbered from 1");
 
 /// Limits on a metadata map, from the references.
 #[derive(Clone, Copy, Debug)]

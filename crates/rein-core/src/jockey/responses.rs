@@ -441,11 +441,21 @@ impl ApiCall for CreateResponse {
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Response, DecodeError> {
-        let is_stream = response
+        let declared = response
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
+        // A stream sent without its content type still starts with an SSE field or comment.
+        let body = response.body();
+        let start = body
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(&body[..0], |i| &body[i..]);
+        let sniffed = [&b"event:"[..], b"data:", b":"]
+            .iter()
+            .any(|p| start.starts_with(p));
+        let is_stream = declared || sniffed;
         if !is_stream {
             return decode::json(Some(Operation::CreateResponse), &response);
         }
