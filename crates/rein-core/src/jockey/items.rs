@@ -1,0 +1,415 @@
+//! Knowledge store items (`/knowledge-stores/{knowledge_store_id}/items`): an asset added to a
+//! store, indexed in the background (answered 202, `queued`).
+//!
+//! Many items are best awaited through [`ListItems`] with a status filter, 50 per page, rather
+//! than one [`GetItem`] per item.
+//!
+//! ```
+//! use rein_core::jockey::items::{ItemStatus, ListItems};
+//! use rein_core::{Api, ApiCall, Target};
+//!
+//! let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_demo")?;
+//! let pending = ListItems::new("ks_1")
+//!     .statuses([ItemStatus::Queued, ItemStatus::Pending, ItemStatus::Processing])
+//!     .page_limit(50);
+//! let request = pending.to_request(&target)?;
+//! assert_eq!(
+//!     request.path_and_query(),
+//!     "/v1.3/knowledge-stores/ks_1/items?page_limit=50&status=queued&status=pending&status=processing"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    check_metadata, check_page, check_page_limit, require_id, Metadata, MetadataRules, PageRequest,
+    SortBy, SortOption,
+};
+use crate::api::Operation;
+use crate::call::{check_target, decode_empty, ApiCall};
+use crate::decode;
+use crate::error::{DecodeError, Error, ValidationError};
+use crate::pages::Page;
+use crate::request::Request;
+use crate::status::{Phase, Pollable};
+use crate::target::Target;
+
+crate::open_enum! {
+    /// The kind of asset an item holds.
+    pub enum ItemAssetType {
+        /// A video.
+        Video = "video",
+        /// An image.
+        Image = "image",
+    }
+}
+
+crate::open_enum! {
+    /// An item's indexing status. Unknown values count as pending.
+    pub enum ItemStatus {
+        /// Accepted, waiting to be indexed.
+        Queued = "queued",
+        /// Waiting.
+        Pending = "pending",
+        /// Being indexed.
+        Processing = "processing",
+        /// Indexed and searchable.
+        Ready = "ready",
+        /// Indexing failed.
+        Failed = "failed",
+    }
+}
+
+/// What the platform knows of an item's media.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemSystemMetadata {
+    /// The kind of media (the tag of this object on the wire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_type: Option<ItemAssetType>,
+    /// File name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Duration in seconds (videos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// Frame rate (videos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<f64>,
+    /// Width in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Height in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Codec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec_name: Option<String>,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// An item of a knowledge store.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeStoreItem {
+    /// The item's id (`_id` on the wire; prefix `ksi_`).
+    #[serde(
+        rename = "_id",
+        alias = "id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// The kind of asset (required by the spec; optional here so a missing one does not fail
+    /// the decode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_type: Option<ItemAssetType>,
+    /// The asset indexed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    /// Indexing status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ItemStatus>,
+    /// What the platform knows of the media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_metadata: Option<ItemSystemMetadata>,
+    /// User metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// When it was added (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// When it last changed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+impl Pollable for KnowledgeStoreItem {
+    fn phase(&self) -> Phase {
+        match self.status {
+            Some(ItemStatus::Ready) => Phase::Ready,
+            Some(ItemStatus::Failed) => Phase::Failed,
+            // queued, pending, processing, unknown values and a missing status.
+            _ => Phase::Pending,
+        }
+    }
+
+    fn status_text(&self) -> &str {
+        self.status.as_ref().map_or("", ItemStatus::as_str)
+    }
+
+    fn failure_message(&self) -> Option<&str> {
+        None // no source gives an item an error field
+    }
+}
+
+#[derive(Serialize)]
+struct AddItemBody<'a> {
+    asset_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset_type: Option<&'a ItemAssetType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a Metadata>,
+}
+
+/// `POST /knowledge-stores/{knowledge_store_id}/items`: adds an asset (which must exist and be
+/// ready) to a store. Answered 202 with the item `queued`; poll it until `ready` or `failed`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddItem {
+    knowledge_store_id: String,
+    asset_id: String,
+    asset_type: Option<ItemAssetType>,
+    metadata: Option<Metadata>,
+}
+
+impl AddItem {
+    /// Adds asset `asset_id` to store `knowledge_store_id`.
+    pub fn new(knowledge_store_id: impl Into<String>, asset_id: impl Into<String>) -> Self {
+        AddItem {
+            knowledge_store_id: knowledge_store_id.into(),
+            asset_id: asset_id.into(),
+            asset_type: None,
+            metadata: None,
+        }
+    }
+
+    /// The asset's kind.
+    pub fn asset_type(mut self, asset_type: ItemAssetType) -> Self {
+        self.asset_type = Some(asset_type);
+        self
+    }
+
+    /// Item metadata (at most 50 pairs, values up to 8192 characters).
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+}
+
+impl ApiCall for AddItem {
+    type Output = KnowledgeStoreItem;
+
+    fn operation(&self) -> Operation {
+        Operation::AddItem
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        require_id("asset_id", &self.asset_id)?;
+        if let Some(meta) = &self.metadata {
+            check_metadata("metadata", meta, MetadataRules::ITEM)?;
+        }
+        Ok(())
+    }
+
+    fn to_request(&self, target: &Target) -> Result<Request, Error> {
+        check_target(target, self.operation())?;
+        self.validate()?;
+        target
+            .request(self.operation(), &[&self.knowledge_store_id])
+            .json(&AddItemBody {
+                asset_id: &self.asset_id,
+                asset_type: self.asset_type.as_ref(),
+                metadata: self.metadata.as_ref(),
+            })
+            .build()
+    }
+
+    /// Decodes the item from any 2xx (the API answers 202 Accepted).
+    fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStoreItem, DecodeError> {
+        decode::json(Some(Operation::AddItem), &response)
+    }
+}
+
+/// `GET /knowledge-stores/{knowledge_store_id}/items/{item_id}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetItem {
+    knowledge_store_id: String,
+    item_id: String,
+}
+
+impl GetItem {
+    /// Item `item_id` of store `knowledge_store_id`.
+    pub fn new(knowledge_store_id: impl Into<String>, item_id: impl Into<String>) -> Self {
+        GetItem {
+            knowledge_store_id: knowledge_store_id.into(),
+            item_id: item_id.into(),
+        }
+    }
+}
+
+impl ApiCall for GetItem {
+    type Output = KnowledgeStoreItem;
+
+    fn operation(&self) -> Operation {
+        Operation::GetItem
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        require_id("item_id", &self.item_id)
+    }
+
+    fn to_request(&self, target: &Target) -> Result<Request, Error> {
+        check_target(target, self.operation())?;
+        self.validate()?;
+        target
+            .request(self.operation(), &[&self.knowledge_store_id, &self.item_id])
+            .build()
+    }
+
+    fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStoreItem, DecodeError> {
+        decode::json(Some(Operation::GetItem), &response)
+    }
+}
+
+/// `GET /knowledge-stores/{knowledge_store_id}/items`: a page of items, optionally only those
+/// in some statuses (repeated `status=` keys).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListItems {
+    knowledge_store_id: String,
+    page: Option<u32>,
+    page_limit: Option<u32>,
+    sort_by: Option<SortBy>,
+    sort_option: Option<SortOption>,
+    statuses: Vec<ItemStatus>,
+}
+
+impl ListItems {
+    /// The items of store `knowledge_store_id`, first page, server defaults.
+    pub fn new(knowledge_store_id: impl Into<String>) -> Self {
+        ListItems {
+            knowledge_store_id: knowledge_store_id.into(),
+            page: None,
+            page_limit: None,
+            sort_by: None,
+            sort_option: None,
+            statuses: Vec::new(),
+        }
+    }
+
+    /// Page `page` (1-based).
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// Items per page (1..=50).
+    pub fn page_limit(mut self, limit: u32) -> Self {
+        self.page_limit = Some(limit);
+        self
+    }
+
+    /// The sort key.
+    pub fn sort_by(mut self, sort_by: SortBy) -> Self {
+        self.sort_by = Some(sort_by);
+        self
+    }
+
+    /// The sort direction.
+    pub fn sort_option(mut self, sort_option: SortOption) -> Self {
+        self.sort_option = Some(sort_option);
+        self
+    }
+
+    /// Only items in `status` (may be repeated).
+    pub fn status(mut self, status: ItemStatus) -> Self {
+        self.statuses.push(status);
+        self
+    }
+
+    /// Only items in one of `statuses`.
+    pub fn statuses(mut self, statuses: impl IntoIterator<Item = ItemStatus>) -> Self {
+        self.statuses.extend(statuses);
+        self
+    }
+}
+
+impl ApiCall for ListItems {
+    type Output = Page<KnowledgeStoreItem>;
+
+    fn operation(&self) -> Operation {
+        Operation::ListItems
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        check_page(self.page)?;
+        check_page_limit("page_limit", self.page_limit)
+    }
+
+    fn to_request(&self, target: &Target) -> Result<Request, Error> {
+        check_target(target, self.operation())?;
+        self.validate()?;
+        let mut req = target
+            .request(self.operation(), &[&self.knowledge_store_id])
+            .query_opt("page", self.page)
+            .query_opt("page_limit", self.page_limit)
+            .query_opt("sort_by", self.sort_by.as_ref())
+            .query_opt("sort_option", self.sort_option.as_ref());
+        for status in &self.statuses {
+            req = req.query("status", status);
+        }
+        req.build()
+    }
+
+    fn decode(response: http::Response<Bytes>) -> Result<Page<KnowledgeStoreItem>, DecodeError> {
+        decode::json(Some(Operation::ListItems), &response)
+    }
+}
+
+impl PageRequest for ListItems {
+    type Item = KnowledgeStoreItem;
+
+    fn for_page(&self, page: u32) -> Self {
+        self.clone().page(page)
+    }
+
+    fn current_page(&self) -> Option<u32> {
+        self.page
+    }
+}
+
+/// `DELETE /knowledge-stores/{knowledge_store_id}/items/{item_id}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteItem {
+    knowledge_store_id: String,
+    item_id: String,
+}
+
+impl DeleteItem {
+    /// Deletes item `item_id` of store `knowledge_store_id`.
+    pub fn new(knowledge_store_id: impl Into<String>, item_id: impl Into<String>) -> Self {
+        DeleteItem {
+            knowledge_store_id: knowledge_store_id.into(),
+            item_id: item_id.into(),
+        }
+    }
+}
+
+impl ApiCall for DeleteItem {
+    type Output = ();
+
+    fn operation(&self) -> Operation {
+        Operation::DeleteItem
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        require_id("item_id", &self.item_id)
+    }
+
+    fn to_request(&self, target: &Target) -> Result<Request, Error> {
+        check_target(target, self.operation())?;
+        self.validate()?;
+        target
+            .request(self.operation(), &[&self.knowledge_store_id, &self.item_id])
+            .build()
+    }
+
+    fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
+        decode_empty(response)
+    }
+}

@@ -1,0 +1,54 @@
+//! Every Jockey request as rendered: method, path with query, headers (key redacted), body.
+
+mod jockey_support;
+
+use jockey_support::{every_request, shown};
+
+#[test]
+fn every_request_renders_as_snapshotted() {
+    let requests = every_request();
+    assert_eq!(requests.len(), 27);
+    for (name, request) in requests {
+        insta::assert_snapshot!(name, shown(&request));
+    }
+}
+
+#[test]
+fn the_key_never_appears_in_a_rendering() {
+    for (name, request) in every_request() {
+        let text = request.render_redacted();
+        assert!(!text.contains(jockey_support::KEY), "{name} shows the key");
+        assert!(text.contains("x-api-key: <redacted>"), "{name}");
+        assert!(
+            !format!("{request:?}").contains(jockey_support::KEY),
+            "{name} Debug"
+        );
+    }
+}
+
+#[test]
+fn a_direct_upload_keeps_its_file_a_file() {
+    use rein_core::body::Segment;
+    let (_, request) = every_request()
+        .into_iter()
+        .find(|(name, _)| *name == "assets_create_direct")
+        .expect("rendered");
+    let segments = request.body.segments();
+    let files: Vec<_> = segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::File(f) => Some(f),
+            Segment::Bytes(_) => None,
+        })
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].len, 48_213_377);
+    assert_eq!(request.body.as_bytes(), None, "never read into memory");
+    let length: u64 = request
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a content-length");
+    assert_eq!(length, request.body.content_length());
+}
