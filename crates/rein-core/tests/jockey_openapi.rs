@@ -30,18 +30,13 @@ use rein_reference::OpenApi;
 use serde_json::{json, Value};
 
 fn spec_op(op: Operation) -> (&'static str, String) {
-    (
-        op.path_template(),
-        op.method().as_str().to_ascii_lowercase(),
-    )
+    (op.path_template(), op.method().as_str().to_ascii_lowercase())
 }
 
 /// Errors whose instance path starts with one of `allowed` (e.g. `/stream`).
 fn only_at(errors: &[String], allowed: &[&str]) -> bool {
     errors.iter().all(|e| {
-        allowed
-            .iter()
-            .any(|p| e.ends_with(&format!(" at {p}")) || e.contains(&format!(" at {p}/")))
+        allowed.iter().any(|p| e.ends_with(&format!(" at {p}")) || e.contains(&format!(" at {p}/")))
     })
 }
 
@@ -84,10 +79,9 @@ fn every_rendered_request_matches_its_operation() {
         assert_eq!(placeholders, declared("path"), "{name}: path parameters");
 
         match &request.body {
-            Body::Empty => assert!(
-                op.get("requestBody").is_none(),
-                "{name}: the spec expects a body"
-            ),
+            Body::Empty => {
+                assert!(op.get("requestBody").is_none(), "{name}: the spec expects a body")
+            }
             Body::Bytes(bytes) => {
                 let body: Value = serde_json::from_slice(bytes).expect("a JSON body");
                 check_json_request(&spec, name, path, &method, &body);
@@ -125,15 +119,11 @@ fn every_rendered_request_matches_its_operation() {
                     fields.insert(part.name.clone(), value);
                 }
                 let fields = Value::Object(fields);
-                spec.check(schema, &fields)
-                    .unwrap_or_else(|e| panic!("{name}: {e:#?}"));
+                spec.check(schema, &fields).unwrap_or_else(|e| panic!("{name}: {e:#?}"));
                 if let Some(meta) = fields["user_metadata"].as_str() {
                     let decoded: Value = serde_json::from_str(meta).expect("JSON-encoded");
-                    spec.check(
-                        &json!({"$ref": "#/components/schemas/UserMetadata"}),
-                        &decoded,
-                    )
-                    .unwrap_or_else(|e| panic!("{name}: user_metadata {e:#?}"));
+                    spec.check(&json!({"$ref": "#/components/schemas/UserMetadata"}), &decoded)
+                        .unwrap_or_else(|e| panic!("{name}: user_metadata {e:#?}"));
                 }
             }
         }
@@ -142,8 +132,7 @@ fn every_rendered_request_matches_its_operation() {
 
 fn check_json_request(spec: &OpenApi, name: &str, path: &str, method: &str, body: &Value) {
     if path != "/responses" {
-        spec.check_request(path, method, body)
-            .unwrap_or_else(|e| panic!("{name}: {e:#?}"));
+        spec.check_request(path, method, body).unwrap_or_else(|e| panic!("{name}: {e:#?}"));
         return;
     }
     if body.get("tools").is_some() {
@@ -163,9 +152,7 @@ fn check_json_request(spec: &OpenApi, name: &str, path: &str, method: &str, body
                 .expect_err("the spec only knows stream: true");
             assert!(only_at(&errors, &["/stream"]), "{name}: {errors:#?}");
         }
-        _ => spec
-            .check_request(path, method, body)
-            .unwrap_or_else(|e| panic!("{name}: {e:#?}")),
+        _ => spec.check_request(path, method, body).unwrap_or_else(|e| panic!("{name}: {e:#?}")),
     }
 }
 
@@ -306,10 +293,9 @@ fn every_fixture_response_matches_its_operation() {
         let check =
             |label: &str, body: &Value| match spec.check_response(path, &method, case.status, body)
             {
-                Ok(()) => assert!(
-                    case.deviations.is_empty(),
-                    "{label}: the deliberate deviation is gone"
-                ),
+                Ok(()) => {
+                    assert!(case.deviations.is_empty(), "{label}: the deliberate deviation is gone")
+                }
                 Err(errors) => {
                     assert!(!case.deviations.is_empty(), "{label}: {errors:#?}");
                     assert!(only_at(&errors, case.deviations), "{label}: {errors:#?}");
@@ -317,10 +303,7 @@ fn every_fixture_response_matches_its_operation() {
             };
         check(case.file, &fixture_json(case.file));
         // rein's models write what they read: the re-encoded fixture matches too.
-        check(
-            &format!("{} re-encoded", case.file),
-            &(case.reencode)(&fixture_bytes(case.file)),
-        );
+        check(&format!("{} re-encoded", case.file), &(case.reencode)(&fixture_bytes(case.file)));
     }
 }
 
@@ -331,12 +314,10 @@ fn the_response_fixture_matches_the_response_object() {
     // its `ResponseObject` (the shape of the example in the operation's description).
     let schema = json!({"$ref": "#/components/schemas/ResponseObject"});
     let body = fixture_json("responses-create.json");
-    spec.check(&schema, &body)
-        .unwrap_or_else(|e| panic!("{e:#?}"));
+    spec.check(&schema, &body).unwrap_or_else(|e| panic!("{e:#?}"));
     let decoded: Response = serde_json::from_value(body).expect("decodes");
     let reencoded = serde_json::to_value(decoded).expect("re-encodes");
-    spec.check(&schema, &reencoded)
-        .unwrap_or_else(|e| panic!("{e:#?}"));
+    spec.check(&schema, &reencoded).unwrap_or_else(|e| panic!("{e:#?}"));
 }
 
 #[test]
@@ -348,16 +329,12 @@ fn every_stream_event_matches_its_event_schema() {
     // response.created event matches four branches and fails `oneOf` as plain JSON Schema (the
     // spec relies on its OpenAPI `discriminator`). Each event is checked against the branch
     // its `type` selects, which is what the discriminator means.
-    let branches = schemas["ResponseStreamEvent"]["oneOf"]
-        .as_array()
-        .expect("oneOf");
+    let branches = schemas["ResponseStreamEvent"]["oneOf"].as_array().expect("oneOf");
     let branch_for = |kind: &str| {
         branches.iter().find(|b| {
             let type_ref = b["properties"]["type"]["$ref"].as_str().unwrap_or("");
             let enum_name = type_ref.rsplit('/').next().unwrap_or("");
-            schemas[enum_name]["enum"]
-                .as_array()
-                .is_some_and(|e| e.iter().any(|v| v == kind))
+            schemas[enum_name]["enum"].as_array().is_some_and(|e| e.iter().any(|v| v == kind))
         })
     };
 
@@ -375,8 +352,7 @@ fn every_stream_event_matches_its_event_schema() {
         assert_eq!(kind, event.event, "the SSE event name repeats the type");
         match branch_for(&kind) {
             Some(branch) => {
-                spec.check(branch, &data)
-                    .unwrap_or_else(|e| panic!("{kind}: {e:#?}"));
+                spec.check(branch, &data).unwrap_or_else(|e| panic!("{kind}: {e:#?}"));
                 checked += 1;
             }
             None => {
@@ -409,18 +385,10 @@ fn the_decoded_asset_detail_keeps_every_spec_field() {
         .collect::<BTreeSet<_>>();
     let detail = fixture_json("assets-get.json");
     let mut full = detail.as_object().cloned().expect("an object");
-    full.insert(
-        "source".into(),
-        fixture_json("assets-list.json")["data"][2]["source"].clone(),
-    );
+    full.insert("source".into(), fixture_json("assets-list.json")["data"][2]["source"].clone());
     full.insert("error".into(), json!({"message": "m"}));
     let decoded: AssetDetail = serde_json::from_value(Value::Object(full)).expect("decodes");
     let back = serde_json::to_value(decoded).expect("re-encodes");
-    let kept = back
-        .as_object()
-        .expect("object")
-        .keys()
-        .cloned()
-        .collect::<BTreeSet<_>>();
+    let kept = back.as_object().expect("object").keys().cloned().collect::<BTreeSet<_>>();
     assert_eq!(props, kept);
 }

@@ -19,10 +19,7 @@ fn the_key_never_appears_in_a_rendering() {
         let text = request.render_redacted();
         assert!(!text.contains(jockey_support::KEY), "{name} shows the key");
         assert!(text.contains("x-api-key: <redacted>"), "{name}");
-        assert!(
-            !format!("{request:?}").contains(jockey_support::KEY),
-            "{name} Debug"
-        );
+        assert!(!format!("{request:?}").contains(jockey_support::KEY), "{name} Debug");
     }
 }
 

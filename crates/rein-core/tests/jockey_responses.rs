@@ -70,13 +70,8 @@ fn search_pages_follow_their_tokens_and_keep_unknown_hits() {
     let mut bodies = Vec::new();
     for page in [&first, &last] {
         let token = walk.next_token().expect("another page");
-        let request = search
-            .for_token(token)
-            .to_request(&target())
-            .expect("renders");
-        bodies.push(String::from_utf8(
-            request.body.as_bytes().unwrap_or_default().to_vec(),
-        ));
+        let request = search.for_token(token).to_request(&target()).expect("renders");
+        bodies.push(String::from_utf8(request.body.as_bytes().unwrap_or_default().to_vec()));
         walk.handle_page(page.next_page_token.as_deref(), page.data.len());
     }
     assert_eq!(walk.next_token(), None);
@@ -97,11 +92,8 @@ fn items() {
     insta::assert_debug_snapshot!("decoded_items_get", got);
 
     let page = ListItems::decode(reply(200, "items-list.json")).expect("decodes");
-    let phases: Vec<(&str, Phase)> = page
-        .data
-        .iter()
-        .map(|i| (i.status_text(), i.phase()))
-        .collect();
+    let phases: Vec<(&str, Phase)> =
+        page.data.iter().map(|i| (i.status_text(), i.phase())).collect();
     assert_eq!(
         phases,
         [
@@ -112,10 +104,7 @@ fn items() {
             ("reindexing", Phase::Pending), // unknown: kept, and still pending
         ]
     );
-    assert_eq!(
-        page.data[4].status,
-        Some(ItemStatus::Other("reindexing".into()))
-    );
+    assert_eq!(page.data[4].status, Some(ItemStatus::Other("reindexing".into())));
     insta::assert_debug_snapshot!("decoded_items_list", page);
 
     // The Pages machine drives the list: page 1 of 1, then stop.
@@ -141,36 +130,18 @@ fn a_missing_status_is_pending() {
 fn deletes_and_metadata_writes_accept_any_2xx_body() {
     let empty = || Bytes::new();
     for status in [200, 202, 204] {
-        assert_eq!(
-            DeleteAsset::decode(reply_bytes(status, empty(), "text/plain")),
-            Ok(())
-        );
+        assert_eq!(DeleteAsset::decode(reply_bytes(status, empty(), "text/plain")), Ok(()));
         assert_eq!(
             DeleteKnowledgeStore::decode(reply_bytes(status, empty(), "text/plain")),
             Ok(())
         );
-        assert_eq!(
-            DeleteItem::decode(reply_bytes(status, empty(), "text/plain")),
-            Ok(())
-        );
-        assert_eq!(
-            DeleteAssetMetadata::decode(reply_bytes(status, empty(), "")),
-            Ok(())
-        );
-        assert_eq!(
-            ReplaceAssetMetadata::decode(reply_bytes(status, empty(), "")),
-            Ok(())
-        );
-        assert_eq!(
-            MergeAssetMetadata::decode(reply_bytes(status, empty(), "")),
-            Ok(())
-        );
+        assert_eq!(DeleteItem::decode(reply_bytes(status, empty(), "text/plain")), Ok(()));
+        assert_eq!(DeleteAssetMetadata::decode(reply_bytes(status, empty(), "")), Ok(()));
+        assert_eq!(ReplaceAssetMetadata::decode(reply_bytes(status, empty(), "")), Ok(()));
+        assert_eq!(MergeAssetMetadata::decode(reply_bytes(status, empty(), "")), Ok(()));
     }
     let body = Bytes::from_static(br#"{"message":"deleted"}"#);
-    assert_eq!(
-        DeleteAsset::decode(reply_bytes(200, body, "application/json")),
-        Ok(())
-    );
+    assert_eq!(DeleteAsset::decode(reply_bytes(200, body, "application/json")), Ok(()));
 }
 
 #[test]
@@ -178,17 +149,11 @@ fn responses() {
     let response = CreateResponse::decode(reply(200, "responses-create.json")).expect("decodes");
     assert_eq!(response.status, Some(ResponseStatus::Completed));
     assert!(response.output_text().starts_with("After a fumble"));
-    assert!(
-        !response.output_text().contains("Searching"),
-        "commentary is not the answer"
-    );
+    assert!(!response.output_text().contains("Searching"), "commentary is not the answer");
     let cited: Vec<_> = response.annotations().collect();
     assert_eq!(cited.len(), 1);
     let text: Vec<char> = response.output_text().chars().collect();
-    let (start, end) = (
-        cited[0].start_index.unwrap_or(0),
-        cited[0].end_index.unwrap_or(0),
-    );
+    let (start, end) = (cited[0].start_index.unwrap_or(0), cited[0].end_index.unwrap_or(0));
     let span: String = text[start as usize..=end as usize].iter().collect();
     assert_eq!(span, "[1]", "end_index is inclusive, in code points");
     insta::assert_debug_snapshot!("decoded_responses_create", response);
@@ -203,27 +168,14 @@ fn the_stream_transcript_decodes_to_typed_events() {
         .expect("every event decodes");
     let types: Vec<&str> = events.iter().map(ResponseEvent::event_type).collect();
     insta::assert_debug_snapshot!("decoded_responses_stream_types", types);
-    assert_eq!(
-        events.first().map(ResponseEvent::event_type),
-        Some("response.created")
-    );
-    assert_eq!(
-        events.last().map(ResponseEvent::event_type),
-        Some("response.completed")
-    );
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, ResponseEvent::Keepalive(_))));
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, ResponseEvent::Unknown { .. })));
+    assert_eq!(events.first().map(ResponseEvent::event_type), Some("response.created"));
+    assert_eq!(events.last().map(ResponseEvent::event_type), Some("response.completed"));
+    assert!(events.iter().any(|e| matches!(e, ResponseEvent::Keepalive(_))));
+    assert!(events.iter().any(|e| matches!(e, ResponseEvent::Unknown { .. })));
     // Nothing after [DONE] is read.
     assert!(!events.iter().any(|e| e.sequence_number() == Some(99)));
     // Sequence numbers are consecutive: no event was lost.
-    let seq: Vec<u64> = events
-        .iter()
-        .filter_map(ResponseEvent::sequence_number)
-        .collect();
+    let seq: Vec<u64> = events.iter().filter_map(ResponseEvent::sequence_number).collect();
     assert_eq!(seq, (0..seq.len() as u64).collect::<Vec<_>>());
 
     // The deltas add up to the text the .done event announces.

@@ -39,8 +39,7 @@ fn assert_refused<C: ApiCall>(call: &C, field: &str, hint: Hint) {
 }
 
 fn accepted<C: ApiCall>(call: &C) {
-    call.to_request(&target())
-        .unwrap_or_else(|e| panic!("refused: {e}"));
+    call.to_request(&target()).unwrap_or_else(|e| panic!("refused: {e}"));
 }
 
 #[test]
@@ -50,10 +49,7 @@ fn a_direct_upload_over_200_mb_is_refused_with_the_url_fix() {
     assert_eq!(e.field, "file");
     assert_eq!(e.hint, rows::ASSET_FILE_TOO_LARGE);
     assert_eq!(e.hint.fix, "Use URL upload method instead");
-    accepted(&CreateAsset::direct(FileSource::new(
-        "/videos/clip.mp4",
-        200 * 1024 * 1024,
-    )));
+    accepted(&CreateAsset::direct(FileSource::new("/videos/clip.mp4", 200 * 1024 * 1024)));
     // The same file by URL is fine: the URL limit is 4 GB and the server fetches it.
     accepted(&CreateAsset::url("https://cdn.example.com/full-game.mp4"));
 }
@@ -70,9 +66,7 @@ fn a_url_upload_needs_a_usable_url() {
     ] {
         assert_refused(&CreateAsset::url(url), "url", rows::ASSET_INVALID_URL);
     }
-    accepted(&CreateAsset::url(
-        "http://media.example.org:8080/vod/master.m3u8?sig=abc",
-    ));
+    accepted(&CreateAsset::url("http://media.example.org:8080/vod/master.m3u8?sig=abc"));
 }
 
 #[test]
@@ -86,11 +80,7 @@ fn a_bad_multipart_boundary_is_refused() {
 #[test]
 fn a_store_needs_a_name() {
     for name in ["", "  \t "] {
-        assert_refused(
-            &CreateKnowledgeStore::new(name),
-            "name",
-            rows::STORE_NAME_REQUIRED,
-        );
+        assert_refused(&CreateKnowledgeStore::new(name), "name", rows::STORE_NAME_REQUIRED);
         assert_refused(
             &UpdateKnowledgeStore::new("ks_1").name(name),
             "name",
@@ -108,10 +98,7 @@ fn an_ingestion_config_must_follow_jockeys_schema_rules() {
     let at = |rest: &str| format!("ingestion_config.enrichment_config.json_schema{rest}");
     let cases = [
         (json!("object"), at("")),
-        (
-            json!({"type": "array", "items": {"type": "string"}, "properties": {}}),
-            at(".type"),
-        ),
+        (json!({"type": "array", "items": {"type": "string"}, "properties": {}}), at(".type")),
         (json!({"type": "object"}), at(".properties")),
         (
             json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {}}),
@@ -145,10 +132,7 @@ fn an_ingestion_config_must_follow_jockeys_schema_rules() {
             json!({"type": "object", "properties": {"p": {"type": "string", "description": "d", "default": "x"}}}),
             at(".properties.p.default"),
         ),
-        (
-            json!({"type": "object", "anyOf": [], "properties": {}}),
-            at(".anyOf"),
-        ),
+        (json!({"type": "object", "anyOf": [], "properties": {}}), at(".anyOf")),
         (
             json!({"type": "object", "properties": {"o": {"type": "object", "description": "d",
             "properties": {"inner": {"type": "integer"}}}}}),
@@ -163,10 +147,7 @@ fn an_ingestion_config_must_follow_jockeys_schema_rules() {
     for (schema, field) in cases {
         assert_refused(&store(schema), &field, rows::STORE_INVALID_SCHEMA);
     }
-    assert_eq!(
-        rows::STORE_INVALID_SCHEMA.fix,
-        "Validate against JSON Schema draft 2020-12"
-    );
+    assert_eq!(rows::STORE_INVALID_SCHEMA.fix, "Validate against JSON Schema draft 2020-12");
     accepted(&store(json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -182,21 +163,9 @@ fn an_ingestion_config_must_follow_jockeys_schema_rules() {
 #[test]
 fn page_sizes_stay_within_1_to_50() {
     for n in [0, 51, u32::MAX] {
-        assert_refused(
-            &ListAssets::new().page_limit(n),
-            "page_limit",
-            PAGE_LIMIT_HINT,
-        );
-        assert_refused(
-            &ListKnowledgeStores::new().page_limit(n),
-            "page_limit",
-            PAGE_LIMIT_HINT,
-        );
-        assert_refused(
-            &ListItems::new("ks_1").page_limit(n),
-            "page_limit",
-            PAGE_LIMIT_HINT,
-        );
+        assert_refused(&ListAssets::new().page_limit(n), "page_limit", PAGE_LIMIT_HINT);
+        assert_refused(&ListKnowledgeStores::new().page_limit(n), "page_limit", PAGE_LIMIT_HINT);
+        assert_refused(&ListItems::new("ks_1").page_limit(n), "page_limit", PAGE_LIMIT_HINT);
         assert_refused(
             &SearchKnowledgeStore::new("ks_1", "q").page_size(n),
             "page_size",
@@ -212,11 +181,7 @@ fn page_sizes_stay_within_1_to_50() {
 
 #[test]
 fn a_search_needs_text_and_a_real_token() {
-    assert_refused(
-        &SearchKnowledgeStore::new("ks_1", " "),
-        "query.text",
-        EMPTY_QUERY_HINT,
-    );
+    assert_refused(&SearchKnowledgeStore::new("ks_1", " "), "query.text", EMPTY_QUERY_HINT);
     assert_refused(
         &SearchKnowledgeStore::new("ks_1", "q").page_token(""),
         "page_token",
@@ -230,57 +195,30 @@ fn a_response_needs_exactly_one_knowledge_store_tool() {
     let tools_cases = [
         vec![],
         vec![Tool::knowledge_store("ks_1"), Tool::knowledge_store("ks_2")],
-        vec![Tool {
-            kind: ToolType::Other("web_search".into()),
-            knowledge_store_id: None,
-        }],
-        vec![Tool {
-            kind: ToolType::KnowledgeStore,
-            knowledge_store_id: None,
-        }],
+        vec![Tool { kind: ToolType::Other("web_search".into()), knowledge_store_id: None }],
+        vec![Tool { kind: ToolType::KnowledgeStore, knowledge_store_id: None }],
         vec![Tool::knowledge_store("")],
         vec![
             Tool::knowledge_store("ks_1"),
-            Tool {
-                kind: ToolType::Other("x".into()),
-                knowledge_store_id: None,
-            },
+            Tool { kind: ToolType::Other("x".into()), knowledge_store_id: None },
         ],
     ];
     for tools in tools_cases {
-        assert_refused(
-            &ask().tools(tools.clone()),
-            "tools",
-            rows::RESPONSE_TOOLS_REQUIRED,
-        );
+        assert_refused(&ask().tools(tools.clone()), "tools", rows::RESPONSE_TOOLS_REQUIRED);
         assert_refused(
             &ask().tools(tools).shape(ResponsesShape::TopLevel),
             "knowledge_store_id",
             STORE_ID_REQUIRED_HINT,
         );
     }
-    assert_eq!(
-        rows::RESPONSE_TOOLS_REQUIRED.fix,
-        "Add exactly one knowledge_store tool"
-    );
+    assert_eq!(rows::RESPONSE_TOOLS_REQUIRED.fix, "Add exactly one knowledge_store tool");
 }
 
 #[test]
 fn a_response_needs_input_of_1_to_10000_characters() {
-    assert_refused(
-        &CreateResponse::new("ks_1"),
-        "input",
-        rows::RESPONSE_INPUT_REQUIRED,
-    );
-    assert_eq!(
-        rows::RESPONSE_INPUT_REQUIRED.fix,
-        "Add at least one message"
-    );
-    assert_refused(
-        &CreateResponse::ask("ks_1", ""),
-        "input[0].content",
-        CONTENT_LENGTH_HINT,
-    );
+    assert_refused(&CreateResponse::new("ks_1"), "input", rows::RESPONSE_INPUT_REQUIRED);
+    assert_eq!(rows::RESPONSE_INPUT_REQUIRED.fix, "Add at least one message");
+    assert_refused(&CreateResponse::ask("ks_1", ""), "input[0].content", CONTENT_LENGTH_HINT);
     assert_refused(
         &CreateResponse::ask("ks_1", "ok").message("x".repeat(10_001)),
         "input[1].content",
@@ -300,10 +238,7 @@ fn an_empty_session_id_is_refused() {
             rows::RESPONSE_INVALID_SESSION,
         );
     }
-    assert_eq!(
-        rows::RESPONSE_INVALID_SESSION.fix,
-        "Start a new session (omit session_id)"
-    );
+    assert_eq!(rows::RESPONSE_INVALID_SESSION.fix, "Start a new session (omit session_id)");
 }
 
 #[test]
@@ -332,9 +267,7 @@ fn a_json_schema_answer_format_needs_a_name_and_an_object() {
 }
 
 fn pairs(n: usize) -> Metadata {
-    (0..n)
-        .map(|i| (format!("k{i}"), MetadataValue::from("v")))
-        .collect()
+    (0..n).map(|i| (format!("k{i}"), MetadataValue::from("v"))).collect()
 }
 
 #[test]
@@ -352,20 +285,10 @@ fn metadata_stays_within_the_documented_limits() {
         "metadata.k",
         METADATA_HINT,
     );
-    accepted(&store(metadata([(
-        "k",
-        MetadataValue::from("v".repeat(2048)),
-    )])));
+    accepted(&store(metadata([("k", MetadataValue::from("v".repeat(2048)))])));
+    assert_refused(&store(metadata([("k", MetadataValue::Null)])), "metadata.k", METADATA_HINT);
     assert_refused(
-        &store(metadata([("k", MetadataValue::Null)])),
-        "metadata.k",
-        METADATA_HINT,
-    );
-    assert_refused(
-        &store(metadata([(
-            "k",
-            MetadataValue::Other(json!({"nested": 1})),
-        )])),
+        &store(metadata([("k", MetadataValue::Other(json!({"nested": 1})))])),
         "metadata.k",
         METADATA_HINT,
     );
@@ -383,26 +306,17 @@ fn metadata_stays_within_the_documented_limits() {
         "metadata.k",
         METADATA_HINT,
     );
-    accepted(&item(metadata([(
-        "k",
-        MetadataValue::from("v".repeat(8192)),
-    )])));
+    accepted(&item(metadata([("k", MetadataValue::from("v".repeat(8192)))])));
 
     // Asset user metadata: null deletes a key in a merge; non-finite numbers cannot be JSON.
-    accepted(&MergeAssetMetadata::new(
-        "a1",
-        metadata([("k", MetadataValue::Null)]),
-    ));
+    accepted(&MergeAssetMetadata::new("a1", metadata([("k", MetadataValue::Null)])));
     assert_refused(
         &MergeAssetMetadata::new("a1", metadata([("k", MetadataValue::from(f64::NAN))])),
         "user_metadata.k",
         METADATA_HINT,
     );
     assert_refused(
-        &ReplaceAssetMetadata::new(
-            "a1",
-            metadata([("k", MetadataValue::Other(json!([1, "x"])))]),
-        ),
+        &ReplaceAssetMetadata::new("a1", metadata([("k", MetadataValue::Other(json!([1, "x"])))])),
         "user_metadata.k",
         METADATA_HINT,
     );
@@ -418,51 +332,19 @@ fn metadata_stays_within_the_documented_limits() {
 fn empty_ids_are_refused_by_name() {
     assert_refused(&GetAsset::new(""), "asset_id", EMPTY_ID_HINT);
     assert_refused(&DeleteAsset::new(""), "asset_id", EMPTY_ID_HINT);
-    assert_refused(
-        &ReplaceAssetMetadata::new("", Metadata::new()),
-        "asset_id",
-        EMPTY_ID_HINT,
-    );
-    assert_refused(
-        &MergeAssetMetadata::new("", Metadata::new()),
-        "asset_id",
-        EMPTY_ID_HINT,
-    );
+    assert_refused(&ReplaceAssetMetadata::new("", Metadata::new()), "asset_id", EMPTY_ID_HINT);
+    assert_refused(&MergeAssetMetadata::new("", Metadata::new()), "asset_id", EMPTY_ID_HINT);
     assert_refused(&DeleteAssetMetadata::new(""), "asset_id", EMPTY_ID_HINT);
-    assert_refused(
-        &ListAssets::new().asset_ids([""]),
-        "asset_ids[0]",
-        EMPTY_ID_HINT,
-    );
-    assert_refused(
-        &GetKnowledgeStore::new(""),
-        "knowledge_store_id",
-        EMPTY_ID_HINT,
-    );
-    assert_refused(
-        &UpdateKnowledgeStore::new(""),
-        "knowledge_store_id",
-        EMPTY_ID_HINT,
-    );
-    assert_refused(
-        &DeleteKnowledgeStore::new(""),
-        "knowledge_store_id",
-        EMPTY_ID_HINT,
-    );
-    assert_refused(
-        &SearchKnowledgeStore::new("", "q"),
-        "knowledge_store_id",
-        EMPTY_ID_HINT,
-    );
+    assert_refused(&ListAssets::new().asset_ids([""]), "asset_ids[0]", EMPTY_ID_HINT);
+    assert_refused(&GetKnowledgeStore::new(""), "knowledge_store_id", EMPTY_ID_HINT);
+    assert_refused(&UpdateKnowledgeStore::new(""), "knowledge_store_id", EMPTY_ID_HINT);
+    assert_refused(&DeleteKnowledgeStore::new(""), "knowledge_store_id", EMPTY_ID_HINT);
+    assert_refused(&SearchKnowledgeStore::new("", "q"), "knowledge_store_id", EMPTY_ID_HINT);
     assert_refused(&AddItem::new("", "a1"), "knowledge_store_id", EMPTY_ID_HINT);
     assert_refused(&AddItem::new("ks_1", ""), "asset_id", EMPTY_ID_HINT);
     assert_refused(&ListItems::new(""), "knowledge_store_id", EMPTY_ID_HINT);
     assert_refused(&GetItem::new("ks_1", ""), "item_id", EMPTY_ID_HINT);
-    assert_refused(
-        &GetItem::new("", "ksi_1"),
-        "knowledge_store_id",
-        EMPTY_ID_HINT,
-    );
+    assert_refused(&GetItem::new("", "ksi_1"), "knowledge_store_id", EMPTY_ID_HINT);
     assert_refused(&DeleteItem::new("ks_1", ""), "item_id", EMPTY_ID_HINT);
 }
 
@@ -470,8 +352,5 @@ fn empty_ids_are_refused_by_name() {
 fn a_jockey_request_is_not_sent_to_jack() {
     let jack = Target::new(Api::Jack, "https://api.usejack.io/v1", "jack_k").expect("target");
     let err = GetAsset::new("a1").to_request(&jack).expect_err("refused");
-    assert!(
-        matches!(err, Error::Invalid(ref e) if e.field == "target"),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Invalid(ref e) if e.field == "target"), "{err}");
 }

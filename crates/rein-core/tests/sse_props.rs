@@ -15,11 +15,7 @@ enum Piece {
     /// `: text` (a keepalive when it says so).
     Comment(String),
     /// An event: optional `event:` and `id:` lines, then `data:` lines, then a blank line.
-    Event {
-        name: Option<String>,
-        id: Option<String>,
-        data: Vec<String>,
-    },
+    Event { name: Option<String>, id: Option<String>, data: Vec<String> },
     /// `retry: n` and a blank line (no data: nothing is dispatched).
     Retry(u32),
     /// An extra blank line.

@@ -164,12 +164,7 @@ pub struct AssetError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Asset {
     /// The asset's id (`_id` on the wire).
-    #[serde(
-        rename = "_id",
-        alias = "id",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// How it was uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,12 +376,7 @@ optional_fields! {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssetDetail {
     /// The asset's id (`_id` on the wire).
-    #[serde(
-        rename = "_id",
-        alias = "id",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// How it was uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -641,20 +631,14 @@ impl ApiCall for CreateAsset {
             }
             UploadSource::Url(url) => {
                 if let Some(problem) = url_problem(url) {
-                    return Err(ValidationError::new(
-                        "url",
-                        problem,
-                        rows::ASSET_INVALID_URL,
-                    ));
+                    return Err(ValidationError::new("url", problem, rows::ASSET_INVALID_URL));
                 }
             }
         }
         let b = &self.boundary;
         if b.is_empty()
             || b.len() > 70
-            || !b
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            || !b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         {
             return Err(ValidationError::new(
                 "boundary",
@@ -693,9 +677,7 @@ pub struct GetAsset {
 impl GetAsset {
     /// The asset `asset_id`.
     pub fn new(asset_id: impl Into<String>) -> Self {
-        GetAsset {
-            asset_id: asset_id.into(),
-        }
+        GetAsset { asset_id: asset_id.into() }
     }
 }
 
@@ -828,10 +810,7 @@ pub struct DeleteAsset {
 impl DeleteAsset {
     /// Deletes asset `asset_id`.
     pub fn new(asset_id: impl Into<String>) -> Self {
-        DeleteAsset {
-            asset_id: asset_id.into(),
-            force: None,
-        }
+        DeleteAsset { asset_id: asset_id.into(), force: None }
     }
 
     /// Deletes even when indexed assets reference it (`force=true`).
@@ -855,10 +834,7 @@ impl ApiCall for DeleteAsset {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
-        target
-            .request(self.operation(), &[&self.asset_id])
-            .query_opt("force", self.force)
-            .build()
+        target.request(self.operation(), &[&self.asset_id]).query_opt("force", self.force).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -942,9 +918,7 @@ pub struct DeleteAssetMetadata {
 impl DeleteAssetMetadata {
     /// Clears the user metadata of asset `asset_id`.
     pub fn new(asset_id: impl Into<String>) -> Self {
-        DeleteAssetMetadata {
-            asset_id: asset_id.into(),
-        }
+        DeleteAssetMetadata { asset_id: asset_id.into() }
     }
 }
 

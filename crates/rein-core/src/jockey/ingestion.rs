@@ -66,19 +66,13 @@ pub enum EnrichmentConfig {
 impl IngestionConfig {
     /// Structured extraction following `schema`.
     pub fn json_schema(schema: Value) -> Self {
-        IngestionConfig {
-            enrichment_config: EnrichmentConfig::JsonSchema {
-                json_schema: schema,
-            },
-        }
+        IngestionConfig { enrichment_config: EnrichmentConfig::JsonSchema { json_schema: schema } }
     }
 
     /// Natural-language guidance.
     pub fn description(description: impl Into<String>) -> Self {
         IngestionConfig {
-            enrichment_config: EnrichmentConfig::Description {
-                description: description.into(),
-            },
+            enrichment_config: EnrichmentConfig::Description { description: description.into() },
         }
     }
 
@@ -192,12 +186,8 @@ fn join(path: &str, key: &str) -> String {
 /// [`UNSUPPORTED_KEYWORDS`] appears. Nested schemas are reached through `properties`, `items`
 /// and `prefixItems`. The walk uses an explicit stack, so no depth of nesting can overflow it.
 pub fn check_json_schema(schema: &Value) -> Result<(), SchemaProblem> {
-    let problem = |path: &str, problem: String| {
-        Err(SchemaProblem {
-            path: path.to_owned(),
-            problem,
-        })
-    };
+    let problem =
+        |path: &str, problem: String| Err(SchemaProblem { path: path.to_owned(), problem });
     let Value::Object(root) = schema else {
         return problem("", "the schema is not a JSON object".to_owned());
     };
@@ -212,16 +202,10 @@ pub fn check_json_schema(schema: &Value) -> Result<(), SchemaProblem> {
         }
     }
     if root.get("type") != Some(&Value::String("object".to_owned())) {
-        return problem(
-            "type",
-            "the root schema's type must be \"object\"".to_owned(),
-        );
+        return problem("type", "the root schema's type must be \"object\"".to_owned());
     }
     if !matches!(root.get("properties"), Some(Value::Object(_))) {
-        return problem(
-            "properties",
-            "the root schema needs a properties object".to_owned(),
-        );
+        return problem("properties", "the root schema needs a properties object".to_owned());
     }
 
     let mut stack: Vec<(String, &Value)> = vec![(String::new(), schema)];
@@ -331,10 +315,7 @@ mod tests {
             inner[kw] = json!("x");
             let schema = json!({"type": "object", "properties": {"o": {"type": "object", "description": "d",
                 "properties": {"deep": inner}}}});
-            assert_eq!(
-                path_of(schema),
-                format!("properties.o.properties.deep.{kw}")
-            );
+            assert_eq!(path_of(schema), format!("properties.o.properties.deep.{kw}"));
         }
         assert_eq!(
             path_of(

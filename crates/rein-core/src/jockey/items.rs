@@ -95,12 +95,7 @@ pub struct ItemSystemMetadata {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KnowledgeStoreItem {
     /// The item's id (`_id` on the wire; prefix `ksi_`).
-    #[serde(
-        rename = "_id",
-        alias = "id",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The kind of asset (required by the spec; optional here so a missing one does not fail
     /// the decode).
@@ -233,10 +228,7 @@ pub struct GetItem {
 impl GetItem {
     /// Item `item_id` of store `knowledge_store_id`.
     pub fn new(knowledge_store_id: impl Into<String>, item_id: impl Into<String>) -> Self {
-        GetItem {
-            knowledge_store_id: knowledge_store_id.into(),
-            item_id: item_id.into(),
-        }
+        GetItem { knowledge_store_id: knowledge_store_id.into(), item_id: item_id.into() }
     }
 }
 
@@ -255,9 +247,7 @@ impl ApiCall for GetItem {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
-        target
-            .request(self.operation(), &[&self.knowledge_store_id, &self.item_id])
-            .build()
+        target.request(self.operation(), &[&self.knowledge_store_id, &self.item_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStoreItem, DecodeError> {
@@ -382,10 +372,7 @@ pub struct DeleteItem {
 impl DeleteItem {
     /// Deletes item `item_id` of store `knowledge_store_id`.
     pub fn new(knowledge_store_id: impl Into<String>, item_id: impl Into<String>) -> Self {
-        DeleteItem {
-            knowledge_store_id: knowledge_store_id.into(),
-            item_id: item_id.into(),
-        }
+        DeleteItem { knowledge_store_id: knowledge_store_id.into(), item_id: item_id.into() }
     }
 }
 
@@ -404,9 +391,7 @@ impl ApiCall for DeleteItem {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
-        target
-            .request(self.operation(), &[&self.knowledge_store_id, &self.item_id])
-            .build()
+        target.request(self.operation(), &[&self.knowledge_store_id, &self.item_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

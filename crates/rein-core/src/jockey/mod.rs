@@ -196,16 +196,12 @@ pub trait TokenRequest: ApiCall + Sized {
 }
 
 /// rein: a page size outside 1..=50.
-pub const PAGE_LIMIT_HINT: Hint = Hint::new(
-    "A page size outside 1..=50",
-    "Ask for between 1 and 50 items per page",
-);
+pub const PAGE_LIMIT_HINT: Hint =
+    Hint::new("A page size outside 1..=50", "Ask for between 1 and 50 items per page");
 
 /// rein: an empty id.
-pub const EMPTY_ID_HINT: Hint = Hint::new(
-    "An empty id",
-    "Pass the id the API returned when the resource was created",
-);
+pub const EMPTY_ID_HINT: Hint =
+    Hint::new("An empty id", "Pass the id the API returned when the resource was created");
 
 /// rein: metadata outside the documented limits.
 pub const METADATA_HINT: Hint = Hint::new(
@@ -215,11 +211,7 @@ pub const METADATA_HINT: Hint = Hint::new(
 
 pub(crate) fn require_id(field: &str, id: &str) -> Result<(), ValidationError> {
     if id.is_empty() {
-        return Err(ValidationError::new(
-            field,
-            "the id is empty",
-            EMPTY_ID_HINT,
-        ));
+        return Err(ValidationError::new(field, "the id is empty", EMPTY_ID_HINT));
     }
     Ok(())
 }
@@ -237,11 +229,7 @@ pub(crate) fn check_page_limit(field: &str, limit: Option<u32>) -> Result<(), Va
 
 pub(crate) fn check_page(page: Option<u32>) -> Result<(), ValidationError> {
     if page == Some(0) {
-        return Err(ValidationError::new(
-            "page",
-            "pages are numbered from 1",
-            FIRST_PAGE_HINT,
-        ));
+        return Err(ValidationError::new("page", "pages are numbered from 1", FIRST_PAGE_HINT));
     }
     Ok(())
 }
@@ -311,9 +299,7 @@ pub(crate) fn check_metadata(
             }
         }
         let too_long = |s: &str| {
-            rules
-                .max_value_chars
-                .and_then(|max| (s.chars().count() > max).then_some(max))
+            rules.max_value_chars.and_then(|max| (s.chars().count() > max).then_some(max))
         };
         match value {
             MetadataValue::Text(s) => {

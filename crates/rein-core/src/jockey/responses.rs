@@ -86,10 +86,7 @@ pub struct Tool {
 impl Tool {
     /// A `knowledge_store` tool over store `knowledge_store_id`.
     pub fn knowledge_store(knowledge_store_id: impl Into<String>) -> Self {
-        Tool {
-            kind: ToolType::KnowledgeStore,
-            knowledge_store_id: Some(knowledge_store_id.into()),
-        }
+        Tool { kind: ToolType::KnowledgeStore, knowledge_store_id: Some(knowledge_store_id.into()) }
     }
 }
 
@@ -250,9 +247,7 @@ impl CreateResponse {
 
     /// Appends a user message.
     pub fn message(mut self, content: impl Into<String>) -> Self {
-        self.input.push(InputMessage {
-            content: content.into(),
-        });
+        self.input.push(InputMessage { content: content.into() });
         self
     }
 
@@ -276,10 +271,7 @@ impl CreateResponse {
 
     /// Appends a selection (referred to as `{{sel:N}}`, N counting from 0).
     pub fn selection(mut self, kind: SelectionKind, id: impl Into<String>) -> Self {
-        self.selections.push(Selection {
-            kind,
-            id: id.into(),
-        });
+        self.selections.push(Selection { kind, id: id.into() });
         self
     }
 
@@ -306,18 +298,15 @@ impl CreateResponse {
     }
 
     fn store_tools(&self) -> impl Iterator<Item = &Tool> {
-        self.tools
-            .iter()
-            .filter(|t| t.kind == ToolType::KnowledgeStore)
+        self.tools.iter().filter(|t| t.kind == ToolType::KnowledgeStore)
     }
 
     /// The id of the single `knowledge_store` tool, when there is exactly one tool and it is one.
     fn the_store(&self) -> Option<&str> {
         match self.tools.as_slice() {
-            [tool] if tool.kind == ToolType::KnowledgeStore => tool
-                .knowledge_store_id
-                .as_deref()
-                .filter(|id| !id.is_empty()),
+            [tool] if tool.kind == ToolType::KnowledgeStore => {
+                tool.knowledge_store_id.as_deref().filter(|id| !id.is_empty())
+            }
             _ => None,
         }
     }
@@ -372,11 +361,7 @@ impl ApiCall for CreateResponse {
             return Err(ValidationError::new(field, problem, hint));
         }
         if self.input.is_empty() {
-            return Err(ValidationError::new(
-                "input",
-                "no message",
-                rows::RESPONSE_INPUT_REQUIRED,
-            ));
+            return Err(ValidationError::new("input", "no message", rows::RESPONSE_INPUT_REQUIRED));
         }
         for (i, message) in self.input.iter().enumerate() {
             let n = message.content.chars().count();
@@ -448,13 +433,9 @@ impl ApiCall for CreateResponse {
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
         // A stream sent without its content type still starts with an SSE field or comment.
         let body = response.body();
-        let start = body
-            .iter()
-            .position(|b| !b.is_ascii_whitespace())
-            .map_or(&body[..0], |i| &body[i..]);
-        let sniffed = [&b"event:"[..], b"data:", b":"]
-            .iter()
-            .any(|p| start.starts_with(p));
+        let start =
+            body.iter().position(|b| !b.is_ascii_whitespace()).map_or(&body[..0], |i| &body[i..]);
+        let sniffed = [&b"event:"[..], b"data:", b":"].iter().any(|p| start.starts_with(p));
         let is_stream = declared || sniffed;
         if !is_stream {
             return decode::json(Some(Operation::CreateResponse), &response);

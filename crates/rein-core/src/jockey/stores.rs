@@ -48,12 +48,7 @@ use crate::target::Target;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KnowledgeStore {
     /// The store's id (`_id` on the wire; prefix `ks_`).
-    #[serde(
-        rename = "_id",
-        alias = "id",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,11 +75,7 @@ pub struct KnowledgeStore {
 
 fn check_name(name: &str) -> Result<(), ValidationError> {
     if name.trim().is_empty() {
-        return Err(ValidationError::new(
-            "name",
-            "the name is empty",
-            rows::STORE_NAME_REQUIRED,
-        ));
+        return Err(ValidationError::new("name", "the name is empty", rows::STORE_NAME_REQUIRED));
     }
     Ok(())
 }
@@ -186,9 +177,7 @@ pub struct GetKnowledgeStore {
 impl GetKnowledgeStore {
     /// The store `knowledge_store_id`.
     pub fn new(knowledge_store_id: impl Into<String>) -> Self {
-        GetKnowledgeStore {
-            knowledge_store_id: knowledge_store_id.into(),
-        }
+        GetKnowledgeStore { knowledge_store_id: knowledge_store_id.into() }
     }
 }
 
@@ -206,9 +195,7 @@ impl ApiCall for GetKnowledgeStore {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
-        target
-            .request(self.operation(), &[&self.knowledge_store_id])
-            .build()
+        target.request(self.operation(), &[&self.knowledge_store_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStore, DecodeError> {
@@ -383,9 +370,7 @@ pub struct DeleteKnowledgeStore {
 impl DeleteKnowledgeStore {
     /// Deletes store `knowledge_store_id`.
     pub fn new(knowledge_store_id: impl Into<String>) -> Self {
-        DeleteKnowledgeStore {
-            knowledge_store_id: knowledge_store_id.into(),
-        }
+        DeleteKnowledgeStore { knowledge_store_id: knowledge_store_id.into() }
     }
 }
 
@@ -403,9 +388,7 @@ impl ApiCall for DeleteKnowledgeStore {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
-        target
-            .request(self.operation(), &[&self.knowledge_store_id])
-            .build()
+        target.request(self.operation(), &[&self.knowledge_store_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -447,28 +430,19 @@ pub struct EqIn<T> {
 
 impl<T> Default for EqIn<T> {
     fn default() -> Self {
-        EqIn {
-            eq: None,
-            any_of: None,
-        }
+        EqIn { eq: None, any_of: None }
     }
 }
 
 impl<T> EqIn<T> {
     /// Equal to `value`.
     pub fn eq(value: T) -> Self {
-        EqIn {
-            eq: Some(value),
-            any_of: None,
-        }
+        EqIn { eq: Some(value), any_of: None }
     }
 
     /// One of `values`.
     pub fn any_of(values: impl IntoIterator<Item = T>) -> Self {
-        EqIn {
-            eq: None,
-            any_of: Some(values.into_iter().collect()),
-        }
+        EqIn { eq: None, any_of: Some(values.into_iter().collect()) }
     }
 }
 
@@ -525,10 +499,8 @@ struct SearchBody {
 }
 
 /// rein: a search without query text.
-pub const EMPTY_QUERY_HINT: Hint = Hint::new(
-    "A search without query text",
-    "Pass the text to search for in query.text",
-);
+pub const EMPTY_QUERY_HINT: Hint =
+    Hint::new("A search without query text", "Pass the text to search for in query.text");
 
 /// rein: an empty page token.
 pub const EMPTY_PAGE_TOKEN_HINT: Hint = Hint::new(
@@ -570,9 +542,7 @@ impl SearchKnowledgeStore {
     /// Search videos in these modalities.
     pub fn video_modalities(mut self, modalities: impl IntoIterator<Item = Modality>) -> Self {
         self.body.search_options = Some(SearchOptions {
-            video: Some(VideoSearchOptions {
-                modalities: modalities.into_iter().collect(),
-            }),
+            video: Some(VideoSearchOptions { modalities: modalities.into_iter().collect() }),
         });
         self
     }
@@ -632,10 +602,7 @@ impl ApiCall for SearchKnowledgeStore {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
-        target
-            .request(self.operation(), &[&self.knowledge_store_id])
-            .json(&self.body)
-            .build()
+        target.request(self.operation(), &[&self.knowledge_store_id]).json(&self.body).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<SearchResponse, DecodeError> {

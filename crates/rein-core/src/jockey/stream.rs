@@ -192,10 +192,7 @@ impl ResponseEvent {
             return Ok(if kind == "keepalive" {
                 ResponseEvent::Keepalive(KeepaliveEvent::default())
             } else {
-                ResponseEvent::Unknown {
-                    event: kind,
-                    data: sse.data.clone(),
-                }
+                ResponseEvent::Unknown { event: kind, data: sse.data.clone() }
             });
         };
         let typed = match kind.as_str() {
@@ -225,10 +222,7 @@ impl ResponseEvent {
                 ResponseEvent::FunctionCallArgumentsDone(payload(&kind, value, &sse.data)?)
             }
             "keepalive" => ResponseEvent::Keepalive(payload(&kind, value, &sse.data)?),
-            _ => ResponseEvent::Unknown {
-                event: kind,
-                data: sse.data.clone(),
-            },
+            _ => ResponseEvent::Unknown { event: kind, data: sse.data.clone() },
         };
         Ok(typed)
     }
@@ -270,9 +264,9 @@ impl ResponseEvent {
             ResponseEvent::FunctionCallArgumentsDone(e) => e.sequence_number,
             ResponseEvent::Keepalive(e) => e.sequence_number,
             // Read from the data when it is JSON with a sequence_number, as every event's is.
-            ResponseEvent::Unknown { data, .. } => serde_json::from_str::<KeepaliveEvent>(data)
-                .ok()
-                .and_then(|e| e.sequence_number),
+            ResponseEvent::Unknown { data, .. } => {
+                serde_json::from_str::<KeepaliveEvent>(data).ok().and_then(|e| e.sequence_number)
+            }
         }
     }
 }
@@ -366,12 +360,7 @@ mod tests {
     use super::*;
 
     fn sse(event: &str, data: &str) -> SseEvent {
-        SseEvent {
-            event: event.into(),
-            data: data.into(),
-            id: None,
-            retry_ms: None,
-        }
+        SseEvent { event: event.into(), data: data.into(), id: None, retry_ms: None }
     }
 
     #[test]

@@ -126,10 +126,7 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
                 .to_request(&t),
         ),
         render("assets_delete", DeleteAsset::new(asset).to_request(&t)),
-        render(
-            "assets_delete_force",
-            DeleteAsset::new(asset).force(true).to_request(&t),
-        ),
+        render("assets_delete_force", DeleteAsset::new(asset).force(true).to_request(&t)),
         render(
             "assets_metadata_replace",
             ReplaceAssetMetadata::new(asset, user_metadata.clone()).to_request(&t),
@@ -141,18 +138,12 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
                 metadata([
                     ("rating", MetadataValue::from(9.5)),
                     ("needsReview", MetadataValue::Null),
-                    (
-                        "tags",
-                        vec!["sideline".to_owned(), "fumble".to_owned()].into(),
-                    ),
+                    ("tags", vec!["sideline".to_owned(), "fumble".to_owned()].into()),
                 ]),
             )
             .to_request(&t),
         ),
-        render(
-            "assets_metadata_delete",
-            DeleteAssetMetadata::new(asset).to_request(&t),
-        ),
+        render("assets_metadata_delete", DeleteAssetMetadata::new(asset).to_request(&t)),
         render(
             "stores_create",
             CreateKnowledgeStore::new("Super Bowl LVIII")
@@ -172,10 +163,7 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
                 ))
                 .to_request(&t),
         ),
-        render(
-            "stores_create_minimal",
-            CreateKnowledgeStore::new("Scratch").to_request(&t),
-        ),
+        render("stores_create_minimal", CreateKnowledgeStore::new("Scratch").to_request(&t)),
         render("stores_get", GetKnowledgeStore::new(store).to_request(&t)),
         render(
             "stores_list",
@@ -197,10 +185,7 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
                 ]))
                 .to_request(&t),
         ),
-        render(
-            "stores_delete",
-            DeleteKnowledgeStore::new(store).to_request(&t),
-        ),
+        render("stores_delete", DeleteKnowledgeStore::new(store).to_request(&t)),
         render(
             "stores_search",
             SearchKnowledgeStore::new(store, "coach and player argue on the sideline")
@@ -239,11 +224,7 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
                 .page_limit(50)
                 .sort_by(SortBy::CreatedAt)
                 .sort_option(SortOption::Desc)
-                .statuses([
-                    ItemStatus::Queued,
-                    ItemStatus::Pending,
-                    ItemStatus::Processing,
-                ])
+                .statuses([ItemStatus::Queued, ItemStatus::Pending, ItemStatus::Processing])
                 .to_request(&t),
         ),
         render("items_delete", DeleteItem::new(store, item).to_request(&t)),
@@ -260,28 +241,22 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
         ),
         render(
             "responses_create_stream_full",
-            CreateResponse::ask(
-                store,
-                "Compare {{sel:0}} with {{sel:1}}: who argues with whom?",
-            )
-            .shape(ResponsesShape::TopLevel)
-            .session_id("sess_019f4f2a-b69b-7a01-9018-cc51681121ea")
-            .instructions("Answer in two sentences and cite every claim.")
-            .include(Include::IntermediateOutputs)
-            .selection(SelectionKind::Item, item)
-            .selection(
-                SelectionKind::Collection,
-                "ksic_019ebd20-0000-7000-8000-000000000001",
-            )
-            .text_format(TextFormat::JsonSchema {
-                name: "sideline_summary".to_owned(),
-                schema: json!({"type": "object", "properties": {"summary": {"type": "string"}},
+            CreateResponse::ask(store, "Compare {{sel:0}} with {{sel:1}}: who argues with whom?")
+                .shape(ResponsesShape::TopLevel)
+                .session_id("sess_019f4f2a-b69b-7a01-9018-cc51681121ea")
+                .instructions("Answer in two sentences and cite every claim.")
+                .include(Include::IntermediateOutputs)
+                .selection(SelectionKind::Item, item)
+                .selection(SelectionKind::Collection, "ksic_019ebd20-0000-7000-8000-000000000001")
+                .text_format(TextFormat::JsonSchema {
+                    name: "sideline_summary".to_owned(),
+                    schema: json!({"type": "object", "properties": {"summary": {"type": "string"}},
                                    "required": ["summary"]}),
-                description: Some("A short summary".to_owned()),
-                strict: Some(true),
-            })
-            .stream(true)
-            .to_request(&t),
+                    description: Some("A short summary".to_owned()),
+                    strict: Some(true),
+                })
+                .stream(true)
+                .to_request(&t),
         ),
     ]
 }
