@@ -23,7 +23,7 @@
 //! for id in &accepted.document_ids {
 //!     jack.wait_for_document(id)?;
 //! }
-//! println!("{}", jack.query("How long do refunds take?")?.answer.unwrap_or_default());
+//! println!("{}", jack.query("How long do refunds take?")?.answer);
 //! # Ok(())
 //! # }
 //! # #[cfg(not(feature = "blocking"))]
@@ -39,10 +39,4 @@ pub use rein_core::*;
 #[cfg(feature = "blocking")]
 pub mod blocking {
     pub use rein_blocking::*;
-}
-
-/// Async clients on tokio (feature `async`).
-#[cfg(feature = "async")]
-pub mod asynchronous {
-    pub use rein_async::*;
 }
