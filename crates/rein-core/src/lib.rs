@@ -77,6 +77,7 @@ pub mod jockey;
 pub mod limiter;
 mod open_enum;
 pub mod pages;
+pub mod reconcile;
 pub mod request;
 pub mod retry;
 pub mod retry_after;
@@ -98,6 +99,7 @@ pub use error::{
 };
 pub use hint::Hint;
 pub use limiter::{Limiter, RateLimit, Window};
+pub use reconcile::{CreateOnce, Reconcile};
 pub use request::Request;
 pub use retry::{Call, Event, Machine, RetryPolicy, RetryReason, Step};
 pub use status::{Phase, Pollable};

@@ -181,6 +181,19 @@ pub enum Event {
         /// Time since the wait started.
         elapsed: Duration,
     },
+    /// A create may have happened although its answer was lost: a lookup will tell.
+    Reconciling {
+        /// The create.
+        operation: Operation,
+    },
+    /// The lookup after a lost answer settled it: `found` the created resource, or found
+    /// nothing (and the create is sent again).
+    Reconciled {
+        /// The create.
+        operation: Operation,
+        /// Whether the resource was there.
+        found: bool,
+    },
     /// A 429 paused every request of the client to this API.
     Paused {
         /// The API paused.

@@ -431,3 +431,71 @@ impl IngestReport {
         self.batches.iter().filter_map(|(b, r)| r.as_ref().err().map(|e| (b.indexes(), e)))
     }
 }
+
+/// An ingest whose answer was lost is found again by its documents' tokens: each document carries
+/// `rein_token = TOKEN.INDEX` in its metadata, and the documents list shows which exist.
+impl crate::reconcile::Reconcile for Ingest {
+    type Lookup = super::ListDocuments;
+
+    fn tagged(&self, token: &str) -> Option<Self> {
+        let mut tagged = self.clone();
+        for (i, doc) in tagged.documents.iter_mut().enumerate() {
+            doc.metadata.insert(
+                crate::reconcile::TOKEN_KEY.to_owned(),
+                Value::String(format!("{token}.{i}")),
+            );
+        }
+        Some(tagged)
+    }
+
+    fn lookup(&self) -> super::ListDocuments {
+        super::ListDocuments::new()
+    }
+
+    fn find(
+        &self,
+        token: &str,
+        listing: Vec<super::Document>,
+    ) -> crate::reconcile::Found<IngestAccepted> {
+        use crate::reconcile::{Found, TOKEN_KEY};
+        let by_token: BTreeMap<&str, &str> = listing
+            .iter()
+            .filter_map(|d| d.metadata.get(TOKEN_KEY).map(|t| (t.as_str(), d.id.as_str())))
+            .collect();
+        let ids: Vec<Option<&str>> = (0..self.documents.len())
+            .map(|i| by_token.get(format!("{token}.{i}").as_str()).copied())
+            .collect();
+        if ids.iter().all(Option::is_none) {
+            Found::No
+        } else if ids.iter().all(Option::is_some) {
+            Found::Yes(IngestAccepted {
+                status: Some(IngestStatus::Accepted),
+                org_id: None,
+                queued: Some(ids.len() as u64),
+                document_ids: ids.into_iter().flatten().map(str::to_owned).collect(),
+            })
+        } else {
+            Found::Partly
+        }
+    }
+}
+
+impl crate::reconcile::Reconcile for IngestBatch {
+    type Lookup = super::ListDocuments;
+
+    fn tagged(&self, token: &str) -> Option<Self> {
+        Some(IngestBatch { first: self.first, request: self.request.tagged(token)? })
+    }
+
+    fn lookup(&self) -> super::ListDocuments {
+        self.request.lookup()
+    }
+
+    fn find(
+        &self,
+        token: &str,
+        listing: Vec<super::Document>,
+    ) -> crate::reconcile::Found<IngestAccepted> {
+        self.request.find(token, listing)
+    }
+}

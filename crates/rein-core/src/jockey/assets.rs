@@ -968,3 +968,29 @@ mod tests {
         assert_eq!(over.validate().map_err(|e| e.field), Err("file".to_owned()));
     }
 }
+
+/// A create whose answer was lost is found again by the token in its `user_metadata`, among the
+/// newest assets.
+impl crate::reconcile::Reconcile for CreateAsset {
+    type Lookup = ListAssets;
+
+    fn tagged(&self, token: &str) -> Option<Self> {
+        let user_metadata = super::with_token(self.user_metadata.as_ref(), token, usize::MAX)?;
+        Some(CreateAsset { user_metadata: Some(user_metadata), ..self.clone() })
+    }
+
+    fn lookup(&self) -> ListAssets {
+        ListAssets::new().page_limit(50)
+    }
+
+    fn find(&self, token: &str, listing: Page<AssetDetail>) -> crate::reconcile::Found<Asset> {
+        let found =
+            listing.data.into_iter().find(|a| super::has_token(a.user_metadata.as_ref(), token));
+        match found.and_then(|detail| serde_json::to_value(detail).ok()).map(serde_json::from_value)
+        {
+            Some(Ok(asset)) => crate::reconcile::Found::Yes(asset),
+            Some(Err(_)) => crate::reconcile::Found::Partly,
+            None => crate::reconcile::Found::No,
+        }
+    }
+}

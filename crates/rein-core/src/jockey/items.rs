@@ -398,3 +398,32 @@ impl ApiCall for DeleteItem {
         decode_empty(response)
     }
 }
+
+/// An add whose answer was lost is found again by the token in the item's metadata (at most 50
+/// pairs), among the store's newest items.
+impl crate::reconcile::Reconcile for AddItem {
+    type Lookup = ListItems;
+
+    fn tagged(&self, token: &str) -> Option<Self> {
+        let metadata = super::with_token(self.metadata.as_ref(), token, 50)?;
+        Some(AddItem { metadata: Some(metadata), ..self.clone() })
+    }
+
+    fn lookup(&self) -> ListItems {
+        ListItems::new(self.knowledge_store_id.clone())
+            .page_limit(50)
+            .sort_by(super::SortBy::CreatedAt)
+            .sort_option(super::SortOption::Desc)
+    }
+
+    fn find(
+        &self,
+        token: &str,
+        listing: Page<KnowledgeStoreItem>,
+    ) -> crate::reconcile::Found<KnowledgeStoreItem> {
+        match listing.data.into_iter().find(|i| super::has_token(i.metadata.as_ref(), token)) {
+            Some(item) => crate::reconcile::Found::Yes(item),
+            None => crate::reconcile::Found::No,
+        }
+    }
+}

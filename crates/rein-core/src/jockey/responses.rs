@@ -422,7 +422,10 @@ impl ApiCall for CreateResponse {
             text: self.text.as_ref().map(|format| TextParam { format }),
             stream: self.stream,
         };
-        target.request(self.operation(), &[]).json(&body).build()
+        // A question outside a session leaves nothing behind but its answer, so repeating it after
+        // a lost response is safe; inside a session a repeat would add the turn twice.
+        let retry_safe = self.session_id.is_none();
+        target.request(self.operation(), &[]).json(&body).build_with(Some(retry_safe))
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Response, DecodeError> {

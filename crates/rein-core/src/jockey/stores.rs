@@ -723,3 +723,32 @@ pub struct HitSystemMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
 }
+
+/// A create whose answer was lost is found again by the token in its metadata (stores hold at
+/// most 10 pairs: a store whose metadata is full is not tagged), among the newest stores.
+impl crate::reconcile::Reconcile for CreateKnowledgeStore {
+    type Lookup = ListKnowledgeStores;
+
+    fn tagged(&self, token: &str) -> Option<Self> {
+        let metadata = super::with_token(self.metadata.as_ref(), token, 10)?;
+        Some(CreateKnowledgeStore { metadata: Some(metadata), ..self.clone() })
+    }
+
+    fn lookup(&self) -> ListKnowledgeStores {
+        ListKnowledgeStores::new()
+            .page_limit(50)
+            .sort_by(SortBy::CreatedAt)
+            .sort_option(SortOption::Desc)
+    }
+
+    fn find(
+        &self,
+        token: &str,
+        listing: Page<KnowledgeStore>,
+    ) -> crate::reconcile::Found<KnowledgeStore> {
+        match listing.data.into_iter().find(|s| super::has_token(s.metadata.as_ref(), token)) {
+            Some(store) => crate::reconcile::Found::Yes(store),
+            None => crate::reconcile::Found::No,
+        }
+    }
+}

@@ -6,45 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rein_core::{Call, Event, Now, Step, TransportError, Wait};
-
-/// A machine the scripted driver can run.
-pub trait Driven {
-    type Output: Debug;
-    fn poll(&mut self, now: Now) -> Step<Self::Output>;
-    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now);
-    fn drain(&mut self, out: &mut String);
-}
-
-impl<T: Debug> Driven for Call<T> {
-    type Output = T;
-    fn poll(&mut self, now: Now) -> Step<T> {
-        Call::poll(self, now)
-    }
-    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
-        Call::handle(self, outcome, now)
-    }
-    fn drain(&mut self, out: &mut String) {
-        while let Some(event) = self.poll_event() {
-            write_event(&event, out);
-        }
-    }
-}
-
-impl<T: Debug + rein_core::Pollable> Driven for Wait<T> {
-    type Output = T;
-    fn poll(&mut self, now: Now) -> Step<T> {
-        Wait::poll(self, now)
-    }
-    fn handle(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
-        Wait::handle(self, outcome, now)
-    }
-    fn drain(&mut self, out: &mut String) {
-        while let Some(event) = self.poll_event() {
-            write_event(&event, out);
-        }
-    }
-}
+use rein_core::{Event, Machine, Now, Step, TransportError};
 
 /// `<workspace>/fixtures/<rel>`.
 pub fn fixture_path(rel: &str) -> PathBuf {
@@ -124,13 +86,16 @@ impl Reply {
 
 /// Drives `call` against `replies`, each answered `latency` after its send, on a fake clock that
 /// jumps to every wake-up. Returns the trace, one line per step or event.
-pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> String {
+pub fn trace<M: Machine>(mut call: M, replies: Vec<Reply>, latency: Duration) -> String
+where
+    M::Output: Debug,
+{
     let mut out = String::new();
     let mut now = Now::fake(0.0);
     let mut replies = replies.into_iter();
     for _ in 0..100 {
         let step = call.poll(now);
-        call.drain(&mut out);
+        drain(&mut call, &mut out);
         match step {
             Step::Send(req) => {
                 writeln!(out, "{:?} send {} {}", now.moment, req.method(), req.uri().path()).ok();
@@ -150,7 +115,7 @@ pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> 
                     }
                 }
                 call.handle(reply.into_outcome(), now);
-                call.drain(&mut out);
+                drain(&mut call, &mut out);
             }
             Step::Wait(until) => {
                 writeln!(out, "{:?} wait until {until:?}", now.moment).ok();
@@ -163,6 +128,12 @@ pub fn trace<M: Driven>(mut call: M, replies: Vec<Reply>, latency: Duration) -> 
         }
     }
     panic!("the machine did not finish within 100 steps:\n{out}");
+}
+
+fn drain<M: Machine>(machine: &mut M, out: &mut String) {
+    while let Some(event) = machine.poll_event() {
+        write_event(&event, out);
+    }
 }
 
 fn write_event(event: &Event, out: &mut String) {
