@@ -944,31 +944,6 @@ impl ApiCall for DeleteAssetMetadata {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_shapes() {
-        assert_eq!(url_problem("https://cdn.example.com/a.mp4"), None);
-        assert_eq!(url_problem("http://[::1]:8080/a.m3u8"), None);
-        assert!(url_problem("").is_some());
-        assert!(url_problem("   ").is_some());
-        assert!(url_problem("ftp://x/a.mp4").is_some());
-        assert!(url_problem("https:///a.mp4").is_some());
-        assert!(url_problem("https://a b/c").is_some());
-        assert!(url_problem("not a url").is_some());
-    }
-
-    #[test]
-    fn the_size_limit_is_inclusive() {
-        let at = CreateAsset::direct(FileSource::new("a.mp4", DIRECT_UPLOAD_MAX_BYTES));
-        assert!(at.validate().is_ok());
-        let over = CreateAsset::direct(FileSource::new("a.mp4", DIRECT_UPLOAD_MAX_BYTES + 1));
-        assert_eq!(over.validate().map_err(|e| e.field), Err("file".to_owned()));
-    }
-}
-
 /// A create whose answer was lost is found again by the token in its `user_metadata`, among the
 /// newest assets.
 impl crate::reconcile::Reconcile for CreateAsset {
@@ -992,5 +967,30 @@ impl crate::reconcile::Reconcile for CreateAsset {
             Some(Err(_)) => crate::reconcile::Found::Partly,
             None => crate::reconcile::Found::No,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_shapes() {
+        assert_eq!(url_problem("https://cdn.example.com/a.mp4"), None);
+        assert_eq!(url_problem("http://[::1]:8080/a.m3u8"), None);
+        assert!(url_problem("").is_some());
+        assert!(url_problem("   ").is_some());
+        assert!(url_problem("ftp://x/a.mp4").is_some());
+        assert!(url_problem("https:///a.mp4").is_some());
+        assert!(url_problem("https://a b/c").is_some());
+        assert!(url_problem("not a url").is_some());
+    }
+
+    #[test]
+    fn the_size_limit_is_inclusive() {
+        let at = CreateAsset::direct(FileSource::new("a.mp4", DIRECT_UPLOAD_MAX_BYTES));
+        assert!(at.validate().is_ok());
+        let over = CreateAsset::direct(FileSource::new("a.mp4", DIRECT_UPLOAD_MAX_BYTES + 1));
+        assert_eq!(over.validate().map_err(|e| e.field), Err("file".to_owned()));
     }
 }

@@ -331,6 +331,25 @@ pub(crate) fn check_metadata(
     Ok(())
 }
 
+/// Whether `metadata` carries `rein_token = token`.
+pub(crate) fn has_token(metadata: Option<&Metadata>, token: &str) -> bool {
+    matches!(
+        metadata.and_then(|m| m.get(crate::reconcile::TOKEN_KEY)),
+        Some(MetadataValue::Text(t)) if t == token
+    )
+}
+
+/// `metadata` with `rein_token = token` added, unless that would take it past `max_pairs`.
+pub(crate) fn with_token(
+    metadata: Option<&Metadata>,
+    token: &str,
+    max_pairs: usize,
+) -> Option<Metadata> {
+    let mut m = metadata.cloned().unwrap_or_default();
+    m.insert(crate::reconcile::TOKEN_KEY.to_owned(), MetadataValue::Text(token.to_owned()));
+    (m.len() <= max_pairs).then_some(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,23 +370,4 @@ mod tests {
         assert!(matches!(m["h"], MetadataValue::Other(_)));
         assert!(matches!(m["i"], MetadataValue::Float(_)));
     }
-}
-
-/// Whether `metadata` carries `rein_token = token`.
-pub(crate) fn has_token(metadata: Option<&Metadata>, token: &str) -> bool {
-    matches!(
-        metadata.and_then(|m| m.get(crate::reconcile::TOKEN_KEY)),
-        Some(MetadataValue::Text(t)) if t == token
-    )
-}
-
-/// `metadata` with `rein_token = token` added, unless that would take it past `max_pairs`.
-pub(crate) fn with_token(
-    metadata: Option<&Metadata>,
-    token: &str,
-    max_pairs: usize,
-) -> Option<Metadata> {
-    let mut m = metadata.cloned().unwrap_or_default();
-    m.insert(crate::reconcile::TOKEN_KEY.to_owned(), MetadataValue::Text(token.to_owned()));
-    (m.len() <= max_pairs).then_some(m)
 }
