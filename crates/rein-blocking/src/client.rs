@@ -49,6 +49,21 @@ impl Handle {
         rt.drive(call, self.cancel.as_ref())
     }
 
+    /// Runs a create that is looked up, not repeated, when its answer is lost.
+    pub(crate) fn create_once<R: rein_core::Reconcile>(
+        &self,
+        request: &R,
+    ) -> Result<R::Output, Error> {
+        let rt = &self.shared.runtime;
+        let token = format!("{:016x}{:016x}", rt.seed(), rt.seed());
+        let once = rein_core::CreateOnce::new(&self.shared.target, request, &token, self.retry())?
+            .seed(rt.seed())
+            .limiter(Arc::clone(&rt.limiter));
+        #[cfg(feature = "tracing")]
+        let _span = tracing::info_span!("rein.call", operation = ?request.operation()).entered();
+        rt.drive(once, self.cancel.as_ref())
+    }
+
     /// Runs a wait.
     pub(crate) fn wait<T: rein_core::Pollable>(
         &self,

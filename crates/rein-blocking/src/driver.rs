@@ -130,7 +130,6 @@ impl Runtime {
     /// Runs `machine` (a call whose success body is not read) with a streaming transport, and
     /// returns the success response with its body unread. Error responses are read whole and
     /// handed to the machine, which retries them as any other call.
-    #[allow(dead_code)] // used by the Jockey responses stream
     pub(crate) fn drive_streaming<M: Machine>(
         &self,
         mut machine: M,
@@ -179,7 +178,6 @@ impl Runtime {
     }
 }
 
-#[allow(dead_code)]
 fn read_error_body(
     response: http::Response<Box<dyn Read + Send>>,
     max: u64,

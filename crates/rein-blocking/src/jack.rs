@@ -59,12 +59,14 @@ impl Jack {
         ClientBuilder::new(ClientConfig::new(Api::Jack, key))
     }
 
-    /// Ingests up to 50 documents in one request (one request against the rate limit).
+    /// Ingests up to 50 documents in one request (one request against the rate limit). Each
+    /// document is tagged `rein_token` in its metadata, so an ingest whose answer is lost is
+    /// found again in the documents list instead of being sent twice.
     pub fn ingest<D: Into<NewDocument>>(
         &self,
         documents: impl IntoIterator<Item = D>,
     ) -> Result<IngestAccepted, Error> {
-        self.call(&Ingest::new(documents))
+        self.handle.create_once(&Ingest::new(documents))
     }
 
     /// Ingests any number of documents in batches of the documented maximum. Every document is
@@ -77,7 +79,7 @@ impl Jack {
         let batches = ingest_many(documents)?;
         let mut report = IngestReport::default();
         for batch in batches {
-            let result = self.call(&batch);
+            let result = self.handle.create_once(&batch);
             if matches!(result, Err(Error::Cancelled)) {
                 return Err(Error::Cancelled);
             }

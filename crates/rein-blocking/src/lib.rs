@@ -16,6 +16,8 @@ mod driver;
 mod files;
 mod jack;
 mod jockey;
+mod pages;
+mod stream;
 mod transport;
 #[cfg(feature = "ureq")]
 mod ureq_transport;
@@ -26,6 +28,8 @@ pub use driver::EventHook;
 pub use files::file_source;
 pub use jack::Jack;
 pub use jockey::Jockey;
+pub use pages::{PageIter, SearchIter};
+pub use stream::ResponseStream;
 pub use transport::{StreamingResponse, Transport};
 #[cfg(feature = "ureq")]
 pub use ureq_transport::UreqTransport;

@@ -423,6 +423,18 @@ pub struct TransportFailure {
     pub may_have_succeeded: bool,
 }
 
+impl TransportFailure {
+    /// A transport failure of `endpoint` after `attempts` attempts.
+    pub fn new(
+        endpoint: Option<Endpoint>,
+        error: TransportError,
+        attempts: u32,
+        may_have_succeeded: bool,
+    ) -> Self {
+        TransportFailure { endpoint, error, attempts, may_have_succeeded }
+    }
+}
+
 impl fmt::Display for TransportFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "transport failure")?;

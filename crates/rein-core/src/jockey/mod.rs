@@ -53,15 +53,17 @@ pub mod stores;
 pub mod stream;
 
 pub use assets::{
-    Asset, AssetDetail, AssetStatus, CreateAsset, DeleteAsset, DeleteAssetMetadata, GetAsset,
-    ListAssets, MergeAssetMetadata, ReplaceAssetMetadata,
+    Asset, AssetDetail, AssetMethod, AssetStatus, AssetType, CreateAsset, DeleteAsset,
+    DeleteAssetMetadata, GetAsset, ListAssets, MergeAssetMetadata, ReplaceAssetMetadata,
 };
 pub use ingestion::{EnrichmentConfig, IngestionConfig};
-pub use items::{AddItem, DeleteItem, GetItem, ItemStatus, KnowledgeStoreItem, ListItems};
+pub use items::{
+    AddItem, DeleteItem, GetItem, ItemAssetType, ItemStatus, KnowledgeStoreItem, ListItems,
+};
 pub use responses::{CreateResponse, Response, ResponseStatus, ResponsesShape};
 pub use stores::{
     CreateKnowledgeStore, DeleteKnowledgeStore, GetKnowledgeStore, KnowledgeStore,
-    ListKnowledgeStores, SearchKnowledgeStore, SearchResponse, UpdateKnowledgeStore,
+    ListKnowledgeStores, SearchHit, SearchKnowledgeStore, SearchResponse, UpdateKnowledgeStore,
 };
 pub use stream::{ResponseEvent, ResponseStreamDecoder};
 
