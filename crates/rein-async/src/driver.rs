@@ -267,3 +267,105 @@ fn trace_event(event: &Event) {
         _ => tracing::debug!(?event, "rein"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll};
+
+    use async_trait::async_trait;
+    use futures_core::Stream;
+    use rein_core::{Api, Call, Limiter, Operation, RetryPolicy, Target};
+
+    use super::*;
+
+    /// A body that arrives in several chunks.
+    struct Chunks(Vec<&'static str>);
+
+    impl Stream for Chunks {
+        type Item = Result<Bytes, TransportError>;
+        fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            let next =
+                (!self.0.is_empty()).then(|| Ok(Bytes::from_static(self.0.remove(0).as_bytes())));
+            Poll::Ready(next)
+        }
+    }
+
+    /// A 503 (with a three-chunk error body), then a streamed 200.
+    #[derive(Default)]
+    struct Streaming {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Transport for Streaming {
+        async fn send(
+            &self,
+            _request: http::Request<Body>,
+        ) -> Result<http::Response<Bytes>, TransportError> {
+            unreachable!("a streaming call only streams")
+        }
+
+        async fn send_streaming(
+            &self,
+            _request: http::Request<Body>,
+        ) -> Result<StreamingResponse, TransportError> {
+            let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+            let (status, chunks) = if first {
+                (503, vec![r#"{"detail":"#, r#""busy"}"#, "trailing junk"])
+            } else {
+                (200, vec!["data: one\n\n", "data: two\n\n"])
+            };
+            let mut response = http::Response::new(Box::pin(Chunks(chunks)) as BodyStream);
+            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+            if first {
+                response.headers_mut().insert("retry-after", "1".parse().unwrap());
+            }
+            Ok(response)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_streaming_call_retries_error_responses_and_returns_the_success_body_unread() {
+        let transport = Arc::new(Streaming::default());
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&events);
+        let hook: EventHook = Arc::new(move |e: &Event| record.lock().unwrap().push(e.clone()));
+        let rt = Runtime::new(transport.clone(), Arc::new(Limiter::unlimited()), Some(hook));
+        let target = Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_k").unwrap();
+        let request = target.request(Operation::Usage, &[]).build().unwrap();
+        let call = Call::new(request, RetryPolicy::default());
+        let start = Instant::now();
+        let response = rt.drive_streaming(call, None, 16).await.expect("the retry succeeds");
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "the 503's Retry-After obeyed");
+        assert_eq!(response.status(), 200);
+        let mut body = response.into_body();
+        let mut text = Vec::new();
+        while let Some(chunk) = next_chunk(&mut body).await {
+            text.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(text, b"data: one\n\ndata: two\n\n");
+        assert_eq!(transport.calls.load(Ordering::SeqCst), 2);
+        let retried = events.lock().unwrap().iter().any(|e| {
+            matches!(
+                e,
+                Event::RetryScheduled {
+                    reason: rein_core::RetryReason::Status(503),
+                    server_asked: true,
+                    ..
+                }
+            )
+        });
+        assert!(retried, "the error body reached the machine: {:?}", events.lock().unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_body_is_read_up_to_the_cap() {
+        let response =
+            http::Response::new(Box::pin(Chunks(vec!["abc", "def", "ghi"])) as BodyStream);
+        let read = read_error_body(response, 5).await.unwrap();
+        assert_eq!(read.body().as_ref(), b"abcde");
+    }
+}

@@ -32,7 +32,7 @@ use crate::files::file_source;
 ///     println!("{id}: {} chunks", doc.chunk_count.unwrap_or(0));
 /// }
 /// let answer = jack.query("How long do refunds take?").await?;
-/// println!("{}", answer.answer.unwrap_or_default());
+/// println!("{}", answer.answer);
 /// # Ok(())
 /// # }
 /// ```

@@ -137,7 +137,7 @@ async fn ingest_many_sends_one_request_per_batch_of_50() {
     assert_eq!(report.batches.len(), 3);
     assert!(!report.all_accepted());
     let failed: Vec<_> = report.failures().map(|(range, _)| range).collect();
-    assert_eq!(failed, [50..100]);
+    assert_eq!(failed, vec![50..100]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -191,7 +191,7 @@ async fn a_file_ingest_hands_the_transport_a_streamed_file_part() {
         .unwrap();
     let accepted = jack.ingest_file(&path).await.expect("accepted");
     assert_eq!(accepted.document_id.as_deref(), Some("doc_9"));
-    let parts = parts.lock().unwrap();
+    let parts = parts.lock().unwrap().clone();
     assert!(
         parts
             .iter()
