@@ -93,20 +93,21 @@ impl Runtime {
         machine.deadline().map(|d| d.saturating_since(now.moment))
     }
 
-    /// Runs `machine` to completion.
+    /// Runs `machine` to completion. Cancellation is checked before every send and during every
+    /// sleep; a request already in flight finishes, and if it completes the call its result is
+    /// kept (a create that happened is never reported as cancelled).
     pub(crate) fn drive<M: Machine>(
         &self,
         mut machine: M,
         cancel: Option<&CancelToken>,
     ) -> Result<M::Output, Error> {
+        let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
         loop {
-            if cancel.is_some_and(CancelToken::is_cancelled) {
-                return Err(Error::Cancelled);
-            }
             let now = self.now();
             let step = machine.poll(now);
             self.emit(&mut machine);
             match step {
+                Step::Send(_) if cancelled() => return Err(Error::Cancelled),
                 Step::Send(mut request) => {
                     if let Some(t) = self.attempt_timeout(&machine, now) {
                         request.extensions_mut().insert(AttemptTimeout(t));
@@ -118,7 +119,7 @@ impl Runtime {
                     self.emit(&mut machine);
                 }
                 Step::Wait(until) => {
-                    if !self.sleep_until(until, cancel) {
+                    if cancelled() || !self.sleep_until(until, cancel) {
                         return Err(Error::Cancelled);
                     }
                 }
@@ -137,14 +138,13 @@ impl Runtime {
         max_error_body: u64,
     ) -> Result<http::Response<Box<dyn Read + Send>>, Error> {
         let mut success = None;
+        let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
         loop {
-            if cancel.is_some_and(CancelToken::is_cancelled) {
-                return Err(Error::Cancelled);
-            }
             let now = self.now();
             let step = machine.poll(now);
             self.emit(&mut machine);
             match step {
+                Step::Send(_) if cancelled() => return Err(Error::Cancelled),
                 Step::Send(mut request) => {
                     if let Some(t) = self.attempt_timeout(&machine, now) {
                         request.extensions_mut().insert(AttemptTimeout(t));
@@ -164,7 +164,7 @@ impl Runtime {
                     self.emit(&mut machine);
                 }
                 Step::Wait(until) => {
-                    if !self.sleep_until(until, cancel) {
+                    if cancelled() || !self.sleep_until(until, cancel) {
                         return Err(Error::Cancelled);
                     }
                 }

@@ -40,3 +40,9 @@ pub use rein_core::*;
 pub mod blocking {
     pub use rein_blocking::*;
 }
+
+/// Async clients on tokio (feature `async`).
+#[cfg(feature = "async")]
+pub mod asynchronous {
+    pub use rein_async::*;
+}

@@ -1,0 +1,213 @@
+//! Streams a request body from its segments: in-memory bytes as they are, files read in chunks
+//! as they are sent, so a 200 MB upload never sits in memory.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Frame, SizeHint};
+use rein_core::{Body, FileSource, Segment};
+use tokio::io::{AsyncRead, ReadBuf};
+
+/// The most of a file held in memory at once.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// A local file that could not be streamed (missing, unreadable, or not the announced length).
+#[derive(Debug)]
+pub(crate) struct FileError(pub(crate) String);
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+type Opening = Pin<Box<dyn Future<Output = io::Result<tokio::fs::File>> + Send>>;
+
+/// An `http_body::Body` over a request body's segments.
+pub(crate) struct SegmentBody {
+    segments: VecDeque<Segment>,
+    current: Current,
+    remaining: u64,
+}
+
+enum Current {
+    Idle,
+    Opening {
+        open: Opening,
+        source: FileSource,
+    },
+    Reading {
+        file: tokio::fs::File,
+        source: FileSource,
+        read: u64,
+    },
+    /// A file failed: the body ends with that error, and nothing after it is sent.
+    Failed,
+}
+
+impl std::fmt::Debug for SegmentBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentBody")
+            .field("segments", &self.segments.len())
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SegmentBody {
+    pub(crate) fn new(body: Body) -> Self {
+        SegmentBody {
+            remaining: body.content_length(),
+            segments: body.segments().into(),
+            current: Current::Idle,
+        }
+    }
+
+    fn fail(&mut self, message: String) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
+        self.current = Current::Failed;
+        Poll::Ready(Some(Err(FileError(message))))
+    }
+
+    fn data(&mut self, bytes: Bytes) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
+        self.remaining = self.remaining.saturating_sub(bytes.len() as u64);
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
+    }
+}
+
+impl hyper::body::Body for SegmentBody {
+    type Data = Bytes;
+    type Error = FileError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.current {
+                Current::Failed => return Poll::Ready(None),
+                Current::Idle => match this.segments.pop_front() {
+                    None => return Poll::Ready(None),
+                    Some(Segment::Bytes(b)) if b.is_empty() => {}
+                    Some(Segment::Bytes(b)) => return this.data(b),
+                    Some(Segment::File(source)) => {
+                        let open = Box::pin(tokio::fs::File::open(source.path.clone()));
+                        this.current = Current::Opening { open, source };
+                    }
+                },
+                Current::Opening { open, source } => match ready!(open.as_mut().poll(cx)) {
+                    Ok(file) => {
+                        let source = source.clone();
+                        this.current = Current::Reading { file, source, read: 0 };
+                    }
+                    Err(e) => {
+                        let message = format!("opening {}: {e}", source.path.display());
+                        return this.fail(message);
+                    }
+                },
+                Current::Reading { file, source, read } => {
+                    // Never send more than the length the request announced; once it is all
+                    // sent, read one byte more to check the file did not grow.
+                    let left = source.len - *read;
+                    let want = usize::try_from(left).unwrap_or(usize::MAX).clamp(1, CHUNK);
+                    let mut buf = BytesMut::zeroed(want);
+                    let mut read_buf = ReadBuf::new(&mut buf);
+                    if let Err(e) = ready!(Pin::new(&mut *file).poll_read(cx, &mut read_buf)) {
+                        let message = format!("reading {}: {e}", source.path.display());
+                        return this.fail(message);
+                    }
+                    let n = read_buf.filled().len();
+                    match (left, n) {
+                        (0, 0) => this.current = Current::Idle,
+                        (_, 0) | (0, _) => {
+                            let message = format!(
+                                "{} changed size while uploading: announced {} bytes",
+                                source.path.display(),
+                                source.len
+                            );
+                            return this.fail(message);
+                        }
+                        _ => {
+                            *read += n as u64;
+                            buf.truncate(n);
+                            return this.data(buf.freeze());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.current, Current::Idle | Current::Failed) && self.segments.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn frames(body: Body) -> Result<Vec<Bytes>, FileError> {
+        let mut body = SegmentBody::new(body);
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            out.push(frame?.into_data().expect("data"));
+        }
+        Ok(out)
+    }
+
+    fn multipart(path: &std::path::Path, len: u64) -> Body {
+        Body::Multipart(rein_core::Multipart::new("b").file(
+            "file",
+            "f.bin",
+            "application/octet-stream",
+            rein_core::PartContent::File(FileSource::new(path, len)),
+        ))
+    }
+
+    #[tokio::test]
+    async fn streams_bytes_and_files_in_chunks_and_checks_the_length() {
+        let dir = std::env::temp_dir().join(format!("rein-async-body-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("f.bin");
+        let content: Vec<u8> = (0..(CHUNK * 3 + 5)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).expect("write");
+        let len = content.len() as u64;
+
+        let body = multipart(&path, len);
+        let expected_len = body.content_length();
+        let chunks = frames(body).await.expect("streams");
+        assert!(chunks.iter().all(|c| c.len() <= CHUNK), "no chunk above {CHUNK} bytes");
+        let wire: Vec<u8> = chunks.concat();
+        assert_eq!(wire.len() as u64, expected_len);
+        let at = wire.windows(content.len()).position(|w| w == content).expect("file inside");
+        assert!(at > 0);
+
+        let short = frames(multipart(&path, len + 1)).await.expect_err("file shorter");
+        assert!(short.0.contains("changed size"), "{short}");
+        let long = frames(multipart(&path, len - 1)).await.expect_err("file longer");
+        assert!(long.0.contains("changed size"), "{long}");
+        let missing = frames(multipart(&dir.join("nope"), 3)).await.expect_err("missing");
+        assert!(missing.0.starts_with("opening"), "{missing}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn an_empty_body_is_at_its_end() {
+        let body = SegmentBody::new(Body::Empty);
+        assert!(hyper::body::Body::is_end_stream(&body));
+        assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(0));
+    }
+}

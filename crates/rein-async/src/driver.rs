@@ -1,0 +1,371 @@
+//! The driver loop: runs any rein-core machine with tokio's clock, a transport and sleeps.
+//! Every decision is the machine's; this only moves bytes and waits.
+//!
+//! The clock is `tokio::time::Instant`, so `tokio::time::pause()` drives every wait in tests.
+//! Dropping a driver's future drops the machine with it: nothing more is sent.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use rein_core::request::AttemptTimeout;
+use rein_core::{
+    Body, Error, Event, Machine, Moment, Now, RateLimit, Step, TransportError, TransportErrorKind,
+};
+use tokio::time::Instant;
+
+use crate::cancel::CancelToken;
+use crate::transport::{BodyStream, StreamingResponse, Transport};
+
+/// A callback for everything that happens inside calls: requests sent, retries scheduled (with
+/// their reason and wait), rate-limit pauses, poll progress.
+pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
+pub(crate) struct Runtime {
+    origin: Instant,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) limiter: Arc<dyn RateLimit>,
+    hook: Option<EventHook>,
+    seeds: (RandomState, AtomicU64),
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("hook", &self.hook.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    pub(crate) fn new(
+        transport: Arc<dyn Transport>,
+        limiter: Arc<dyn RateLimit>,
+        hook: Option<EventHook>,
+    ) -> Self {
+        Runtime {
+            origin: Instant::now(),
+            transport,
+            limiter,
+            hook,
+            seeds: (RandomState::new(), AtomicU64::new(0)),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Now {
+        Now::new(Moment::from_origin(self.origin.elapsed()), SystemTime::now())
+    }
+
+    /// A fresh seed per machine, so clients do not retry in lockstep.
+    pub(crate) fn seed(&self) -> u64 {
+        let mut h = self.seeds.0.build_hasher();
+        h.write_u64(self.seeds.1.fetch_add(1, Ordering::Relaxed));
+        h.finish()
+    }
+
+    fn instant_at(&self, moment: Moment) -> Instant {
+        // A moment too far to represent is as good as never.
+        let far = Duration::from_secs(100 * 365 * 86_400);
+        self.origin.checked_add(moment.since_origin()).unwrap_or_else(|| Instant::now() + far)
+    }
+
+    fn emit<M: Machine>(&self, machine: &mut M) {
+        while let Some(event) = machine.poll_event() {
+            #[cfg(feature = "tracing")]
+            trace_event(&event);
+            if let Some(hook) = &self.hook {
+                hook(&event);
+            }
+        }
+    }
+
+    /// Sleeps until `until`; false when cancelled first.
+    async fn sleep_until(&self, until: Moment, cancel: Option<&CancelToken>) -> bool {
+        let sleep = tokio::time::sleep_until(self.instant_at(until));
+        match cancel {
+            Some(token) => tokio::select! {
+                biased;
+                () = token.cancelled() => false,
+                () = sleep => true,
+            },
+            None => {
+                sleep.await;
+                true
+            }
+        }
+    }
+
+    /// The time left before the machine's deadline: the most this attempt may take.
+    fn attempt_timeout<M: Machine>(&self, machine: &M, now: Now) -> Option<Duration> {
+        machine.deadline().map(|d| d.saturating_since(now.moment))
+    }
+
+    /// Prepares a request for sending: attaches the attempt's time budget.
+    fn prepare<M: Machine>(
+        &self,
+        machine: &M,
+        now: Now,
+        request: &mut http::Request<Body>,
+    ) -> Option<Duration> {
+        let timeout = self.attempt_timeout(machine, now);
+        if let Some(t) = timeout {
+            request.extensions_mut().insert(AttemptTimeout(t));
+        }
+        timeout
+    }
+
+    /// Runs `machine` to completion.
+    pub(crate) async fn drive<M: Machine>(
+        &self,
+        mut machine: M,
+        cancel: Option<&CancelToken>,
+    ) -> Result<M::Output, Error> {
+        loop {
+            let now = self.now();
+            let step = machine.poll(now);
+            match step {
+                Step::Send(mut request) => {
+                    if cancel.is_some_and(CancelToken::is_cancelled) {
+                        return Err(Error::Cancelled);
+                    }
+                    self.emit(&mut machine);
+                    let timeout = self.prepare(&machine, now, &mut request);
+                    #[cfg(feature = "tracing")]
+                    let span = attempt_span(&request);
+                    let send = within(timeout, self.transport.send(request));
+                    #[cfg(feature = "tracing")]
+                    let send = tracing::Instrument::instrument(send, span);
+                    let outcome = send.await;
+                    machine.handle(outcome, self.now());
+                    self.emit(&mut machine);
+                }
+                Step::Wait(until) => {
+                    self.emit(&mut machine);
+                    if !self.sleep_until(until, cancel).await {
+                        return Err(Error::Cancelled);
+                    }
+                }
+                Step::Done(result) => {
+                    self.emit(&mut machine);
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// Runs `machine` (a call whose success body is not read) with a streaming transport, and
+    /// returns the success response with its body unread. Error responses are read whole (up to
+    /// `max_error_body` bytes) and handed to the machine, which retries them as any other call.
+    #[allow(dead_code)] // used by the Jockey responses stream
+    pub(crate) async fn drive_streaming<M: Machine>(
+        &self,
+        mut machine: M,
+        cancel: Option<&CancelToken>,
+        max_error_body: u64,
+    ) -> Result<StreamingResponse, Error> {
+        let mut success = None;
+        loop {
+            let now = self.now();
+            let step = machine.poll(now);
+            match step {
+                Step::Send(mut request) => {
+                    if cancel.is_some_and(CancelToken::is_cancelled) {
+                        return Err(Error::Cancelled);
+                    }
+                    self.emit(&mut machine);
+                    let timeout = self.prepare(&machine, now, &mut request);
+                    let outcome =
+                        match within(timeout, self.transport.send_streaming(request)).await {
+                            Ok(response) if response.status().is_success() => {
+                                let mut head = http::Response::new(Bytes::new());
+                                *head.status_mut() = response.status();
+                                *head.headers_mut() = response.headers().clone();
+                                success = Some(response);
+                                Ok(head)
+                            }
+                            Ok(response) => read_error_body(response, max_error_body).await,
+                            Err(e) => Err(e),
+                        };
+                    machine.handle(outcome, self.now());
+                    self.emit(&mut machine);
+                }
+                Step::Wait(until) => {
+                    self.emit(&mut machine);
+                    if !self.sleep_until(until, cancel).await {
+                        return Err(Error::Cancelled);
+                    }
+                }
+                Step::Done(result) => {
+                    self.emit(&mut machine);
+                    result?;
+                    return success
+                        .ok_or(Error::Misuse("a streaming call ended without a response"));
+                }
+            }
+        }
+    }
+}
+
+/// Runs a transport future, but never past the machine's deadline: a transport that ignores
+/// [`AttemptTimeout`] cannot hold a call beyond it.
+async fn within<T>(
+    timeout: Option<Duration>,
+    send: impl std::future::Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    match timeout {
+        Some(t) => tokio::time::timeout(t, send).await.unwrap_or_else(|_| {
+            Err(TransportError::after_send(
+                TransportErrorKind::Timeout,
+                format!("no response within the {t:?} left before the call's deadline"),
+            ))
+        }),
+        None => send.await,
+    }
+}
+
+/// The next chunk of a body stream.
+pub(crate) async fn next_chunk(body: &mut BodyStream) -> Option<Result<Bytes, TransportError>> {
+    std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await
+}
+
+#[allow(dead_code)]
+async fn read_error_body(
+    response: StreamingResponse,
+    max: u64,
+) -> Result<http::Response<Bytes>, TransportError> {
+    let (parts, mut body) = response.into_parts();
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut bytes = BytesMut::new();
+    // An error body past the cap is cut, not refused: the decoder keeps a bounded excerpt anyway.
+    while bytes.len() < max {
+        match next_chunk(&mut body).await {
+            Some(Ok(chunk)) => {
+                let take = chunk.len().min(max - bytes.len());
+                bytes.extend_from_slice(&chunk[..take]);
+            }
+            Some(Err(e)) => return Err(e),
+            None => break,
+        }
+    }
+    Ok(http::Response::from_parts(parts, bytes.freeze()))
+}
+
+#[cfg(feature = "tracing")]
+fn attempt_span(request: &http::Request<Body>) -> tracing::Span {
+    let operation = request.extensions().get::<rein_core::Operation>().copied();
+    tracing::debug_span!("rein.attempt", operation = ?operation, method = %request.method(), path = request.uri().path())
+}
+
+#[cfg(feature = "tracing")]
+fn trace_event(event: &Event) {
+    match event {
+        Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. } => {
+            tracing::info!(?event, "rein")
+        }
+        _ => tracing::debug!(?event, "rein"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll};
+
+    use async_trait::async_trait;
+    use futures_core::Stream;
+    use rein_core::{Api, Call, Limiter, Operation, RetryPolicy, Target};
+
+    use super::*;
+
+    /// A body that arrives in several chunks.
+    struct Chunks(Vec<&'static str>);
+
+    impl Stream for Chunks {
+        type Item = Result<Bytes, TransportError>;
+        fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            let next =
+                (!self.0.is_empty()).then(|| Ok(Bytes::from_static(self.0.remove(0).as_bytes())));
+            Poll::Ready(next)
+        }
+    }
+
+    /// A 503 (with a three-chunk error body), then a streamed 200.
+    #[derive(Default)]
+    struct Streaming {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Transport for Streaming {
+        async fn send(
+            &self,
+            _request: http::Request<Body>,
+        ) -> Result<http::Response<Bytes>, TransportError> {
+            unreachable!("a streaming call only streams")
+        }
+
+        async fn send_streaming(
+            &self,
+            _request: http::Request<Body>,
+        ) -> Result<StreamingResponse, TransportError> {
+            let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+            let (status, chunks) = if first {
+                (503, vec![r#"{"detail":"#, r#""busy"}"#, "trailing junk"])
+            } else {
+                (200, vec!["data: one\n\n", "data: two\n\n"])
+            };
+            let mut response = http::Response::new(Box::pin(Chunks(chunks)) as BodyStream);
+            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+            if first {
+                response.headers_mut().insert("retry-after", "1".parse().unwrap());
+            }
+            Ok(response)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_streaming_call_retries_error_responses_and_returns_the_success_body_unread() {
+        let transport = Arc::new(Streaming::default());
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&events);
+        let hook: EventHook = Arc::new(move |e: &Event| record.lock().unwrap().push(e.clone()));
+        let rt = Runtime::new(transport.clone(), Arc::new(Limiter::unlimited()), Some(hook));
+        let target = Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_k").unwrap();
+        let request = target.request(Operation::Usage, &[]).build().unwrap();
+        let call = Call::new(request, RetryPolicy::default());
+        let start = Instant::now();
+        let response = rt.drive_streaming(call, None, 16).await.expect("the retry succeeds");
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "the 503's Retry-After obeyed");
+        assert_eq!(response.status(), 200);
+        let mut body = response.into_body();
+        let mut text = Vec::new();
+        while let Some(chunk) = next_chunk(&mut body).await {
+            text.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(text, b"data: one\n\ndata: two\n\n");
+        assert_eq!(transport.calls.load(Ordering::SeqCst), 2);
+        let retried = events.lock().unwrap().iter().any(|e| {
+            matches!(
+                e,
+                Event::RetryScheduled {
+                    reason: rein_core::RetryReason::Status(503),
+                    server_asked: true,
+                    ..
+                }
+            )
+        });
+        assert!(retried, "the error body reached the machine: {:?}", events.lock().unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_body_is_read_up_to_the_cap() {
+        let response =
+            http::Response::new(Box::pin(Chunks(vec!["abc", "def", "ghi"])) as BodyStream);
+        let read = read_error_body(response, 5).await.unwrap();
+        assert_eq!(read.body().as_ref(), b"abcde");
+    }
+}

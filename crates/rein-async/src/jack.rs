@@ -1,0 +1,145 @@
+//! The async jack client.
+
+use std::path::Path;
+
+use rein_core::jack::{
+    ingest_many, DeleteDocument, Document, FileAccepted, GetDocument, GetUsage, Ingest,
+    IngestAccepted, IngestFile, IngestReport, ListDocuments, NewDocument, Query, QueryAnswer,
+    Usage,
+};
+use rein_core::{Api, ClientConfig, Error, Wait, WaitPolicy};
+
+use crate::client::{handle_options, ApiClient, ClientBuilder, Handle};
+use crate::files::file_source;
+
+/// An async client of jack (`https://api.usejack.io/v1`).
+///
+/// Every call validates its request before sending, retries what is safe to retry (429 after
+/// `Retry-After` or 60 s, 5xx, lost connections), and shares one 60-per-minute window and 429
+/// pause with every other call of the client. Clones share all of it. Dropping a call's future
+/// stops it: nothing more is sent.
+///
+/// ```no_run
+/// use rein_async::Jack;
+/// use rein_core::jack::NewDocument;
+///
+/// # async fn run() -> Result<(), rein_core::Error> {
+/// let jack = Jack::from_env()?; // JACK_API_KEY, and JACK_BASE_URL to point elsewhere
+/// let accepted =
+///     jack.ingest([NewDocument::new("Refunds take 5 days.").metadata("lang", "en")]).await?;
+/// for id in &accepted.document_ids {
+///     let doc = jack.wait_for_document(id).await?; // every 5 s, up to 120 s
+///     println!("{id}: {} chunks", doc.chunk_count.unwrap_or(0));
+/// }
+/// let answer = jack.query("How long do refunds take?").await?;
+/// println!("{}", answer.answer);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Jack {
+    pub(crate) handle: Handle,
+}
+
+impl ApiClient for Jack {
+    const API: Api = Api::Jack;
+}
+
+handle_options!(Jack);
+
+impl Jack {
+    /// A client from `JACK_API_KEY` (and `JACK_BASE_URL`, if set), with default policies.
+    pub fn from_env() -> Result<Jack, Error> {
+        Jack::builder_from_env()?.build()
+    }
+
+    /// A builder from `JACK_API_KEY` (and `JACK_BASE_URL`, if set).
+    pub fn builder_from_env() -> Result<ClientBuilder<Jack>, Error> {
+        Ok(ClientBuilder::new(ClientConfig::from_env(Api::Jack, |v| std::env::var(v).ok())?))
+    }
+
+    /// A builder with `key`.
+    pub fn builder(key: impl Into<rein_core::ApiKey>) -> ClientBuilder<Jack> {
+        ClientBuilder::new(ClientConfig::new(Api::Jack, key))
+    }
+
+    /// Ingests up to 50 documents in one request (one request against the rate limit).
+    pub async fn ingest<D: Into<NewDocument>>(
+        &self,
+        documents: impl IntoIterator<Item = D>,
+    ) -> Result<IngestAccepted, Error> {
+        self.call(&Ingest::new(documents)).await
+    }
+
+    /// Ingests any number of documents in batches of the documented maximum. Every document is
+    /// validated before the first batch is sent; a failed batch does not stop the others, and
+    /// the report says which documents each batch held.
+    pub async fn ingest_many<D: Into<NewDocument>>(
+        &self,
+        documents: impl IntoIterator<Item = D>,
+    ) -> Result<IngestReport, Error> {
+        let batches = ingest_many(documents)?;
+        let mut report = IngestReport::default();
+        for batch in batches {
+            let result = self.call(&batch).await;
+            if matches!(result, Err(Error::Cancelled)) {
+                return Err(Error::Cancelled);
+            }
+            report.batches.push((batch, result));
+        }
+        Ok(report)
+    }
+
+    /// Ingests a file (.pdf, .docx, .txt or .md, up to 100 MB), streamed from disk.
+    pub async fn ingest_file(&self, path: impl AsRef<Path>) -> Result<FileAccepted, Error> {
+        let source = file_source(path.as_ref()).await?;
+        let boundary = rein_core::body::boundary_from_seed(self.handle.shared.runtime.seed());
+        self.call(&IngestFile::new(source).boundary(boundary)).await
+    }
+
+    /// A document.
+    pub async fn get_document(&self, document_id: &str) -> Result<Document, Error> {
+        self.call(&GetDocument::new(document_id)).await
+    }
+
+    /// Every document, newest first.
+    pub async fn list_documents(&self) -> Result<Vec<Document>, Error> {
+        self.call(&ListDocuments::new()).await
+    }
+
+    /// Deletes a document.
+    pub async fn delete_document(&self, document_id: &str) -> Result<(), Error> {
+        self.call(&DeleteDocument::new(document_id)).await
+    }
+
+    /// Asks a question over the organisation's documents.
+    pub async fn query(&self, question: &str) -> Result<QueryAnswer, Error> {
+        self.call(&Query::new(question)).await
+    }
+
+    /// Usage over the last 30 days.
+    pub async fn usage(&self) -> Result<Usage, Error> {
+        self.call(&GetUsage::new()).await
+    }
+
+    /// Waits until a document is `ready` (every 5 s, up to 120 s). A `failed` document ends the
+    /// wait with [`Error::ResourceFailed`] carrying its `error_message`.
+    pub async fn wait_for_document(&self, document_id: &str) -> Result<Document, Error> {
+        self.wait_for_document_with(document_id, WaitPolicy::JACK_DOCUMENT).await
+    }
+
+    /// Waits on a document with another policy.
+    pub async fn wait_for_document_with(
+        &self,
+        document_id: &str,
+        policy: WaitPolicy,
+    ) -> Result<Document, Error> {
+        let wait = Wait::typed(
+            &self.handle.shared.target,
+            &GetDocument::new(document_id),
+            self.handle.wait_policy(policy),
+            self.handle.retry(),
+        )?;
+        self.handle.wait(wait).await
+    }
+}

@@ -1,0 +1,64 @@
+//! rein's async adapter: clients for Jockey and jack that run rein-core's machines with
+//! tokio's clock and sleeps and hyper-util's client.
+//!
+//! Everything rein decides (what to send, whether to retry, how long to wait, when a wait is
+//! over) is decided by `rein-core`; this crate moves bytes and waits. The API is the blocking
+//! adapter's, with `.await`: `rein_async::Jack::from_env()?.query("...").await` here is
+//! `rein_blocking::Jack::from_env()?.query("...")` there. See [`Jockey`] and [`Jack`] for the
+//! clients, [`Transport`] for plugging in another HTTP stack, and [`CancelToken`] for stopping
+//! calls from another task.
+//!
+//! # Cancellation and time
+//!
+//! Dropping a call's future stops it at once: the machine goes with it, so nothing more is
+//! sent. [`Jack::with_cancel`] attaches a [`CancelToken`] that wakes sleeping calls and makes
+//! them return [`rein_core::Error::Cancelled`]; [`Jack::with_timeout`] gives each call and wait
+//! a time budget. The clock is `tokio::time::Instant`, so `tokio::time::pause()` runs hours of
+//! retries and polls in an instant in tests.
+//!
+//! # Testing with a closure transport
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use rein_async::Jack;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), rein_core::Error> {
+//! tokio::time::pause(); // waits take no real time
+//! let jack = Jack::builder("jack_test_key")
+//!     .transport(|_req: http::Request<rein_core::Body>| async {
+//!         let body = r#"{"org_id":"org_1","rate_limit_rpm":60}"#;
+//!         Ok(http::Response::new(Bytes::from(body)))
+//!     })
+//!     .build()?;
+//! let usage = jack.usage().await?;
+//! assert_eq!(usage.org_id.as_deref(), Some("org_1"));
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "hyper")]
+mod body_stream;
+mod cancel;
+mod client;
+mod driver;
+mod files;
+#[cfg(feature = "hyper")]
+mod hyper_transport;
+mod jack;
+mod jockey;
+mod transport;
+
+pub use cancel::CancelToken;
+pub use client::{ApiClient, ClientBuilder};
+pub use driver::EventHook;
+pub use files::file_source;
+#[cfg(feature = "hyper")]
+pub use hyper_transport::HyperTransport;
+pub use jack::Jack;
+pub use jockey::Jockey;
+pub use transport::{BodyStream, StreamingResponse, Transport};
