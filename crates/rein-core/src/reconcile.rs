@@ -99,6 +99,7 @@ impl<R: Reconcile> CreateOnce<R> {
             None => (request.clone(), None),
         };
         let first = Call::typed(target, &request, policy.clone())?;
+        let max_creates = policy.max_attempts.max(1);
         Ok(CreateOnce {
             request,
             token,
@@ -107,7 +108,7 @@ impl<R: Reconcile> CreateOnce<R> {
             limiter: None,
             seed: 0,
             creates: 1,
-            max_creates: 3,
+            max_creates,
             state: State::Creating(Box::new(first)),
             events: VecDeque::new(),
         })
@@ -132,7 +133,8 @@ impl<R: Reconcile> CreateOnce<R> {
         self
     }
 
-    /// How many times the create may be sent after lookups found nothing (default 3 in all).
+    /// How many times in all the create may be sent, each after a lookup found nothing (default:
+    /// the policy's `max_attempts`).
     pub fn max_creates(mut self, n: u32) -> Self {
         self.max_creates = n.max(1);
         self

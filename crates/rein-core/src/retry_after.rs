@@ -4,8 +4,9 @@
 //! 2026 07:28:00 GMT`) and milliseconds (`retry-after-ms: 1500`). An HTTP-date is measured against
 //! the response's own `Date` header when it has a valid one, so a skewed local clock neither
 //! shortens nor stretches the wait; otherwise against the wall time passed in. Garbage, negative
-//! and non-finite values are ignored. When several values are given, the longest wins, so the
-//! server is never undercut.
+//! and non-finite values are ignored. `retry-after-ms`, when valid, is the precise form of the
+//! same wait and takes precedence (`Retry-After` can only say whole seconds); among repeated
+//! headers of one form the longest wins, so the server is never undercut.
 
 use std::time::{Duration, SystemTime};
 
@@ -31,7 +32,7 @@ pub fn parse(headers: &HeaderMap, wall_now: SystemTime) -> Option<Duration> {
         .filter_map(|v| v.to_str().ok())
         .filter_map(parse_millis)
         .max();
-    seconds_form.max(millis_form)
+    millis_form.or(seconds_form)
 }
 
 /// One `Retry-After` value: delta-seconds or an HTTP-date measured from `reference`.
@@ -106,12 +107,14 @@ mod tests {
     }
 
     #[test]
-    fn the_longest_wins() {
+    fn milliseconds_are_the_precise_form_and_repeats_take_the_longest() {
         let now = at("Sun, 22 Nov 2026 10:00:00 GMT");
-        let h = headers(&[("retry-after", "2"), ("retry-after-ms", "2500")]);
+        let h = headers(&[("retry-after", "3"), ("retry-after-ms", "2500")]);
         assert_eq!(parse(&h, now), Some(Duration::from_millis(2500)));
-        let h = headers(&[("retry-after", "3"), ("retry-after-ms", "100")]);
+        let h = headers(&[("retry-after", "3"), ("retry-after-ms", "junk")]);
         assert_eq!(parse(&h, now), Some(Duration::from_secs(3)));
+        let h = headers(&[("retry-after", "2"), ("retry-after", "5")]);
+        assert_eq!(parse(&h, now), Some(Duration::from_secs(5)));
     }
 
     #[test]

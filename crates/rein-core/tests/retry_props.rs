@@ -153,11 +153,9 @@ fn to_result(o: &Outcome) -> (Result<http::Response<Bytes>, TransportError>, Opt
             if let Some(ms) = retry_after_ms {
                 b = b.header("retry-after-ms", ms.to_string());
             }
+            // retry-after-ms, when given, is the precise form and wins.
             let asked =
-                [retry_after.map(Duration::from_secs), retry_after_ms.map(Duration::from_millis)]
-                    .into_iter()
-                    .flatten()
-                    .max();
+                retry_after_ms.map(Duration::from_millis).or(retry_after.map(Duration::from_secs));
             (Ok(b.body(Bytes::new()).expect("response")), asked)
         }
         Outcome::Transport { kind, sent } => {

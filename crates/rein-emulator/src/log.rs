@@ -29,6 +29,8 @@ pub struct LogEntry {
     pub state_changed: bool,
     /// The fault injected, if any.
     pub fault: Option<FaultKind>,
+    /// The wait the response asked for (`Retry-After`, in emulated time), if any.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl LogEntry {
@@ -43,6 +45,7 @@ impl LogEntry {
             "at_ms": self.at.since_origin().as_millis() as u64,
             "state_changed": self.state_changed,
             "fault": self.fault.map(FaultKind::name),
+            "retry_after_ms": self.retry_after.map(|d| d.as_millis() as u64),
         })
     }
 }

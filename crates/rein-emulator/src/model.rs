@@ -238,6 +238,7 @@ impl Emulator {
             at: now.moment,
             state_changed: false,
             fault: None,
+            retry_after: None,
         };
         let Some((api, rest)) = split_api(&path) else {
             let response = json_response(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
@@ -279,6 +280,7 @@ impl Emulator {
         };
         if let Some(response) = early {
             entry.status = response.status().as_u16();
+            entry.retry_after = logged_retry_after(&response);
             self.log.push(entry);
             return Reply { response, fault: None };
         }
@@ -287,6 +289,7 @@ impl Emulator {
         let outcome = self.process(api, rest, &parts, &body, unread, now);
         let mut response = outcome.response;
         entry.status = response.status().as_u16();
+        entry.retry_after = logged_retry_after(&response);
         entry.state_changed = outcome.changed;
 
         let fault = match drawn {
@@ -467,4 +470,10 @@ pub(crate) fn rate_limited(api: Api, wait: Duration) -> Response<Bytes> {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
     response
+}
+
+/// The `Retry-After` a response carries (delta-seconds, as the model writes it), for the log.
+fn logged_retry_after(response: &Response<Bytes>) -> Option<std::time::Duration> {
+    let value = response.headers().get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(std::time::Duration::from_secs)
 }
