@@ -309,7 +309,7 @@ fn assert_retries_follow_the_policy(log: &[LogEntry]) {
 /// The creates that took effect, per path.
 fn creates(log: &[LogEntry], method: &http::Method, path_ends: &str) -> usize {
     log.iter()
-        .filter(|e| &e.method == method && e.path.ends_with(path_ends) && e.state_changed)
+        .filter(|e| e.method == *method && e.path.ends_with(path_ends) && e.state_changed)
         .count()
 }
 
