@@ -2,6 +2,9 @@
 //!
 //! 1. rein-core is sans-IO: no tokio, hyper or ureq anywhere in its dependency tree, and no
 //!    `Instant::now`, `SystemTime::now` or `thread::sleep` in its source.
+//! 2. The facade's features stand alone: `rein` with only `blocking` builds and pulls no tokio or
+//!    hyper; with only `async` it builds and pulls no ureq.
+//! 3. One TLS stack: rustls with ring; nothing in the lockfile pulls aws-lc.
 
 use std::path::Path;
 
@@ -36,8 +39,39 @@ pub(crate) fn run() -> Result {
         }
     }
 
+    let facade = [
+        ("blocking", "ureq", &["tokio", "hyper", "hyper-util"][..]),
+        ("async", "hyper", &["ureq"][..]),
+    ];
+    for (feature, expected, forbidden) in facade {
+        let args = ["--no-default-features", "--features", feature];
+        cmd!(sh, "cargo check -q -p rein {args...}").run()?;
+        let tree = dependency_names(&sh, "rein", &args)?;
+        // The tree must hold the feature's own transport, or the check proves nothing.
+        if !tree.iter().any(|d| d == expected) {
+            failures.push(format!(
+                "rein with `{feature}` does not pull {expected}: the check is miswired"
+            ));
+        }
+        for krate in forbidden {
+            if tree.iter().any(|d| d == krate) {
+                failures.push(format!("rein with only `{feature}` depends on {krate}"));
+            }
+        }
+    }
+
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock"))?;
+    for krate in ["aws-lc-rs", "aws-lc-sys"] {
+        if lock.contains(&format!("name = \"{krate}\"")) {
+            failures
+                .push(format!("Cargo.lock holds {krate}: the TLS stack must be rustls with ring"));
+        }
+    }
+
     if failures.is_empty() {
         println!("boundaries: rein-core is sans-IO ({} dependencies checked)", tree.len());
+        println!("boundaries: rein builds with `blocking` alone (no tokio, hyper) and `async` alone (no ureq)");
+        println!("boundaries: no aws-lc in Cargo.lock");
         Ok(())
     } else {
         Err(format!("boundary violations:\n  {}", failures.join("\n  ")).into())
