@@ -46,3 +46,8 @@ pub mod blocking {
 pub mod asynchronous {
     pub use rein_async::*;
 }
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
