@@ -54,6 +54,27 @@ impl Handle {
         run.await
     }
 
+    /// Runs a create that is looked up, not repeated, when its answer is lost: the request is
+    /// tagged with a fresh token, and after an ambiguous failure a listing decides between
+    /// "found it" and "create again". Validated before the first await, like a call.
+    pub(crate) async fn create_once<R: rein_core::Reconcile>(
+        &self,
+        request: &R,
+    ) -> Result<R::Output, Error> {
+        let rt = &self.shared.runtime;
+        let token = format!("{:016x}{:016x}", rt.seed(), rt.seed());
+        let once = rein_core::CreateOnce::new(&self.shared.target, request, &token, self.retry())?
+            .seed(rt.seed())
+            .limiter(Arc::clone(&rt.limiter));
+        let run = rt.drive(once, self.cancel.as_ref());
+        #[cfg(feature = "tracing")]
+        let run = tracing::Instrument::instrument(
+            run,
+            tracing::info_span!("rein.call", operation = ?request.operation()),
+        );
+        run.await
+    }
+
     /// Runs a wait.
     pub(crate) async fn wait<T: rein_core::Pollable>(
         &self,

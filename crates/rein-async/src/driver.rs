@@ -158,7 +158,6 @@ impl Runtime {
     /// Runs `machine` (a call whose success body is not read) with a streaming transport, and
     /// returns the success response with its body unread. Error responses are read whole (up to
     /// `max_error_body` bytes) and handed to the machine, which retries them as any other call.
-    #[allow(dead_code)] // used by the Jockey responses stream
     pub(crate) async fn drive_streaming<M: Machine>(
         &self,
         mut machine: M,
@@ -230,7 +229,6 @@ pub(crate) async fn next_chunk(body: &mut BodyStream) -> Option<Result<Bytes, Tr
     std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await
 }
 
-#[allow(dead_code)]
 async fn read_error_body(
     response: StreamingResponse,
     max: u64,

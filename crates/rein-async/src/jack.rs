@@ -63,12 +63,14 @@ impl Jack {
         ClientBuilder::new(ClientConfig::new(Api::Jack, key))
     }
 
-    /// Ingests up to 50 documents in one request (one request against the rate limit).
+    /// Ingests up to 50 documents in one request (one request against the rate limit). Each
+    /// document is tagged `rein_token` in its metadata, so an ingest whose answer is lost is
+    /// found again in the documents list instead of being sent twice.
     pub async fn ingest<D: Into<NewDocument>>(
         &self,
         documents: impl IntoIterator<Item = D>,
     ) -> Result<IngestAccepted, Error> {
-        self.call(&Ingest::new(documents)).await
+        self.handle.create_once(&Ingest::new(documents)).await
     }
 
     /// Ingests any number of documents in batches of the documented maximum. Every document is
@@ -81,7 +83,7 @@ impl Jack {
         let batches = ingest_many(documents)?;
         let mut report = IngestReport::default();
         for batch in batches {
-            let result = self.call(&batch).await;
+            let result = self.handle.create_once(&batch).await;
             if matches!(result, Err(Error::Cancelled)) {
                 return Err(Error::Cancelled);
             }

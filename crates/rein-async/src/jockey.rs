@@ -1,10 +1,48 @@
 //! The async Jockey client.
 
-use rein_core::{Api, ClientConfig, Error};
+use std::path::Path;
+
+use rein_core::jockey::{
+    AddItem, Asset, AssetDetail, AssetMethod, CreateAsset, CreateKnowledgeStore, CreateResponse,
+    DeleteAsset, DeleteAssetMetadata, DeleteItem, DeleteKnowledgeStore, GetAsset, GetItem,
+    GetKnowledgeStore, KnowledgeStore, KnowledgeStoreItem, ListAssets, ListItems,
+    ListKnowledgeStores, MergeAssetMetadata, Metadata, ReplaceAssetMetadata, Response,
+    SearchKnowledgeStore, SearchResponse, UpdateKnowledgeStore,
+};
+use rein_core::pages::Page;
+use rein_core::{Api, ClientConfig, Error, Wait, WaitPolicy};
 
 use crate::client::{handle_options, ApiClient, ClientBuilder, Handle};
+use crate::files::file_source;
+use crate::pages::{PageStream, SearchStream};
+use crate::stream::ResponseStream;
 
 /// An async client of Twelve Labs' Jockey API (`https://api.twelvelabs.io/v1.3`).
+///
+/// Every call validates its request before sending, retries what is safe to retry (429 after
+/// its `Retry-After`, 5xx, lost connections on reads), and finds a create whose answer was lost
+/// instead of repeating it. Clones share the connection pool, the rate limiter and its pauses.
+/// Dropping a call's future stops it: nothing more is sent.
+///
+/// ```no_run
+/// use rein_async::Jockey;
+/// use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse};
+///
+/// # async fn run() -> Result<(), rein_core::Error> {
+/// let jockey = Jockey::from_env()?; // TWELVELABS_API_KEY (and TWELVELABS_BASE_URL)
+/// let asset = jockey.upload_file("demo.mp4").await?; // streamed from disk
+/// jockey.wait_for_asset(&asset).await?; // every 5 s, up to 120 s
+/// let store = jockey.create_store(&CreateKnowledgeStore::new("Demo")).await?;
+/// let store_id = store.id.unwrap_or_default();
+/// let item = jockey.add_item(&AddItem::new(&store_id, asset.id.unwrap_or_default())).await?;
+/// jockey.wait_for_item(&store_id, &item.id.unwrap_or_default()).await?; // every 10 s, up to 600 s
+/// let mut events = jockey.stream_response(&CreateResponse::ask(&store_id, "What happens?")).await?;
+/// while let Some(event) = events.next().await {
+///     println!("{:?}", event?);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Jockey {
     pub(crate) handle: Handle,
@@ -30,5 +68,218 @@ impl Jockey {
     /// A builder with `key`.
     pub fn builder(key: impl Into<rein_core::ApiKey>) -> ClientBuilder<Jockey> {
         ClientBuilder::new(ClientConfig::new(Api::Jockey, key))
+    }
+
+    // Assets.
+
+    /// Creates an asset (direct upload or URL). A create whose answer is lost is looked up
+    /// before it is ever sent again.
+    pub async fn create_asset(&self, request: &CreateAsset) -> Result<Asset, Error> {
+        self.handle.create_once(request).await
+    }
+
+    /// Uploads a local file directly (at most 200 MB; larger files go by URL), streamed from disk.
+    pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<Asset, Error> {
+        let source = file_source(path.as_ref()).await?;
+        let boundary = rein_core::body::boundary_from_seed(self.handle.shared.runtime.seed());
+        self.create_asset(&CreateAsset::direct(source).boundary(boundary)).await
+    }
+
+    /// Creates an asset from a public URL.
+    pub async fn upload_url(&self, url: &str) -> Result<Asset, Error> {
+        self.create_asset(&CreateAsset::url(url)).await
+    }
+
+    /// An asset.
+    pub async fn get_asset(&self, asset_id: &str) -> Result<AssetDetail, Error> {
+        self.call(&GetAsset::new(asset_id)).await
+    }
+
+    /// One page of assets.
+    pub async fn list_assets(&self, request: &ListAssets) -> Result<Page<AssetDetail>, Error> {
+        self.call(request).await
+    }
+
+    /// Every asset the listing matches, page after page, each fetched when the stream reaches it.
+    pub fn assets(&self, request: ListAssets) -> PageStream<ListAssets> {
+        PageStream::new(self.handle.clone(), request)
+    }
+
+    /// Deletes an asset (with `force`, even when indexed assets reference it).
+    pub async fn delete_asset(&self, asset_id: &str, force: bool) -> Result<(), Error> {
+        self.call(&DeleteAsset::new(asset_id).force(force)).await
+    }
+
+    /// Replaces an asset's user metadata (keys left out are removed).
+    pub async fn replace_asset_metadata(
+        &self,
+        asset_id: &str,
+        metadata: Metadata,
+    ) -> Result<(), Error> {
+        self.call(&ReplaceAssetMetadata::new(asset_id, metadata)).await
+    }
+
+    /// Merges into an asset's user metadata (a null value deletes its key).
+    pub async fn merge_asset_metadata(
+        &self,
+        asset_id: &str,
+        metadata: Metadata,
+    ) -> Result<(), Error> {
+        self.call(&MergeAssetMetadata::new(asset_id, metadata)).await
+    }
+
+    /// Deletes an asset's user metadata.
+    pub async fn delete_asset_metadata(&self, asset_id: &str) -> Result<(), Error> {
+        self.call(&DeleteAssetMetadata::new(asset_id)).await
+    }
+
+    /// Waits until an asset is `ready`, with the preset of its upload method (direct: every 5 s
+    /// up to 120 s; URL: every 5 s up to 300 s). `failed` ends the wait with
+    /// [`Error::ResourceFailed`].
+    pub async fn wait_for_asset(&self, asset: &Asset) -> Result<AssetDetail, Error> {
+        let preset = match asset.method {
+            Some(AssetMethod::Direct) => WaitPolicy::ASSET_DIRECT,
+            _ => WaitPolicy::ASSET_URL,
+        };
+        self.wait_for_asset_with(asset.id.as_deref().unwrap_or_default(), preset).await
+    }
+
+    /// Waits on an asset by id with any policy.
+    pub async fn wait_for_asset_with(
+        &self,
+        asset_id: &str,
+        policy: WaitPolicy,
+    ) -> Result<AssetDetail, Error> {
+        let wait = Wait::typed(
+            &self.handle.shared.target,
+            &GetAsset::new(asset_id),
+            self.handle.wait_policy(policy),
+            self.handle.retry(),
+        )?;
+        self.handle.wait(wait).await
+    }
+
+    // Knowledge stores.
+
+    /// Creates a knowledge store (found again, not repeated, when its answer is lost).
+    pub async fn create_store(
+        &self,
+        request: &CreateKnowledgeStore,
+    ) -> Result<KnowledgeStore, Error> {
+        self.handle.create_once(request).await
+    }
+
+    /// A knowledge store.
+    pub async fn get_store(&self, knowledge_store_id: &str) -> Result<KnowledgeStore, Error> {
+        self.call(&GetKnowledgeStore::new(knowledge_store_id)).await
+    }
+
+    /// One page of knowledge stores.
+    pub async fn list_stores(
+        &self,
+        request: &ListKnowledgeStores,
+    ) -> Result<Page<KnowledgeStore>, Error> {
+        self.call(request).await
+    }
+
+    /// Every knowledge store, page after page, each fetched when the stream reaches it.
+    pub fn stores(&self, request: ListKnowledgeStores) -> PageStream<ListKnowledgeStores> {
+        PageStream::new(self.handle.clone(), request)
+    }
+
+    /// Updates a knowledge store's name, description or metadata.
+    pub async fn update_store(
+        &self,
+        request: &UpdateKnowledgeStore,
+    ) -> Result<KnowledgeStore, Error> {
+        self.call(request).await
+    }
+
+    /// Deletes a knowledge store and its items.
+    pub async fn delete_store(&self, knowledge_store_id: &str) -> Result<(), Error> {
+        self.call(&DeleteKnowledgeStore::new(knowledge_store_id)).await
+    }
+
+    /// One page of search results.
+    pub async fn search(&self, request: &SearchKnowledgeStore) -> Result<SearchResponse, Error> {
+        self.call(request).await
+    }
+
+    /// Every page of a search, following `next_page_token`, each fetched when the stream
+    /// reaches it.
+    pub fn search_pages(&self, request: SearchKnowledgeStore) -> SearchStream {
+        SearchStream::new(self.handle.clone(), request)
+    }
+
+    // Items.
+
+    /// Adds an asset to a knowledge store (answered 202, `queued`; found again, not repeated,
+    /// when its answer is lost).
+    pub async fn add_item(&self, request: &AddItem) -> Result<KnowledgeStoreItem, Error> {
+        self.handle.create_once(request).await
+    }
+
+    /// An item.
+    pub async fn get_item(
+        &self,
+        knowledge_store_id: &str,
+        item_id: &str,
+    ) -> Result<KnowledgeStoreItem, Error> {
+        self.call(&GetItem::new(knowledge_store_id, item_id)).await
+    }
+
+    /// One page of a store's items.
+    pub async fn list_items(&self, request: &ListItems) -> Result<Page<KnowledgeStoreItem>, Error> {
+        self.call(request).await
+    }
+
+    /// Every item the listing matches, page after page, each fetched when the stream reaches it.
+    pub fn items(&self, request: ListItems) -> PageStream<ListItems> {
+        PageStream::new(self.handle.clone(), request)
+    }
+
+    /// Removes an item from its store.
+    pub async fn delete_item(&self, knowledge_store_id: &str, item_id: &str) -> Result<(), Error> {
+        self.call(&DeleteItem::new(knowledge_store_id, item_id)).await
+    }
+
+    /// Waits until an item is `ready` (every 10 s, up to 600 s). `failed` ends the wait with
+    /// [`Error::ResourceFailed`].
+    pub async fn wait_for_item(
+        &self,
+        knowledge_store_id: &str,
+        item_id: &str,
+    ) -> Result<KnowledgeStoreItem, Error> {
+        self.wait_for_item_with(knowledge_store_id, item_id, WaitPolicy::KNOWLEDGE_STORE_ITEM).await
+    }
+
+    /// Waits on an item with any policy.
+    pub async fn wait_for_item_with(
+        &self,
+        knowledge_store_id: &str,
+        item_id: &str,
+        policy: WaitPolicy,
+    ) -> Result<KnowledgeStoreItem, Error> {
+        let wait = Wait::typed(
+            &self.handle.shared.target,
+            &GetItem::new(knowledge_store_id, item_id),
+            self.handle.wait_policy(policy),
+            self.handle.retry(),
+        )?;
+        self.handle.wait(wait).await
+    }
+
+    // Responses.
+
+    /// Asks a question over a knowledge store and waits for the whole answer.
+    pub async fn create_response(&self, request: &CreateResponse) -> Result<Response, Error> {
+        self.call(&request.clone().stream(false)).await
+    }
+
+    /// Asks a question and streams the answer as it is written: a stream of typed events,
+    /// ending at `[DONE]`. The request and its retries happen before this returns; the events
+    /// are read as the stream is polled.
+    pub async fn stream_response(&self, request: &CreateResponse) -> Result<ResponseStream, Error> {
+        ResponseStream::open(&self.handle, &request.clone().stream(true)).await
     }
 }

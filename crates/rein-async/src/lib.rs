@@ -8,6 +8,11 @@
 //! clients, [`Transport`] for plugging in another HTTP stack, and [`CancelToken`] for stopping
 //! calls from another task.
 //!
+//! Where the blocking adapter returns an iterator, this one returns a
+//! [`Stream`](futures_core::Stream) of the same items: [`PageStream`] (blocking's `PageIter`),
+//! [`SearchStream`] (`SearchIter`) and [`ResponseStream`]. Each fetches only when polled, and
+//! each also has an inherent `next().await`, so no stream-extension crate is needed.
+//!
 //! # Cancellation and time
 //!
 //! Dropping a call's future stops it at once: the machine goes with it, so nothing more is
@@ -51,6 +56,8 @@ mod files;
 mod hyper_transport;
 mod jack;
 mod jockey;
+mod pages;
+mod stream;
 mod transport;
 
 pub use cancel::CancelToken;
@@ -61,4 +68,6 @@ pub use files::file_source;
 pub use hyper_transport::HyperTransport;
 pub use jack::Jack;
 pub use jockey::Jockey;
+pub use pages::{PageStream, SearchStream};
+pub use stream::ResponseStream;
 pub use transport::{BodyStream, StreamingResponse, Transport};

@@ -36,7 +36,13 @@ async fn a_timeout_after_sending_a_create_is_not_retried_and_may_have_succeeded(
         .build()
         .unwrap();
     let err = jack.ingest([NewDocument::new("Refunds take 5 days.")]).await.expect_err("timeout");
-    assert_eq!(log.count(), 1, "an ingest that may have landed is not sent again");
+    let sent = log.sent();
+    let posts = sent.iter().filter(|s| s.method == http::Method::POST).count();
+    assert_eq!(posts, 1, "an ingest that may have landed is not sent again");
+    assert!(
+        sent[1..].iter().all(|s| s.method == http::Method::GET && s.path == "/v1/documents"),
+        "only the documents list is asked after it, to find the ingest: {sent:?}"
+    );
     assert!(err.may_have_succeeded(), "{err:?}");
     let Error::Transport(failure) = &err else { panic!("a transport failure: {err:?}") };
     assert_eq!(failure.error.kind, TransportErrorKind::Timeout);
@@ -63,15 +69,31 @@ async fn an_idempotent_read_is_retried_after_a_timeout_and_a_create_after_a_refu
 
 #[tokio::test(start_paused = true)]
 async fn a_transport_that_never_answers_is_stopped_at_the_call_deadline() {
+    let log = Log::new();
+    let record = log.clone();
     let jack = Jack::builder(KEY)
-        .transport(|_req: http::Request<rein_core::Body>| std::future::pending())
+        .transport(move |req: http::Request<rein_core::Body>| {
+            record.record(&req);
+            std::future::pending()
+        })
         .build()
         .unwrap()
         .with_timeout(Duration::from_secs(5));
     let start = tokio::time::Instant::now();
-    let err = jack.ingest([NewDocument::new("x")]).await.expect_err("deadline");
+    jack.usage().await.expect_err("deadline");
     assert_eq!(start.elapsed(), Duration::from_secs(5), "no wait ends after the deadline");
+    assert_eq!(log.times_ms(), [0]);
+
+    let start = tokio::time::Instant::now();
+    let err = jack.ingest([NewDocument::new("x")]).await.expect_err("deadline");
     assert!(err.may_have_succeeded(), "{err:?}");
+    let sent = log.sent();
+    assert_eq!(sent[1].method, http::Method::POST);
+    assert_eq!(sent[2].path, "/v1/documents", "the lookup goes out when the create is cut");
+    assert_eq!(sent[2].at - sent[1].at, Duration::from_secs(5), "the create is cut at 5 s");
+    // rein-core's CreateOnce gives its lookup a budget of its own, so the whole create can
+    // take twice the handle's timeout.
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
 }
 
 #[tokio::test(start_paused = true)]
@@ -231,15 +253,51 @@ async fn events_reach_the_hook() {
     assert!(events[3..].contains(&Event::Sending { operation: op, attempt: 2 }), "{events:?}");
 }
 
-#[test]
-fn client_futures_are_send() {
-    fn assert_send<T: Send>(_: T) {}
-    let jack = Jack::builder(KEY).transport(scripted(&Log::new(), |_, _| ok(USAGE))).build();
-    let jack = jack.unwrap();
-    assert_send(jack.usage());
-    assert_send(jack.query("q"));
-    assert_send(jack.ingest([NewDocument::new("x")]));
-    assert_send(jack.ingest_many(["x"]));
-    assert_send(jack.ingest_file("a.md"));
-    assert_send(jack.wait_for_document("doc_1"));
+/// The `rein_token` of each document of an ingest body.
+fn ingest_tokens(body: &[u8]) -> Vec<String> {
+    let body: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
+    let docs = body["documents"].as_array().expect("documents");
+    docs.iter().map(|d| d["metadata"]["rein_token"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A documents list holding one document per token.
+fn listing(tokens: &[String]) -> String {
+    let docs: Vec<String> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(r#"{{"id":"doc_{i}","status":"processing","metadata":{{"rein_token":"{t}"}}}}"#)
+        })
+        .collect();
+    format!("[{}]", docs.join(","))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_ingest_is_found_in_the_documents_list_not_sent_again() {
+    let log = Log::new();
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&tokens);
+    let jack = Jack::builder(KEY)
+        .transport(scripted(&log, move |_, req| {
+            if req.method() == http::Method::POST {
+                *seen.lock().unwrap() = ingest_tokens(&req.body().as_bytes().unwrap());
+                Err(TransportError::after_send(TransportErrorKind::Reset, "reset"))
+            } else {
+                ok(&listing(&seen.lock().unwrap()))
+            }
+        }))
+        .build()
+        .unwrap();
+    let accepted = jack.ingest(["one", "two"].map(NewDocument::new)).await.expect("found");
+    assert_eq!(accepted.document_ids, ["doc_0", "doc_1"]);
+    let routes: Vec<String> =
+        log.sent().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert_eq!(routes, ["POST /v1/ingest", "GET /v1/documents"]);
+    let tokens = tokens.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 2);
+    assert!(tokens[0].ends_with(".0") && tokens[1].ends_with(".1"), "{tokens:?}");
+
+    let report = jack.ingest_many((0..60).map(|i| format!("doc {i}"))).await.expect("valid");
+    assert!(report.all_accepted(), "both batches found after their answers were lost");
+    assert_eq!(log.count(), 2 + 4, "each batch: one POST, one lookup");
 }

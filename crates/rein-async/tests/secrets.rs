@@ -26,8 +26,10 @@ async fn the_api_key_never_appears_in_debug_output_or_errors() {
         match n {
             0 => Ok(reply(401, &[("x-request-id", "req_1")], r#"{"detail":"Invalid API key"}"#)),
             1 => Err(TransportError::after_send(TransportErrorKind::Timeout, "timed out")),
-            2 => ok(r#"{"id":"doc_1","status":"failed","error_message":"bad file"}"#),
-            3 => Ok(reply(500, &[], "<html>Bad gateway</html>")),
+            // The ingest's lookup: it fails, so the ingest reports its own timeout.
+            2 => Ok(reply(401, &[], r#"{"detail":"Invalid API key"}"#)),
+            3 => ok(r#"{"id":"doc_1","status":"failed","error_message":"bad file"}"#),
+            4 => Ok(reply(500, &[], "<html>Bad gateway</html>")),
             _ => too_many("600"),
         }
     });
@@ -56,6 +58,7 @@ async fn the_api_key_never_appears_in_debug_output_or_errors() {
         assert_hidden("a request's Debug", request);
     }
     assert!(matches!(errors[0], Error::Api(_)));
+    assert!(errors[1].may_have_succeeded(), "{:?}", errors[1]);
     assert!(matches!(errors[2], Error::ResourceFailed(_)));
 }
 

@@ -20,6 +20,10 @@ pub struct Sent {
     pub at: Duration,
     pub method: http::Method,
     pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// The body, when it is held in memory (JSON; not a streamed file).
+    pub body: Option<Bytes>,
 }
 
 /// Every request a scripted transport received, in order.
@@ -42,16 +46,23 @@ impl Log {
         self.sent.lock().unwrap().len()
     }
 
+    /// `METHOD path` of each request, in order.
+    pub fn routes(&self) -> Vec<String> {
+        self.sent().iter().map(|s| format!("{} {}", s.method, s.path)).collect()
+    }
+
     /// When each request was sent, in whole milliseconds of paused time.
     pub fn times_ms(&self) -> Vec<u128> {
         self.sent().iter().map(|s| s.at.as_millis()).collect()
     }
 
-    fn record(&self, request: &http::Request<Body>) {
+    pub fn record(&self, request: &http::Request<Body>) {
         self.sent.lock().unwrap().push(Sent {
             at: self.start.elapsed(),
             method: request.method().clone(),
             path: request.uri().path().to_owned(),
+            query: request.uri().query().map(str::to_owned),
+            body: request.body().as_bytes(),
         });
     }
 }
