@@ -89,11 +89,10 @@ async fn a_transport_that_never_answers_is_stopped_at_the_call_deadline() {
     assert!(err.may_have_succeeded(), "{err:?}");
     let sent = log.sent();
     assert_eq!(sent[1].method, http::Method::POST);
-    assert_eq!(sent[2].path, "/v1/documents", "the lookup goes out when the create is cut");
-    assert_eq!(sent[2].at - sent[1].at, Duration::from_secs(5), "the create is cut at 5 s");
-    // rein-core's CreateOnce gives its lookup a budget of its own, so the whole create can
-    // take twice the handle's timeout.
-    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    // The create, its lookup and any repeat share one budget: the create used all of it, so
+    // no lookup goes out and the error says the ingest may have happened.
+    assert_eq!(sent.len(), 2, "no lookup after the deadline");
+    assert_eq!(start.elapsed(), Duration::from_secs(5), "no wait ends after the deadline");
 }
 
 #[tokio::test(start_paused = true)]

@@ -20,7 +20,10 @@ fn main() -> Result {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["throughput", emulator] => throughput(emulator),
         ["upload", emulator, mode] => upload(emulator, mode),
-        _ => Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async".into()),
+        _ => {
+            Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async"
+                .into())
+        }
     }
 }
 
@@ -32,11 +35,16 @@ struct Emulator {
 
 impl Emulator {
     fn start(bin: &str) -> Result<Emulator> {
-        let mut child = Command::new(bin).args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
+        let mut child =
+            Command::new(bin).args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut first = String::new();
         BufReader::new(stdout).read_line(&mut first)?;
-        let url = first.trim().strip_prefix("listening on ").ok_or(format!("unexpected first line {first:?}"))?.to_owned();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or(format!("unexpected first line {first:?}"))?
+            .to_owned();
         Ok(Emulator { child, url })
     }
 }
@@ -49,25 +57,32 @@ impl Drop for Emulator {
 }
 
 fn jockey_blocking(url: &str) -> Result<rein_blocking::Jockey> {
-    Ok(rein_blocking::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY).base_url(format!("{url}/v1.3")).build()?)
+    Ok(rein_blocking::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY)
+        .base_url(format!("{url}/v1.3"))
+        .build()?)
 }
 
 fn throughput(emulator_bin: &str) -> Result {
     let emulator = Emulator::start(emulator_bin)?;
     let url = emulator.url.clone();
     // Something to GET: a knowledge store.
-    let store = jockey_blocking(&url)?.create_store(&rein_core::jockey::CreateKnowledgeStore::new("bench"))?;
+    let store = jockey_blocking(&url)?
+        .create_store(&rein_core::jockey::CreateKnowledgeStore::new("bench"))?;
     let store_id = store.id.ok_or("no id")?;
     let path = format!("/v1.3/knowledge-stores/{store_id}");
     let full = format!("{url}{path}");
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let rein_async = rein_async::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY).base_url(format!("{url}/v1.3")).build()?;
+    let rein_async = rein_async::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY)
+        .base_url(format!("{url}/v1.3"))
+        .build()?;
     let bare_hyper: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(hyper_util::client::legacy::connect::HttpConnector::new());
     let rein_blocking = jockey_blocking(&url)?;
-    let bare_ureq = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
+    let bare_ureq = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder().http_status_as_error(false).build(),
+    );
     let get = rein_core::jockey::GetKnowledgeStore::new(&store_id);
 
     let mut rates: [Vec<f64>; 4] = Default::default();
@@ -98,7 +113,10 @@ fn throughput(emulator_bin: &str) -> Result {
             })?,
             timed(|| {
                 for _ in 0..REQUESTS_PER_ROUND {
-                    let mut resp = bare_ureq.get(&full).header("x-api-key", rein_emulator::DEMO_JOCKEY_KEY).call()?;
+                    let mut resp = bare_ureq
+                        .get(&full)
+                        .header("x-api-key", rein_emulator::DEMO_JOCKEY_KEY)
+                        .call()?;
                     resp.body_mut().read_to_vec()?;
                     assert!(resp.status().is_success());
                 }
@@ -184,7 +202,8 @@ fn upload(emulator_bin: &str, mode: &str) -> Result {
 fn write_file(path: &std::path::Path, size: u64) -> Result {
     use std::io::Write;
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let chunk: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let chunk: Vec<u8> =
+        (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     let mut left = size;
     while left > 0 {
         let n = left.min(chunk.len() as u64) as usize;

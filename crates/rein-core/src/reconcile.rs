@@ -73,6 +73,7 @@ pub struct CreateOnce<R: Reconcile> {
     creates: u32,
     max_creates: u32,
     state: State<R>,
+    deadline: Option<Moment>,
     events: VecDeque<Event>,
 }
 
@@ -110,6 +111,7 @@ impl<R: Reconcile> CreateOnce<R> {
             creates: 1,
             max_creates,
             state: State::Creating(Box::new(first)),
+            deadline: None,
             events: VecDeque::new(),
         })
     }
@@ -140,8 +142,12 @@ impl<R: Reconcile> CreateOnce<R> {
         self
     }
 
+    /// A lookup or a repeated create, inside the deadline the whole create started with.
     fn prepare<T>(&self, call: Call<T>) -> Call<T> {
-        let call = call.seed(self.seed.wrapping_add(u64::from(self.creates)));
+        let mut call = call.seed(self.seed.wrapping_add(u64::from(self.creates)));
+        if let Some(deadline) = self.deadline {
+            call = call.deadline_at(deadline);
+        }
         match &self.limiter {
             Some(l) => call.limiter(Arc::clone(l)),
             None => call,
@@ -190,6 +196,8 @@ impl<R: Reconcile> Machine for CreateOnce<R> {
     type Output = R::Output;
 
     fn poll(&mut self, now: Now) -> Step<R::Output> {
+        // One budget for the create, its lookups and its repeats: the first call's own.
+        self.deadline.get_or_insert(now.moment + self.policy.timeout);
         loop {
             match &mut self.state {
                 State::Finished(result) => {
