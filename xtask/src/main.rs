@@ -2,9 +2,11 @@
 //!
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy with warnings denied, every
 //!   test, the docs with warnings denied, and the architecture's boundary checks.
+//! - `cargo xtask bench`: the benchmarks of docs/benchmarks.md, in release.
 
 use std::process::ExitCode;
 
+mod bench;
 mod boundaries;
 mod ci;
 
@@ -12,6 +14,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("boundaries") => boundaries::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
@@ -33,6 +36,7 @@ usage: cargo xtask <task>
 
 tasks:
   ci           fmt check, clippy -D warnings, every test, docs -D warnings, boundary checks
+  bench        rein vs bare HTTP clients on the same GET (ratios), and peak memory of a 200 MB upload
   boundaries   only the boundary checks of docs/architecture.md
 ";
 

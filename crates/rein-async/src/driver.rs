@@ -134,7 +134,7 @@ impl Runtime {
                     let timeout = self.prepare(&machine, now, &mut request);
                     #[cfg(feature = "tracing")]
                     let span = attempt_span(&request);
-                    let send = within(timeout, self.transport.send(request));
+                    let send = within(self.guard(timeout), self.transport.send(request));
                     #[cfg(feature = "tracing")]
                     let send = tracing::Instrument::instrument(send, span);
                     let outcome = send.await;
@@ -176,7 +176,9 @@ impl Runtime {
                     self.emit(&mut machine);
                     let timeout = self.prepare(&machine, now, &mut request);
                     let outcome =
-                        match within(timeout, self.transport.send_streaming(request)).await {
+                        match within(self.guard(timeout), self.transport.send_streaming(request))
+                            .await
+                        {
                             Ok(response) if response.status().is_success() => {
                                 let mut head = http::Response::new(Bytes::new());
                                 *head.status_mut() = response.status();
@@ -204,6 +206,14 @@ impl Runtime {
                 }
             }
         }
+    }
+}
+
+impl Runtime {
+    /// The timer the driver keeps around an attempt: none when the transport keeps the
+    /// attempt's timeout itself (one timer per request is enough).
+    fn guard(&self, timeout: Option<Duration>) -> Option<Duration> {
+        timeout.filter(|_| !self.transport.enforces_attempt_timeout())
     }
 }
 

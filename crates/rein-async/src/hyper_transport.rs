@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_core::Stream;
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
@@ -92,7 +92,7 @@ impl HyperTransport {
         &self,
         response: http::Response<Incoming>,
     ) -> Result<http::Response<Bytes>, TransportError> {
-        let (parts, mut body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         let max = self.max_response_bytes;
         let too_large = |size: u64| {
             TransportError::after_send(
@@ -108,17 +108,20 @@ impl HyperTransport {
         if let Some(len) = announced.filter(|&len| len > max) {
             return Err(too_large(len));
         }
-        let mut bytes = BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| map_hyper(&e, "reading the response body"))?;
-            if let Ok(data) = frame.into_data() {
-                if (bytes.len() + data.len()) as u64 > max {
-                    return Err(too_large((bytes.len() + data.len()) as u64));
-                }
-                bytes.extend_from_slice(&data);
-            }
+        // Collecting keeps a one-frame body as it is, without a copy.
+        let limited =
+            http_body_util::Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
+        match limited.collect().await {
+            Ok(collected) => Ok(http::Response::from_parts(parts, collected.to_bytes())),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max + 1)),
+            Err(e) => Err(match e.downcast::<hyper::Error>() {
+                Ok(e) => map_hyper(&e, "reading the response body"),
+                Err(e) => TransportError::after_send(
+                    TransportErrorKind::Reset,
+                    format!("reading the response body: {e}"),
+                ),
+            }),
         }
-        Ok(http::Response::from_parts(parts, bytes.freeze()))
     }
 }
 
@@ -142,6 +145,10 @@ impl Transport for HyperTransport {
             self.read_capped(response).await
         };
         tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| Err(timed_out(timeout)))
+    }
+
+    fn enforces_attempt_timeout(&self) -> bool {
+        true
     }
 
     /// The head must arrive within the attempt's timeout; after it, each chunk of the body

@@ -53,6 +53,13 @@ pub trait Transport: Send + Sync {
         let stream: BodyStream = Box::pin(Once(Some(body)));
         Ok(http::Response::from_parts(parts, stream))
     }
+
+    /// Whether the transport itself ends every attempt within the request's
+    /// [`AttemptTimeout`](rein_core::request::AttemptTimeout). When it does not (the default), the
+    /// driver puts a timer of its own around each attempt, so no call outlives its deadline.
+    fn enforces_attempt_timeout(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]

@@ -2,7 +2,8 @@
 //!
 //! - `throughput EMULATOR_BIN`: the same GET against a rein-emulator process, by rein-async and a
 //!   bare hyper-util client, and by rein-blocking and bare ureq, in interleaved rounds; prints the
-//!   request rates and the ratios rein / bare measured in this one run.
+//!   request rates and the ratios rein / bare measured in this one run. Each bare client does
+//!   what a caller without rein would: send the GET, read the body, decode the same JSON.
 //! - `upload EMULATOR_BIN BLOCKING|ASYNC`: a 200 MB direct upload through rein, in this process,
 //!   reporting the peak resident memory (VmHWM) before and after.
 
@@ -10,15 +11,27 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rein_core::jockey::KnowledgeStore;
+
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const ROUNDS: usize = 7;
-const REQUESTS_PER_ROUND: usize = 2_000;
+/// A bare client's round and rein's, with their names.
+type Pair<'a> = (&'a str, &'a dyn Fn() -> Result, &'a str, &'a dyn Fn() -> Result);
+
+const ROUNDS: usize = 41;
+const REQUESTS_PER_ROUND: usize = 1_000;
+
+/// The timeouts every client gets, bare or not: rein never runs without them, so neither does the
+/// baseline (ureq, for one, arms socket timeouts on every read and write once they are set).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn main() -> Result {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["throughput", emulator] => throughput(emulator),
+        ["throughput", emulator] => throughput(emulator, None),
+        ["one", emulator, client] => throughput(emulator, Some(client)),
+        ["overhead"] => overhead(),
         ["upload", emulator, mode] => upload(emulator, mode),
         _ => {
             Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async"
@@ -62,7 +75,8 @@ fn jockey_blocking(url: &str) -> Result<rein_blocking::Jockey> {
         .build()?)
 }
 
-fn throughput(emulator_bin: &str) -> Result {
+/// Runs every client in interleaved rounds, or only `only` (for profiling one of them).
+fn throughput(emulator_bin: &str, only: Option<&str>) -> Result {
     let emulator = Emulator::start(emulator_bin)?;
     let url = emulator.url.clone();
     // Something to GET: a knowledge store.
@@ -76,77 +90,193 @@ fn throughput(emulator_bin: &str) -> Result {
     let rein_async = rein_async::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY)
         .base_url(format!("{url}/v1.3"))
         .build()?;
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
     let bare_hyper: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+            .build(connector);
     let rein_blocking = jockey_blocking(&url)?;
     let bare_ureq = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder().http_status_as_error(false).build(),
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build(),
     );
     let get = rein_core::jockey::GetKnowledgeStore::new(&store_id);
+    // The bare clients send the very request rein sends: the same headers, byte for byte.
+    let target = rein_core::Target::allow_insecure_http(
+        rein_core::Api::Jockey,
+        &format!("{url}/v1.3"),
+        rein_emulator::DEMO_JOCKEY_KEY,
+    )?;
+    let same_headers = rein_core::ApiCall::to_request(&get, &target)?.headers;
 
-    let mut rates: [Vec<f64>; 4] = Default::default();
-    for round in 0..=ROUNDS {
-        // Round 0 warms connections and caches up; it is not counted.
-        let measured = [
-            timed(|| {
-                rt.block_on(async {
-                    for _ in 0..REQUESTS_PER_ROUND {
-                        let req = http::Request::get(&full)
-                            .header("x-api-key", rein_emulator::DEMO_JOCKEY_KEY)
-                            .body(http_body_util::Empty::new())?;
-                        let resp = bare_hyper.request(req).await?;
-                        let status = resp.status();
-                        http_body_util::BodyExt::collect(resp.into_body()).await?;
-                        assert!(status.is_success());
-                    }
-                    Ok(())
-                })
-            })?,
-            timed(|| {
-                rt.block_on(async {
-                    for _ in 0..REQUESTS_PER_ROUND {
-                        rein_async.call(&get).await?;
-                    }
-                    Ok(())
-                })
-            })?,
-            timed(|| {
-                for _ in 0..REQUESTS_PER_ROUND {
-                    let mut resp = bare_ureq
-                        .get(&full)
-                        .header("x-api-key", rein_emulator::DEMO_JOCKEY_KEY)
-                        .call()?;
-                    resp.body_mut().read_to_vec()?;
-                    assert!(resp.status().is_success());
-                }
-                Ok(())
-            })?,
-            timed(|| {
-                for _ in 0..REQUESTS_PER_ROUND {
-                    rein_blocking.call(&get)?;
-                }
-                Ok(())
-            })?,
-        ];
-        if round > 0 {
-            for (i, secs) in measured.into_iter().enumerate() {
-                rates[i].push(REQUESTS_PER_ROUND as f64 / secs);
+    let rounds =
+        std::env::var("REIN_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
+    let bare_hyper_round = || -> Result {
+        rt.block_on(async {
+            for _ in 0..REQUESTS_PER_ROUND {
+                let mut req = http::Request::get(&full).body(http_body_util::Empty::new())?;
+                *req.headers_mut() = same_headers.clone();
+                let resp = tokio::time::timeout(REQUEST_TIMEOUT, bare_hyper.request(req)).await??;
+                let status = resp.status();
+                let body = http_body_util::BodyExt::collect(resp.into_body()).await?.to_bytes();
+                assert!(status.is_success());
+                std::hint::black_box(serde_json::from_slice::<KnowledgeStore>(&body)?);
             }
+            Ok(())
+        })
+    };
+    let rein_async_round = || -> Result {
+        rt.block_on(async {
+            for _ in 0..REQUESTS_PER_ROUND {
+                std::hint::black_box(rein_async.call(&get).await?);
+            }
+            Ok(())
+        })
+    };
+    let bare_ureq_round = || -> Result {
+        for _ in 0..REQUESTS_PER_ROUND {
+            let mut req = http::Request::get(&full).body(())?;
+            *req.headers_mut() = same_headers.clone();
+            let mut resp = bare_ureq.run(req)?;
+            let body = resp.body_mut().read_to_vec()?;
+            assert!(resp.status().is_success());
+            std::hint::black_box(serde_json::from_slice::<KnowledgeStore>(&body)?);
         }
+        Ok(())
+    };
+    // ureq as it comes, without timeouts: with them, ureq resolves the host on a new thread for
+    // every request (rein's transport caches the resolution), so this is the faster baseline.
+    let plain_ureq = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder().http_status_as_error(false).build(),
+    );
+    let plain_ureq_round = || -> Result {
+        for _ in 0..REQUESTS_PER_ROUND {
+            let mut req = http::Request::get(&full).body(())?;
+            *req.headers_mut() = same_headers.clone();
+            let mut resp = plain_ureq.run(req)?;
+            let body = resp.body_mut().read_to_vec()?;
+            assert!(resp.status().is_success());
+            std::hint::black_box(serde_json::from_slice::<KnowledgeStore>(&body)?);
+        }
+        Ok(())
+    };
+    let rein_blocking_round = || -> Result {
+        for _ in 0..REQUESTS_PER_ROUND {
+            std::hint::black_box(rein_blocking.call(&get)?);
+        }
+        Ok(())
+    };
+
+    if let Some(client) = only {
+        // One client alone, for profiling.
+        let round: &dyn Fn() -> Result = match client {
+            "bare-hyper" => &bare_hyper_round,
+            "rein-async" => &rein_async_round,
+            "bare-ureq" => &bare_ureq_round,
+            "plain-ureq" => &plain_ureq_round,
+            "rein-blocking" => &rein_blocking_round,
+            other => return Err(format!("unknown client {other:?}").into()),
+        };
+        for _ in 0..=rounds {
+            round()?;
+        }
+        return Ok(());
     }
-    let [hyper_bare, rein_async, ureq_bare, rein_blocking] = rates.map(median);
-    println!("GET {path} against rein-emulator, {ROUNDS} interleaved rounds of {REQUESTS_PER_ROUND} sequential requests (medians):");
-    println!("| client | requests/s | ratio to bare |");
-    println!("|---|---|---|");
-    println!("| bare hyper-util | {hyper_bare:.0} | 1.000 |");
-    println!("| rein-async | {rein_async:.0} | {:.3} |", rein_async / hyper_bare);
-    println!("| bare ureq | {ureq_bare:.0} | 1.000 |");
-    println!("| rein-blocking | {rein_blocking:.0} | {:.3} |", rein_blocking / ureq_bare);
+
+    // Each pair runs back to back, the order swapped every round, so drift in the machine's load
+    // hits both sides alike; the ratio is taken per round, then the median over rounds.
+    let mut pairs: Vec<Pair<'_>> = vec![
+        ("bare hyper-util", &bare_hyper_round, "rein-async", &rein_async_round),
+        ("bare ureq", &bare_ureq_round, "rein-blocking", &rein_blocking_round),
+        ("bare ureq, no timeouts", &plain_ureq_round, "rein-blocking", &rein_blocking_round),
+    ];
+    // rein-async's machines over a bare hyper-util client: what the core and driver cost alone.
+    let hyper_for_rein = bare_hyper.clone();
+    let rein_over_bare = rein_async::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY)
+        .base_url(format!("{url}/v1.3"))
+        .transport(move |req: http::Request<rein_core::Body>| {
+            let client = hyper_for_rein.clone();
+            async move {
+                let (parts, _) = req.into_parts();
+                let req = http::Request::from_parts(parts, http_body_util::Empty::new());
+                let resp = client.request(req).await.map_err(|e| {
+                    rein_core::TransportError::after_send(
+                        rein_core::TransportErrorKind::Other,
+                        e.to_string(),
+                    )
+                })?;
+                let (parts, body) = resp.into_parts();
+                let body = http_body_util::BodyExt::collect(body).await.map_err(|e| {
+                    rein_core::TransportError::after_send(
+                        rein_core::TransportErrorKind::Reset,
+                        e.to_string(),
+                    )
+                })?;
+                Ok(http::Response::from_parts(parts, body.to_bytes()))
+            }
+        })
+        .build()?;
+    let rein_over_bare_round = || -> Result {
+        rt.block_on(async {
+            for _ in 0..REQUESTS_PER_ROUND {
+                std::hint::black_box(rein_over_bare.call(&get).await?);
+            }
+            Ok(())
+        })
+    };
+    if std::env::var_os("REIN_BENCH_AA").is_some() {
+        pairs.push((
+            "bare hyper-util",
+            &bare_hyper_round,
+            "rein-async machines over bare hyper",
+            &rein_over_bare_round,
+        ));
+        // A/A: each bare client against itself, to show the method's own bias and spread.
+        pairs.push(("bare hyper-util", &bare_hyper_round, "bare hyper-util", &bare_hyper_round));
+        pairs.push(("bare ureq", &bare_ureq_round, "bare ureq", &bare_ureq_round));
+    }
+    println!(
+        "GET {path} against a rein-emulator process: {rounds} rounds per pair of {REQUESTS_PER_ROUND} sequential \
+         requests per client, the same request bytes and the same JSON decoding on both sides, every client with a \
+         {CONNECT_TIMEOUT:?} connect and {REQUEST_TIMEOUT:?} request timeout unless the row says otherwise."
+    );
+    println!();
+    println!("| bare client | req/s (median) | rein | req/s (median) | ratio rein/bare: median | min | max |");
+    println!("|---|---|---|---|---|---|---|");
+    for (bare_name, bare, rein_name, rein) in pairs {
+        bare()?;
+        rein()?; // warm-up, not counted
+        let (mut bare_rates, mut rein_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (b, r) = if round % 2 == 0 {
+                let b = timed(bare)?;
+                (b, timed(rein)?)
+            } else {
+                let r = timed(rein)?;
+                (timed(bare)?, r)
+            };
+            bare_rates.push(REQUESTS_PER_ROUND as f64 / b);
+            rein_rates.push(REQUESTS_PER_ROUND as f64 / r);
+            ratios.push(b / r);
+        }
+        let (lo, hi) = (
+            ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratios.iter().copied().fold(0.0, f64::max),
+        );
+        println!(
+            "| {bare_name} | {:.0} | {rein_name} | {:.0} | {:.3} | {lo:.3} | {hi:.3} |",
+            median(bare_rates),
+            median(rein_rates),
+            median(ratios)
+        );
+    }
     Ok(())
 }
 
-fn timed(f: impl FnOnce() -> Result) -> Result<f64> {
+fn timed(f: &dyn Fn() -> Result) -> Result<f64> {
     let start = Instant::now();
     f()?;
     Ok(start.elapsed().as_secs_f64())
@@ -187,6 +317,12 @@ fn upload(emulator_bin: &str, mode: &str) -> Result {
     };
     let elapsed = start.elapsed();
     let after = peak_rss_kib()?;
+    // The server must have received every byte: it reports the size it counted.
+    let id = asset.id.clone().unwrap_or_default();
+    let detail = jockey_blocking(&emulator.url)?.get_asset(&id)?;
+    if detail.size != Some(size) {
+        return Err(format!("the emulator counted {:?} bytes, not {size}", detail.size).into());
+    }
     std::fs::remove_file(&path).ok();
     println!(
         "| rein-{mode} | {} MiB | {:.1} s | {:.1} MiB | {:.1} MiB | {} |",
@@ -211,5 +347,55 @@ fn write_file(path: &std::path::Path, size: u64) -> Result {
         left -= n as u64;
     }
     file.flush()?;
+    Ok(())
+}
+
+/// rein's own cost per call, with a transport that answers at once from memory.
+fn overhead() -> Result {
+    let body = bytes::Bytes::from_static(
+        br#"{"_id":"ks_1","name":"bench","item_count":0,"created_at":"2026-01-01T00:00:00Z"}"#,
+    );
+    let transport = move |_req: http::Request<rein_core::Body>| {
+        let mut r = http::Response::new(body.clone());
+        r.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+        Ok(r)
+    };
+    let client = rein_blocking::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY)
+        .transport(transport)
+        .build()?;
+    let get = rein_core::jockey::GetKnowledgeStore::new("ks_1");
+    let n = 200_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(client.call(&get)?);
+    }
+    let per_call = start.elapsed() / n;
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(serde_json::from_slice::<KnowledgeStore>(
+            br#"{"_id":"ks_1","name":"bench","item_count":0,"created_at":"2026-01-01T00:00:00Z"}"#,
+        )?);
+    }
+    let decode = start.elapsed() / n;
+    println!("rein-blocking call with an in-memory transport: {per_call:?} per call (of which decoding the JSON: {decode:?})");
+
+    let body = bytes::Bytes::from_static(
+        br#"{"_id":"ks_1","name":"bench","item_count":0,"created_at":"2026-01-01T00:00:00Z"}"#,
+    );
+    let transport = move |_req: http::Request<rein_core::Body>| {
+        let body = body.clone();
+        async move { Ok(http::Response::new(body)) }
+    };
+    let client =
+        rein_async::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY).transport(transport).build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let start = Instant::now();
+    rt.block_on(async {
+        for _ in 0..n {
+            std::hint::black_box(client.call(&get).await?);
+        }
+        Ok::<_, rein_core::Error>(())
+    })?;
+    println!("rein-async call with an in-memory transport: {:?} per call", start.elapsed() / n);
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! The default transport: ureq 3 over rustls (ring, webpki roots).
 
+use std::collections::HashMap;
 use std::io::{self, Read};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rein_core::request::AttemptTimeout;
 use rein_core::{Body, TransportError, TransportErrorKind};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::SendBody;
 
 use crate::body_reader::{FileError, SegmentReader};
@@ -34,9 +38,14 @@ impl UreqTransport {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .timeout_connect(Some(connect_timeout))
+            .timeout_global(Some(request_timeout))
             .build();
         UreqTransport {
-            agent: ureq::Agent::new_with_config(config),
+            agent: ureq::Agent::with_parts(
+                config,
+                DefaultConnector::default(),
+                CachingResolver::default(),
+            ),
             request_timeout,
             max_response_bytes,
         }
@@ -56,7 +65,13 @@ impl UreqTransport {
             other => SendBody::from_owned_reader(SegmentReader::new(other.segments())),
         };
         let request = http::Request::from_parts(parts, body);
-        let request = self.agent.configure_request(request).timeout_global(Some(timeout)).build();
+        // The agent's own timeout is the request timeout; a request-level one (a config copy per
+        // request) only when the call's deadline is nearer.
+        let request = if timeout < self.request_timeout {
+            self.agent.configure_request(request).timeout_global(Some(timeout)).build()
+        } else {
+            request
+        };
         self.agent.run(request).map_err(map_error)
     }
 }
@@ -78,6 +93,44 @@ impl Transport for UreqTransport {
         let (parts, body) = response.into_parts();
         let reader: Box<dyn Read + Send> = Box::new(body.into_reader());
         Ok(http::Response::from_parts(parts, reader))
+    }
+}
+
+/// How long a resolved address is reused.
+const RESOLVE_TTL: Duration = Duration::from_secs(60);
+
+/// ureq's resolver with a short cache. With a timeout set, ureq resolves on a new thread for every
+/// request, pooled connection or not; the cache keeps that to once a minute per host. (ureq's
+/// resolver API is outside its semver promise; the lockfile pins the version.)
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, addrs)) = cache.get(&key) {
+            if at.elapsed() < RESOLVE_TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        drop(cache);
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
     }
 }
 
