@@ -15,9 +15,9 @@ use rein_core::jockey::{
     ListKnowledgeStores, MetadataValue, ResponseEvent, ResponsesShape, SearchKnowledgeStore,
     UpdateKnowledgeStore,
 };
-use rein_core::{Api, Backoff, Error, ErrorKind, Jitter, RetryPolicy, WaitPolicy};
+use rein_core::{Api, Error, ErrorKind, WaitPolicy};
 use rein_emulator::{
-    spawn, Clock, Config, FaultKind, FaultPlan, LogEntry, RunningServer, ServerConfig, Timing,
+    spawn, testing, Clock, Config, FaultKind, FaultPlan, RunningServer, ServerConfig, Timing,
 };
 use rein_emulator::{DEMO_JACK_KEY, DEMO_JOCKEY_KEY};
 
@@ -32,33 +32,12 @@ fn quick_config() -> Config {
     Config { timing: Timing::all(Duration::from_secs(20)), ..Config::default() }
 }
 
-fn scaled(d: Duration) -> Duration {
-    d.div_f64(SPEED)
+fn policy(api: Api) -> rein_core::RetryPolicy {
+    testing::scaled_retry_policy(api, SPEED)
 }
 
-/// The API's default policy with every duration scaled to the emulator's clock.
-fn policy(api: Api) -> RetryPolicy {
-    let mut p = RetryPolicy::for_api(api);
-    p.backoff = Backoff {
-        base: scaled(p.backoff.base),
-        factor: 2.0,
-        cap: scaled(p.backoff.cap),
-        jitter: Jitter::Full,
-    };
-    p.rate_limited_wait = p.rate_limited_wait.map(scaled);
-    p.server_error_first_wait = p.server_error_first_wait.map(scaled);
-    p.max_retry_after = scaled(p.max_retry_after) * 10;
-    p.timeout = Duration::from_secs(20);
-    p.max_attempts = 8;
-    p
-}
-
-/// A preset scaled to the emulator's clock (an explicit choice to poll below the floor), with a
-/// generous timeout: it only matters when something is wrong, and CI machines can be slow.
 fn wait(preset: WaitPolicy) -> WaitPolicy {
-    preset
-        .interval_below_floor(scaled(preset.poll_interval()))
-        .timeout(scaled(preset.wait_timeout()) * 20)
+    testing::scaled_wait(preset, SPEED)
 }
 
 fn jack(server: &RunningServer) -> Jack {
@@ -263,54 +242,18 @@ fn jockey_waits_end_on_failed() {
     assert!(matches!(err, Error::ResourceFailed(_)), "{err}");
 }
 
-/// Checks the log of a run against the retry policy: a request is repeated only after a
-/// retryable answer or a lost one; after a 429 nothing goes to that API before its Retry-After.
-fn assert_retries_follow_the_policy(log: &[LogEntry]) {
-    let ambiguous_creates = log
-        .iter()
-        .filter(|e| e.method == http::Method::POST)
-        .filter(|e| {
-            matches!(
-                e.fault,
-                Some(
-                    FaultKind::ResetAfterProcessing
-                        | FaultKind::TruncatedBody
-                        | FaultKind::ResetBeforeProcessing
-                )
-            )
-        })
-        .count();
+fn check_log(log: &[rein_emulator::LogEntry]) {
     eprintln!(
         "{} requests, {} faulted, {} creates lost in transport",
         log.len(),
         log.iter().filter(|e| e.fault.is_some()).count(),
-        ambiguous_creates
+        testing::lost_creates(log)
     );
-    for (i, e) in log.iter().enumerate() {
-        assert!(
-            e.fault.is_some() || e.status < 400 || e.status == 404 && e.method == http::Method::GET,
-            "a request the workflow should not have made, or an unexplained failure: {e:?}"
-        );
-        if e.status == 429 {
-            let wait = e.retry_after.expect("429s carry Retry-After");
-            let next = log[i + 1..].iter().find(|n| n.api == e.api);
-            if let Some(next) = next {
-                // The client waited in real time; the emulator counts emulated time (x SPEED).
-                let waited = next.at.saturating_since(e.at);
-                assert!(
-                    waited + Duration::from_millis(50) >= wait,
-                    "retried {waited:?} after a 429 asking {wait:?}: {next:?}"
-                );
-            }
-        }
-    }
+    testing::assert_retries_follow_the_policy(log, Duration::from_millis(50));
 }
 
-/// The creates that took effect, per path.
-fn creates(log: &[LogEntry], method: &http::Method, path_ends: &str) -> usize {
-    log.iter()
-        .filter(|e| e.method == *method && e.path.ends_with(path_ends) && e.state_changed)
-        .count()
+fn creates(log: &[rein_emulator::LogEntry], method: &http::Method, path_suffix: &str) -> usize {
+    testing::effective(log, method, path_suffix)
 }
 
 #[test]
@@ -338,7 +281,7 @@ fn jack_workflow_under_faults(seed: u64) {
 
     let log = server.log();
     assert!(log.iter().any(|e| e.fault.is_some()), "faults were injected");
-    assert_retries_follow_the_policy(&log);
+    check_log(&log);
     assert_eq!(
         creates(&log, &http::Method::POST, "/v1/ingest"),
         2,
@@ -379,7 +322,7 @@ fn jockey_workflow_under_faults(seed: u64) {
 
     let log = server.log();
     assert!(log.iter().any(|e| e.fault.is_some()), "faults were injected");
-    assert_retries_follow_the_policy(&log);
+    check_log(&log);
     assert_eq!(creates(&log, &http::Method::POST, "/knowledge-stores"), 1);
     assert_eq!(creates(&log, &http::Method::POST, "/assets"), 4);
     assert_eq!(creates(&log, &http::Method::POST, "/items"), 4);

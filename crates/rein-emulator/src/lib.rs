@@ -101,6 +101,7 @@ pub mod model;
 pub mod multipart;
 mod query;
 pub mod server;
+pub mod testing;
 mod wire;
 
 pub use clock::{Clock, ManualClock, ScaledClock};
