@@ -4,9 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rein_core::{
-    Api, ApiCall, Call, ClientConfig, Error, Event, Limiter, RateLimit, RetryPolicy, Target, Window,
-};
+use rein_core::{Api, ApiCall, Call, ClientConfig, Error, Limiter, RateLimit, RetryPolicy, Target};
 
 use crate::cancel::CancelToken;
 use crate::driver::{EventHook, Runtime};
@@ -130,65 +128,11 @@ impl<C: ApiClient> ClientBuilder<C> {
         ClientBuilder { config, transport: None, limiter: None, hook: None, client: PhantomData }
     }
 
-    /// Another base URL (the emulator's, say: `http://127.0.0.1:PORT/v1`).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.config.base_url = url.into();
-        self
-    }
-
-    /// Accepts `http://` to a host that is not loopback (refused by default: the key would
-    /// travel in clear text).
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.config.allow_insecure_http = allow;
-        self
-    }
-
-    /// The retry policy for every call.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.config.retry = policy;
-        self
-    }
-
-    /// The client-side sliding window (`None` turns it off; jack defaults to 60 per minute).
-    pub fn rate_limit(mut self, window: Option<Window>) -> Self {
-        self.config.window = window;
-        self
-    }
-
-    /// A rate limiter to share (between clients, or one kept outside the process).
-    pub fn limiter(mut self, limiter: Arc<dyn RateLimit>) -> Self {
-        self.limiter = Some(limiter);
-        self
-    }
+    rein_core::__client_builder_setters!();
 
     /// Another transport (a test double, a proxy-aware client).
     pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
         self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Calls `hook` for every event of every call: requests sent, retries and their reasons,
-    /// rate-limit pauses, poll progress. It runs inside the call's task: keep it quick.
-    pub fn on_event(mut self, hook: impl Fn(&Event) + Send + Sync + 'static) -> Self {
-        self.hook = Some(Arc::new(hook));
-        self
-    }
-
-    /// The longest one attempt may take (default 120 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.config.request_timeout = timeout;
-        self
-    }
-
-    /// The longest connecting may take (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.connect_timeout = timeout;
-        self
-    }
-
-    /// The largest response body read (default 16 MiB).
-    pub fn max_response_bytes(mut self, max: u64) -> Self {
-        self.config.max_response_bytes = max;
         self
     }
 

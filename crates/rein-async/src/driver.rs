@@ -20,9 +20,7 @@ use tokio::time::Instant;
 use crate::cancel::CancelToken;
 use crate::transport::{BodyStream, StreamingResponse, Transport};
 
-/// A callback for everything that happens inside calls: requests sent, retries scheduled (with
-/// their reason and wait), rate-limit pauses, poll progress.
-pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
+pub use rein_core::EventHook;
 
 /// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
 pub(crate) struct Runtime {

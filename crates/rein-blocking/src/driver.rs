@@ -15,9 +15,7 @@ use rein_core::{Error, Event, Machine, Moment, Now, RateLimit, Step, TransportEr
 use crate::cancel::CancelToken;
 use crate::transport::Transport;
 
-/// A callback for everything that happens inside calls: requests sent, retries scheduled (with
-/// their reason and wait), rate-limit pauses, poll progress.
-pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
+pub use rein_core::EventHook;
 
 /// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
 pub(crate) struct Runtime {

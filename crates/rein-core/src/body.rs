@@ -97,6 +97,32 @@ impl FileSource {
         FileSource { path: path.into(), len }
     }
 
+    /// A source for the file at `path`, from what reading its metadata gave (the adapter reads
+    /// it; the core only judges it): an unreadable path or something other than a regular file
+    /// is refused before anything is sent.
+    pub fn from_metadata(
+        path: &std::path::Path,
+        metadata: std::io::Result<std::fs::Metadata>,
+    ) -> Result<Self, crate::Error> {
+        use crate::{Error, Hint, ValidationError};
+        let invalid = |problem: String, hint: Hint| {
+            Error::Invalid(Box::new(ValidationError::new("file", problem, hint)))
+        };
+        let metadata = metadata.map_err(|e| {
+            invalid(
+                format!("{}: {e}", path.display()),
+                Hint::new("The file cannot be read", "Check the path and its permissions"),
+            )
+        })?;
+        if !metadata.is_file() {
+            return Err(invalid(
+                format!("{} is not a regular file", path.display()),
+                Hint::new("Not a file", "Pass the path of a file"),
+            ));
+        }
+        Ok(FileSource::new(path, metadata.len()))
+    }
+
     /// The file's name (its last path component), if it has one that is valid UTF-8.
     pub fn file_name(&self) -> Option<&str> {
         self.path.file_name().and_then(|n| n.to_str())

@@ -107,6 +107,75 @@ impl ClientConfig {
     }
 }
 
+/// A callback for everything that happens inside calls (requests sent, retries and their
+/// reasons, rate-limit pauses, poll progress); both adapters take one.
+pub type EventHook = std::sync::Arc<dyn Fn(&crate::Event) + Send + Sync>;
+
+/// The setters both adapters' `ClientBuilder`s share, so the two offer the same names with the
+/// same meaning. Expands inside `impl ClientBuilder<C>` of a type with the fields `config:
+/// ClientConfig`, `limiter: Option<Arc<dyn RateLimit>>` and `hook: Option<EventHook>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client_builder_setters {
+    () => {
+        /// Another base URL (the emulator's, say: `http://127.0.0.1:PORT/v1`).
+        pub fn base_url(mut self, url: impl Into<String>) -> Self {
+            self.config.base_url = url.into();
+            self
+        }
+
+        /// Accepts `http://` to a host that is not loopback (refused by default: the key would
+        /// travel in clear text).
+        pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+            self.config.allow_insecure_http = allow;
+            self
+        }
+
+        /// The retry policy for every call.
+        pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.config.retry = policy;
+            self
+        }
+
+        /// The client-side sliding window (`None` turns it off; jack defaults to 60 per minute).
+        pub fn rate_limit(mut self, window: Option<$crate::Window>) -> Self {
+            self.config.window = window;
+            self
+        }
+
+        /// A rate limiter to share (between clients, or one kept outside the process).
+        pub fn limiter(mut self, limiter: ::std::sync::Arc<dyn $crate::RateLimit>) -> Self {
+            self.limiter = Some(limiter);
+            self
+        }
+
+        /// Calls `hook` for every event of every call: requests sent, retries and their reasons,
+        /// rate-limit pauses, poll progress. It runs inside the call: keep it quick.
+        pub fn on_event(mut self, hook: impl Fn(&$crate::Event) + Send + Sync + 'static) -> Self {
+            self.hook = Some(::std::sync::Arc::new(hook));
+            self
+        }
+
+        /// The longest one attempt may take (default 120 s).
+        pub fn request_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.config.request_timeout = timeout;
+            self
+        }
+
+        /// The longest connecting may take (default 10 s).
+        pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.config.connect_timeout = timeout;
+            self
+        }
+
+        /// The largest response body read (default 16 MiB).
+        pub fn max_response_bytes(mut self, max: u64) -> Self {
+            self.config.max_response_bytes = max;
+            self
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,7 +91,7 @@ pub use api::{Api, Endpoint, Operation};
 pub use backoff::{Backoff, Jitter, Random, SplitMix64};
 pub use body::{Body, FileSource, Multipart, PartContent, Segment};
 pub use call::ApiCall;
-pub use config::ClientConfig;
+pub use config::{ClientConfig, EventHook};
 pub use error::{
     ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, RateLimited,
     ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,
