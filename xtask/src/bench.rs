@@ -16,8 +16,19 @@ pub(crate) fn run(args: &[String]) -> Result {
     let bench = "target/release/rein-bench";
     let emulator = "target/release/rein-emulator";
 
+    // With two CPUs or more, the client runs on CPU 0 and the emulator on CPU 1: far less noise
+    // than letting them share (an A/A run, REIN_BENCH_AA=1, shows the spread that remains).
+    let pinned = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && cmd!(sh, "taskset -c 0 true").quiet().run().is_ok();
     let mut report = String::from("## Throughput\n\n");
-    report.push_str(&cmd!(sh, "{bench} throughput {emulator}").read()?);
+    let throughput = if pinned {
+        let _cpu = sh.push_env("REIN_BENCH_EMULATOR_CPU", "1");
+        report.push_str("(client pinned to CPU 0, emulator to CPU 1)\n\n");
+        cmd!(sh, "taskset -c 0 {bench} throughput {emulator}").read()?
+    } else {
+        cmd!(sh, "{bench} throughput {emulator}").read()?
+    };
+    report.push_str(&throughput);
     report.push_str("\n\n## rein's own cost per call\n\n");
     report.push_str(&cmd!(sh, "{bench} overhead").read()?);
     report.push_str("\n\n## Peak memory during a 200 MB direct upload\n\n");

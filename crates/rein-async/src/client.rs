@@ -7,7 +7,7 @@ use std::time::Duration;
 use rein_core::{Api, ApiCall, Call, ClientConfig, Error, Limiter, RateLimit, RetryPolicy, Target};
 
 use crate::cancel::CancelToken;
-use crate::driver::{EventHook, Runtime};
+use crate::driver::{EventHook, Runtime, Sender};
 use crate::transport::Transport;
 
 /// The state a client's handles share.
@@ -140,7 +140,7 @@ impl<C: ApiClient> ClientBuilder<C> {
     pub(crate) fn build_handle(self) -> Result<Handle, Error> {
         let target = self.config.target()?;
         let transport = match self.transport {
-            Some(t) => t,
+            Some(t) => Sender::Custom(t),
             None => default_transport(&self.config)?,
         };
         let limiter = self.limiter.unwrap_or_else(|| {
@@ -150,15 +150,15 @@ impl<C: ApiClient> ClientBuilder<C> {
             };
             Arc::new(Limiter::new(jockey, jack))
         });
-        let runtime = Runtime::new(transport, limiter, self.hook);
+        let runtime = Runtime::new(transport, limiter, self.hook, self.config.request_timeout);
         let shared = Arc::new(Shared { config: self.config, target, runtime });
         Ok(Handle { shared, cancel: None, timeout: None })
     }
 }
 
 #[cfg(feature = "hyper")]
-fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
-    Ok(Arc::new(crate::HyperTransport::new(
+fn default_transport(config: &ClientConfig) -> Result<Sender, Error> {
+    Ok(Sender::Hyper(crate::HyperTransport::new(
         config.connect_timeout,
         config.request_timeout,
         config.max_response_bytes,
@@ -166,7 +166,7 @@ fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error>
 }
 
 #[cfg(not(feature = "hyper"))]
-fn default_transport(_config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
+fn default_transport(_config: &ClientConfig) -> Result<Sender, Error> {
     Err(Error::Config(Box::new(rein_core::ValidationError::new(
         "transport",
         "no transport: the `hyper` feature is off and none was given",

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use rein_core::request::AttemptTimeout;
 use rein_core::{
-    Body, Error, Event, Machine, Moment, Now, RateLimit, Step, TransportError, TransportErrorKind,
+    Body, Error, Machine, Moment, Now, RateLimit, Step, TransportError, TransportErrorKind,
 };
 use tokio::time::Instant;
 
@@ -22,13 +22,58 @@ use crate::transport::{BodyStream, StreamingResponse, Transport};
 
 pub use rein_core::EventHook;
 
+/// The transport a runtime sends with: the default one called directly, or any other through
+/// the [`Transport`] trait.
+pub(crate) enum Sender {
+    /// The default transport.
+    #[cfg(feature = "hyper")]
+    Hyper(crate::HyperTransport),
+    /// A transport given to the builder.
+    Custom(Arc<dyn Transport>),
+}
+
+impl Sender {
+    async fn send(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        match self {
+            #[cfg(feature = "hyper")]
+            Sender::Hyper(h) => h.exchange(request).await,
+            Sender::Custom(t) => t.send(request).await,
+        }
+    }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<StreamingResponse, TransportError> {
+        match self {
+            #[cfg(feature = "hyper")]
+            Sender::Hyper(h) => h.send_streaming(request).await,
+            Sender::Custom(t) => t.send_streaming(request).await,
+        }
+    }
+
+    fn enforces_attempt_timeout(&self) -> bool {
+        match self {
+            #[cfg(feature = "hyper")]
+            Sender::Hyper(h) => h.enforces_attempt_timeout(),
+            Sender::Custom(t) => t.enforces_attempt_timeout(),
+        }
+    }
+}
+
 /// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
 pub(crate) struct Runtime {
     origin: Instant,
-    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) transport: Sender,
     pub(crate) limiter: Arc<dyn RateLimit>,
     hook: Option<EventHook>,
-    seeds: (RandomState, AtomicU64),
+    seeds: (u64, AtomicU64),
+    /// The client's request timeout: a request carries an [`AttemptTimeout`] only when the
+    /// call's deadline is nearer (the transport applies the request timeout itself).
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -39,16 +84,19 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     pub(crate) fn new(
-        transport: Arc<dyn Transport>,
+        transport: Sender,
         limiter: Arc<dyn RateLimit>,
         hook: Option<EventHook>,
+        request_timeout: Duration,
     ) -> Self {
         Runtime {
             origin: Instant::now(),
             transport,
             limiter,
             hook,
-            seeds: (RandomState::new(), AtomicU64::new(0)),
+            // Entropy once, from the OS-seeded hasher; then a cheap sequence per machine.
+            seeds: (RandomState::new().build_hasher().finish(), AtomicU64::new(0)),
+            request_timeout,
         }
     }
 
@@ -58,9 +106,8 @@ impl Runtime {
 
     /// A fresh seed per machine, so clients do not retry in lockstep.
     pub(crate) fn seed(&self) -> u64 {
-        let mut h = self.seeds.0.build_hasher();
-        h.write_u64(self.seeds.1.fetch_add(1, Ordering::Relaxed));
-        h.finish()
+        let n = self.seeds.1.fetch_add(1, Ordering::Relaxed);
+        rein_core::Random::next_u64(&mut rein_core::SplitMix64::new(self.seeds.0 ^ n))
     }
 
     fn instant_at(&self, moment: Moment) -> Instant {
@@ -108,7 +155,8 @@ impl Runtime {
         request: &mut http::Request<Body>,
     ) -> Option<Duration> {
         let timeout = self.attempt_timeout(machine, now);
-        if let Some(t) = timeout {
+        // The transport applies the request timeout anyway; say so only when the deadline is nearer.
+        if let Some(t) = timeout.filter(|t| *t < self.request_timeout) {
             request.extensions_mut().insert(AttemptTimeout(t));
         }
         timeout
@@ -260,14 +308,15 @@ async fn read_error_body(
 
 #[cfg(feature = "tracing")]
 fn attempt_span(request: &http::Request<Body>) -> tracing::Span {
-    let operation = request.extensions().get::<rein_core::Operation>().copied();
-    tracing::debug_span!("rein.attempt", operation = ?operation, method = %request.method(), path = request.uri().path())
+    tracing::debug_span!("rein.attempt", method = %request.method(), path = request.uri().path())
 }
 
 #[cfg(feature = "tracing")]
-fn trace_event(event: &Event) {
+fn trace_event(event: &rein_core::Event) {
     match event {
-        Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. } => {
+        rein_core::Event::RetryScheduled { .. }
+        | rein_core::Event::Paused { .. }
+        | rein_core::Event::Throttled { .. } => {
             tracing::info!(?event, "rein")
         }
         _ => tracing::debug!(?event, "rein"),
@@ -283,7 +332,7 @@ mod tests {
 
     use async_trait::async_trait;
     use futures_core::Stream;
-    use rein_core::{Api, Call, Limiter, Operation, RetryPolicy, Target};
+    use rein_core::{Api, Call, Event, Limiter, Operation, RetryPolicy, Target};
 
     use super::*;
 
@@ -339,7 +388,12 @@ mod tests {
         let events = Arc::new(Mutex::new(Vec::new()));
         let record = Arc::clone(&events);
         let hook: EventHook = Arc::new(move |e: &Event| record.lock().unwrap().push(e.clone()));
-        let rt = Runtime::new(transport.clone(), Arc::new(Limiter::unlimited()), Some(hook));
+        let rt = Runtime::new(
+            Sender::Custom(transport.clone()),
+            Arc::new(Limiter::unlimited()),
+            Some(hook),
+            Duration::from_secs(120),
+        );
         let target = Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_k").unwrap();
         let request = target.request(Operation::Usage, &[]).build().unwrap();
         let call = Call::new(request, RetryPolicy::default());

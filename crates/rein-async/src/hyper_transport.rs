@@ -87,6 +87,20 @@ impl HyperTransport {
         self.client.request(request.map(SegmentBody::new)).await.map_err(map_error)
     }
 
+    /// One whole exchange within the attempt's timeout. The driver calls this directly for the
+    /// default transport, sparing every request the trait object's boxed future.
+    pub(crate) async fn exchange(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        let timeout = self.timeout_for(&request);
+        let exchange = async {
+            let response = self.head(request).await?;
+            self.read_capped(response).await
+        };
+        tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| Err(timed_out(timeout)))
+    }
+
     /// Reads a whole body, refusing more than the cap.
     async fn read_capped(
         &self,
@@ -139,12 +153,7 @@ impl Transport for HyperTransport {
         &self,
         request: http::Request<Body>,
     ) -> Result<http::Response<Bytes>, TransportError> {
-        let timeout = self.timeout_for(&request);
-        let exchange = async {
-            let response = self.head(request).await?;
-            self.read_capped(response).await
-        };
-        tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| Err(timed_out(timeout)))
+        self.exchange(request).await
     }
 
     fn enforces_attempt_timeout(&self) -> bool {

@@ -20,6 +20,7 @@ type Pair<'a> = (&'a str, &'a dyn Fn() -> Result, &'a str, &'a dyn Fn() -> Resul
 
 const ROUNDS: usize = 41;
 const REQUESTS_PER_ROUND: usize = 1_000;
+const CONCURRENCY: usize = 8;
 
 /// The timeouts every client gets, bare or not: rein never runs without them, so neither does the
 /// baseline (ureq, for one, arms socket timeouts on every read and write once they are set).
@@ -170,6 +171,96 @@ fn throughput(emulator_bin: &str, only: Option<&str>) -> Result {
         Ok(())
     };
 
+    // The same work with CONCURRENCY requests in flight: async clients on a two-worker runtime,
+    // blocking clients on as many threads. This is throughput proper; the sequential rounds above
+    // measure the per-request latency rein adds.
+    let mt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let per_task = REQUESTS_PER_ROUND / CONCURRENCY;
+    // Fresh clients: a pooled connection belongs to the runtime that opened it.
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let bare_hyper_mt: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+    let rein_async_mt = rein_async::Jockey::builder(rein_emulator::DEMO_JOCKEY_KEY)
+        .base_url(format!("{url}/v1.3"))
+        .build()?;
+    let bare_hyper_parallel = || -> Result {
+        mt.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..CONCURRENCY {
+                let (client, full, headers) =
+                    (bare_hyper_mt.clone(), full.clone(), same_headers.clone());
+                tasks.spawn(async move {
+                    for _ in 0..per_task {
+                        let mut req =
+                            http::Request::get(&full).body(http_body_util::Empty::new())?;
+                        *req.headers_mut() = headers.clone();
+                        let resp =
+                            tokio::time::timeout(REQUEST_TIMEOUT, client.request(req)).await??;
+                        let body =
+                            http_body_util::BodyExt::collect(resp.into_body()).await?.to_bytes();
+                        std::hint::black_box(serde_json::from_slice::<KnowledgeStore>(&body)?);
+                    }
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done?.map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+    };
+    let rein_async_parallel = || -> Result {
+        mt.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..CONCURRENCY {
+                let (client, get) = (rein_async_mt.clone(), get.clone());
+                tasks.spawn(async move {
+                    for _ in 0..per_task {
+                        std::hint::black_box(client.call(&get).await?);
+                    }
+                    Ok::<_, rein_core::Error>(())
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done??;
+            }
+            Ok(())
+        })
+    };
+    let threads = |work: &(dyn Fn() -> Result + Sync)| -> Result {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..CONCURRENCY)
+                .map(|_| scope.spawn(|| work().map_err(|e| e.to_string())))
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| "a worker panicked")??;
+            }
+            Ok(())
+        })
+    };
+    let bare_ureq_parallel = || -> Result {
+        threads(&|| {
+            for _ in 0..per_task {
+                let mut req = http::Request::get(&full).body(())?;
+                *req.headers_mut() = same_headers.clone();
+                let mut resp = plain_ureq.run(req)?;
+                let body = resp.body_mut().read_to_vec()?;
+                std::hint::black_box(serde_json::from_slice::<KnowledgeStore>(&body)?);
+            }
+            Ok(())
+        })
+    };
+    let rein_blocking_parallel = || -> Result {
+        threads(&|| {
+            for _ in 0..per_task {
+                std::hint::black_box(rein_blocking.call(&get)?);
+            }
+            Ok(())
+        })
+    };
+
     if let Some(client) = only {
         // One client alone, for profiling.
         let round: &dyn Fn() -> Result = match client {
@@ -192,6 +283,18 @@ fn throughput(emulator_bin: &str, only: Option<&str>) -> Result {
         ("bare hyper-util", &bare_hyper_round, "rein-async", &rein_async_round),
         ("bare ureq", &bare_ureq_round, "rein-blocking", &rein_blocking_round),
         ("bare ureq, no timeouts", &plain_ureq_round, "rein-blocking", &rein_blocking_round),
+        (
+            "bare hyper-util, 8 in flight",
+            &bare_hyper_parallel,
+            "rein-async, 8 in flight",
+            &rein_async_parallel,
+        ),
+        (
+            "bare ureq, no timeouts, 8 threads",
+            &bare_ureq_parallel,
+            "rein-blocking, 8 threads",
+            &rein_blocking_parallel,
+        ),
     ];
     // rein-async's machines over a bare hyper-util client: what the core and driver cost alone.
     let hyper_for_rein = bare_hyper.clone();

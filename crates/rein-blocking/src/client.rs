@@ -138,7 +138,7 @@ impl<C: ApiClient> ClientBuilder<C> {
             };
             Arc::new(Limiter::new(jockey, jack))
         });
-        let runtime = Runtime::new(transport, limiter, self.hook);
+        let runtime = Runtime::new(transport, limiter, self.hook, self.config.request_timeout);
         let shared = Arc::new(Shared { config: self.config, target, runtime });
         Ok(Handle { shared, cancel: None, timeout: None })
     }

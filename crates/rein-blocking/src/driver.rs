@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use rein_core::request::AttemptTimeout;
-use rein_core::{Error, Event, Machine, Moment, Now, RateLimit, Step, TransportError};
+use rein_core::{Error, Machine, Moment, Now, RateLimit, Step, TransportError};
 
 use crate::cancel::CancelToken;
 use crate::transport::Transport;
@@ -23,7 +23,10 @@ pub(crate) struct Runtime {
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) limiter: Arc<dyn RateLimit>,
     hook: Option<EventHook>,
-    seeds: (RandomState, AtomicU64),
+    seeds: (u64, AtomicU64),
+    /// The client's request timeout: a request carries an [`AttemptTimeout`] only when the
+    /// call's deadline is nearer (the transport applies the request timeout itself).
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -37,13 +40,16 @@ impl Runtime {
         transport: Arc<dyn Transport>,
         limiter: Arc<dyn RateLimit>,
         hook: Option<EventHook>,
+        request_timeout: Duration,
     ) -> Self {
         Runtime {
             origin: Instant::now(),
             transport,
             limiter,
             hook,
-            seeds: (RandomState::new(), AtomicU64::new(0)),
+            // Entropy once, from the OS-seeded hasher; then a cheap sequence per machine.
+            seeds: (RandomState::new().build_hasher().finish(), AtomicU64::new(0)),
+            request_timeout,
         }
     }
 
@@ -53,9 +59,8 @@ impl Runtime {
 
     /// A fresh seed per machine, so clients do not retry in lockstep.
     pub(crate) fn seed(&self) -> u64 {
-        let mut h = self.seeds.0.build_hasher();
-        h.write_u64(self.seeds.1.fetch_add(1, Ordering::Relaxed));
-        h.finish()
+        let n = self.seeds.1.fetch_add(1, Ordering::Relaxed);
+        rein_core::Random::next_u64(&mut rein_core::SplitMix64::new(self.seeds.0 ^ n))
     }
 
     fn instant_at(&self, moment: Moment) -> Instant {
@@ -87,8 +92,13 @@ impl Runtime {
         }
     }
 
+    /// The time left before the machine's deadline, when it is less than the request timeout
+    /// the transport applies anyway.
     fn attempt_timeout<M: Machine>(&self, machine: &M, now: Now) -> Option<Duration> {
-        machine.deadline().map(|d| d.saturating_since(now.moment))
+        machine
+            .deadline()
+            .map(|d| d.saturating_since(now.moment))
+            .filter(|t| *t < self.request_timeout)
     }
 
     /// Runs `machine` to completion. Cancellation is checked before every send and during every
@@ -193,14 +203,15 @@ fn read_error_body(
 
 #[cfg(feature = "tracing")]
 fn attempt_span(request: &http::Request<rein_core::Body>) -> tracing::Span {
-    let operation = request.extensions().get::<rein_core::Operation>().copied();
-    tracing::debug_span!("rein.attempt", operation = ?operation, method = %request.method(), path = request.uri().path())
+    tracing::debug_span!("rein.attempt", method = %request.method(), path = request.uri().path())
 }
 
 #[cfg(feature = "tracing")]
-fn trace_event(event: &Event) {
+fn trace_event(event: &rein_core::Event) {
     match event {
-        Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. } => {
+        rein_core::Event::RetryScheduled { .. }
+        | rein_core::Event::Paused { .. }
+        | rein_core::Event::Throttled { .. } => {
             tracing::info!(?event, "rein")
         }
         _ => tracing::debug!(?event, "rein"),

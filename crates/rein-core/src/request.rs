@@ -8,8 +8,9 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use crate::api::Operation;
 use crate::body::Body;
 
-/// The time an attempt may take, attached by drivers to each request they send (as an
-/// `http::Request` extension) so transports can cap their timeouts at the call's deadline.
+/// The time an attempt may take, attached by drivers (as an `http::Request` extension) when the
+/// call's deadline is nearer than the client's request timeout, so transports cap their timeout
+/// at the deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptTimeout(pub std::time::Duration);
 
@@ -38,7 +39,6 @@ impl Request {
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = self.uri.clone();
         *req.headers_mut() = self.headers.clone();
-        req.extensions_mut().insert(self.operation);
         req
     }
 

@@ -224,7 +224,7 @@ pub struct Call<T = http::Response<Bytes>> {
     request: Request,
     policy: RetryPolicy,
     decoder: Decoder<T>,
-    rng: Box<dyn Random>,
+    rng: Rng,
     limiter: Option<Arc<dyn RateLimit>>,
     state: State,
     started: Option<Moment>,
@@ -232,7 +232,7 @@ pub struct Call<T = http::Response<Bytes>> {
     attempts: u32,
     previous_delay: Option<Duration>,
     server_errors: u32,
-    events: VecDeque<Event>,
+    events: EventQueue,
     result: Option<Result<T, Error>>,
 }
 
@@ -261,7 +261,7 @@ impl<T> Call<T> {
             request,
             policy,
             decoder,
-            rng: Box::new(SplitMix64::new(0)),
+            rng: Rng::Builtin(SplitMix64::new(0)),
             limiter: None,
             state: State::Ready,
             started: None,
@@ -269,19 +269,19 @@ impl<T> Call<T> {
             attempts: 0,
             previous_delay: None,
             server_errors: 0,
-            events: VecDeque::new(),
+            events: EventQueue::default(),
             result: None,
         }
     }
 
     /// Seeds the jitter (drivers pass fresh entropy so clients do not retry in lockstep).
     pub fn seed(self, seed: u64) -> Self {
-        self.rng(Box::new(SplitMix64::new(seed)))
+        Call { rng: Rng::Builtin(SplitMix64::new(seed)), ..self }
     }
 
     /// Replaces the random source.
     pub fn rng(mut self, rng: Box<dyn Random>) -> Self {
-        self.rng = rng;
+        self.rng = Rng::Custom(rng);
         self
     }
 
@@ -529,7 +529,7 @@ impl<T> Call<T> {
                 let d = self.policy.backoff.delay(
                     self.attempts - 1,
                     self.previous_delay,
-                    &mut *self.rng,
+                    self.rng.as_dyn(),
                 );
                 self.previous_delay = Some(d);
                 d
@@ -595,5 +595,77 @@ impl<T> Machine for Call<T> {
     }
     fn deadline(&self) -> Option<Moment> {
         Call::deadline(self)
+    }
+}
+
+/// The jitter source: the built-in generator inline (no allocation per call), or the caller's.
+enum Rng {
+    Builtin(SplitMix64),
+    Custom(Box<dyn Random>),
+}
+
+impl Rng {
+    fn as_dyn(&mut self) -> &mut dyn Random {
+        match self {
+            Rng::Builtin(r) => r,
+            Rng::Custom(r) => r.as_mut(),
+        }
+    }
+}
+
+/// Events waiting to be taken. Drivers take them after every step, so a few slots inline
+/// suffice; more spill to the heap rather than being lost.
+#[derive(Default)]
+struct EventQueue {
+    inline: [Option<Event>; 4],
+    head: usize,
+    len: usize,
+    spill: VecDeque<Event>,
+}
+
+impl EventQueue {
+    fn push_back(&mut self, event: Event) {
+        if self.len < self.inline.len() && self.spill.is_empty() {
+            let slot = (self.head + self.len) % self.inline.len();
+            self.inline[slot] = Some(event);
+            self.len += 1;
+        } else {
+            self.spill.push_back(event);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Event> {
+        if self.len > 0 {
+            let event = self.inline[self.head].take();
+            self.head = (self.head + 1) % self.inline.len();
+            self.len -= 1;
+            event
+        } else {
+            self.spill.pop_front()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_queue_keeps_order_past_its_inline_slots() {
+        let mut q = EventQueue::default();
+        let ev = |attempt| Event::Sending { operation: Operation::Usage, attempt };
+        for i in 0..3 {
+            q.push_back(ev(i));
+        }
+        assert_eq!(q.pop_front(), Some(ev(0)));
+        for i in 3..10 {
+            q.push_back(ev(i));
+        }
+        for i in 1..10 {
+            assert_eq!(q.pop_front(), Some(ev(i)));
+        }
+        assert_eq!(q.pop_front(), None);
+        q.push_back(ev(42));
+        assert_eq!(q.pop_front(), Some(ev(42)));
     }
 }

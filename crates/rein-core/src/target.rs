@@ -50,7 +50,8 @@ impl<S: Into<String>> From<S> for ApiKey {
 pub struct Target {
     api: Api,
     base: Uri,
-    auth: (HeaderName, HeaderValue),
+    /// Sent with every request: the key (marked sensitive), `accept`, `user-agent`.
+    base_headers: HeaderMap,
 }
 
 impl fmt::Debug for Target {
@@ -136,7 +137,14 @@ impl Target {
             Api::Jockey => HeaderName::from_static("x-api-key"),
             Api::Jack => AUTHORIZATION,
         };
-        Ok(Target { api, base, auth: (name, value) })
+        let mut base_headers = HeaderMap::with_capacity(4);
+        base_headers.insert(name, value);
+        base_headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        base_headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("rein/", env!("CARGO_PKG_VERSION"))),
+        );
+        Ok(Target { api, base, base_headers })
     }
 
     /// The API.
@@ -151,11 +159,11 @@ impl Target {
 
     /// Starts a request for `op`, filling the path template's `{…}` placeholders, in order,
     /// with `path_params`. Each parameter becomes exactly one path segment, whatever it holds.
-    pub fn request(&self, op: Operation, path_params: &[&str]) -> RequestBuilder<'_> {
+    pub fn request<'a>(&'a self, op: Operation, path_params: &'a [&'a str]) -> RequestBuilder<'a> {
         RequestBuilder {
             target: self,
             op,
-            path_params: path_params.iter().map(|s| (*s).to_owned()).collect(),
+            path_params,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: Body::Empty,
@@ -177,10 +185,18 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 /// Encodes `id` as one path segment: no `/`, `?` or `#` survives, and a segment of only dots
 /// (`.`, `..`) is escaped so no URL normaliser can treat it as a step up.
 pub fn encode_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    push_segment(&mut out, id);
+    out
+}
+
+/// Appends `id` to `path` as one encoded segment (see [`encode_segment`]), without allocating.
+fn push_segment(path: &mut String, id: &str) {
     if !id.is_empty() && id.bytes().all(|b| b == b'.') {
-        return "%2E".repeat(id.len());
+        (0..id.len()).for_each(|_| path.push_str("%2E"));
+        return;
     }
-    utf8_percent_encode(id, SEGMENT).to_string()
+    utf8_percent_encode(id, SEGMENT).for_each(|chunk| path.push_str(chunk));
 }
 
 /// Encodes a query key or value.
@@ -190,10 +206,10 @@ pub fn encode_query(s: &str) -> String {
 
 /// A request being put together; [`RequestBuilder::build`] checks it and renders it.
 #[derive(Debug)]
-pub struct RequestBuilder<'t> {
-    target: &'t Target,
+pub struct RequestBuilder<'a> {
+    target: &'a Target,
     op: Operation,
-    path_params: Vec<String>,
+    path_params: &'a [&'a str],
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -259,7 +275,10 @@ impl RequestBuilder<'_> {
         }
         let op = self.op;
         let template = op.path_template();
-        let mut path = String::from(self.target.base.path().trim_end_matches('/'));
+        let base = self.target.base.path().trim_end_matches('/');
+        let params_len: usize = self.path_params.iter().map(|p| p.len()).sum();
+        let mut path = String::with_capacity(base.len() + template.len() + params_len + 16);
+        path.push_str(base);
         let mut params = self.path_params.iter();
         let mut rest = template;
         while let Some(open) = rest.find('{') {
@@ -270,7 +289,7 @@ impl RequestBuilder<'_> {
             if value.is_empty() {
                 return Err(missing_param(name));
             }
-            path.push_str(&encode_segment(value));
+            push_segment(&mut path, value);
             rest = &rest[close + 1..];
         }
         path.push_str(rest);
@@ -284,10 +303,11 @@ impl RequestBuilder<'_> {
             path.push_str(&pairs.join("&"));
         }
         let mut parts = self.target.base.clone().into_parts();
-        parts.path_and_query = Some(path.parse().map_err(|e| {
+        // Every id was percent-encoded above, so this fails only on a malformed base URL.
+        parts.path_and_query = Some(http::uri::PathAndQuery::try_from(path).map_err(|e| {
             Error::Invalid(Box::new(ValidationError::new(
                 "path",
-                format!("cannot form a path from {path:?}: {e}"),
+                format!("cannot form a path: {e}"),
                 rows::JOCKEY_404,
             )))
         })?);
@@ -295,13 +315,7 @@ impl RequestBuilder<'_> {
             Error::Invalid(Box::new(ValidationError::new("uri", e.to_string(), rows::JOCKEY_400)))
         })?;
 
-        let mut headers = HeaderMap::new();
-        headers.insert(self.target.auth.0.clone(), self.target.auth.1.clone());
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("rein/", env!("CARGO_PKG_VERSION"))),
-        );
+        let mut headers = self.target.base_headers.clone();
         if let Some(ct) = &self.content_type {
             if let Ok(v) = HeaderValue::from_str(ct) {
                 headers.insert(CONTENT_TYPE, v);

@@ -333,8 +333,9 @@ impl ApiCall for ListItems {
     fn to_request(&self, target: &Target) -> Result<Request, Error> {
         check_target(target, self.operation())?;
         self.validate()?;
+        let params = [self.knowledge_store_id.as_str()];
         let mut req = target
-            .request(self.operation(), &[&self.knowledge_store_id])
+            .request(self.operation(), &params)
             .query_opt("page", self.page)
             .query_opt("page_limit", self.page_limit)
             .query_opt("sort_by", self.sort_by.as_ref())
