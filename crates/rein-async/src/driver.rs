@@ -64,6 +64,20 @@ impl Sender {
     }
 }
 
+/// The origin every client of this process measures [`Moment`]s from, so clients can share a
+/// limiter: their moments are on one clock. It is set a while before its first use, so no clock
+/// reading of the process (tests' paused clocks included) can fall before it.
+fn process_origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(|| {
+        let now = Instant::now();
+        [3600, 60, 1]
+            .into_iter()
+            .find_map(|s| now.checked_sub(Duration::from_secs(s)))
+            .unwrap_or(now)
+    })
+}
+
 /// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
 pub(crate) struct Runtime {
     origin: Instant,
@@ -90,7 +104,7 @@ impl Runtime {
         request_timeout: Duration,
     ) -> Self {
         Runtime {
-            origin: Instant::now(),
+            origin: process_origin(),
             transport,
             limiter,
             hook,
@@ -162,6 +176,11 @@ impl Runtime {
         timeout
     }
 
+    /// The time left before the machine's deadline, whatever the request timeout.
+    fn attempt_left<M: Machine>(&self, machine: &M) -> Option<Duration> {
+        machine.deadline().map(|d| d.saturating_since(self.now().moment))
+    }
+
     /// Runs `machine` to completion.
     pub(crate) async fn drive<M: Machine>(
         &self,
@@ -174,7 +193,7 @@ impl Runtime {
             match step {
                 Step::Send(mut request) => {
                     if cancel.is_some_and(CancelToken::is_cancelled) {
-                        return Err(Error::Cancelled);
+                        return Err(machine.cancelled());
                     }
                     self.emit(&mut machine);
                     let timeout = self.prepare(&machine, now, &mut request);
@@ -190,7 +209,7 @@ impl Runtime {
                 Step::Wait(until) => {
                     self.emit(&mut machine);
                     if !self.sleep_until(until, cancel).await {
-                        return Err(Error::Cancelled);
+                        return Err(machine.cancelled());
                     }
                 }
                 Step::Done(result) => {
@@ -217,7 +236,7 @@ impl Runtime {
             match step {
                 Step::Send(mut request) => {
                     if cancel.is_some_and(CancelToken::is_cancelled) {
-                        return Err(Error::Cancelled);
+                        return Err(machine.cancelled());
                     }
                     self.emit(&mut machine);
                     let timeout = self.prepare(&machine, now, &mut request);
@@ -232,7 +251,11 @@ impl Runtime {
                                 success = Some(response);
                                 Ok(head)
                             }
-                            Ok(response) => read_error_body(response, max_error_body).await,
+                            // An error body, read within what is left of the deadline.
+                            Ok(response) => {
+                                let left = self.attempt_left(&machine);
+                                within(left, read_error_body(response, max_error_body)).await
+                            }
                             Err(e) => Err(e),
                         };
                     machine.handle(outcome, self.now());
@@ -241,7 +264,7 @@ impl Runtime {
                 Step::Wait(until) => {
                     self.emit(&mut machine);
                     if !self.sleep_until(until, cancel).await {
-                        return Err(Error::Cancelled);
+                        return Err(machine.cancelled());
                     }
                 }
                 Step::Done(result) => {

@@ -233,7 +233,9 @@ impl Stream for IncomingStream {
 fn map_error(error: hyper_util::client::legacy::Error) -> TransportError {
     let message = describe(&error);
     if let Some(file) = find_source::<FileError>(&error) {
-        return TransportError::after_send(TransportErrorKind::File, file.to_string());
+        // The body stopped short of its end (a file part is never the body's last bytes: the
+        // form's closing boundary follows), so the server cannot have accepted it.
+        return TransportError::not_sent(TransportErrorKind::File, file.to_string());
     }
     if error.is_connect() {
         return TransportError::not_sent(TransportErrorKind::Connect, message);

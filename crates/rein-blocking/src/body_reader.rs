@@ -95,7 +95,13 @@ impl Read for SegmentReader {
                     if n == 0 {
                         // The file must be exactly as long as announced, and no longer.
                         let mut probe = [0u8; 1];
-                        let grew = left == 0 && file.read(&mut probe)? > 0;
+                        let grew = left == 0
+                            && file.read(&mut probe).map_err(|e| {
+                                file_error(
+                                    e.kind(),
+                                    format!("reading {}: {e}", source.path.display()),
+                                )
+                            })? > 0;
                         if left > 0 || grew {
                             return Err(file_error(
                                 io::ErrorKind::UnexpectedEof,

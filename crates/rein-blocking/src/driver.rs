@@ -17,6 +17,20 @@ use crate::transport::Transport;
 
 pub use rein_core::EventHook;
 
+/// The origin every client of this process measures [`Moment`]s from, so clients can share a
+/// limiter: their moments are on one clock. It is set a while before its first use, so no clock
+/// reading of the process (tests' paused clocks included) can fall before it.
+fn process_origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(|| {
+        let now = Instant::now();
+        [3600, 60, 1]
+            .into_iter()
+            .find_map(|s| now.checked_sub(Duration::from_secs(s)))
+            .unwrap_or(now)
+    })
+}
+
 /// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
 pub(crate) struct Runtime {
     origin: Instant,
@@ -43,7 +57,7 @@ impl Runtime {
         request_timeout: Duration,
     ) -> Self {
         Runtime {
-            origin: Instant::now(),
+            origin: process_origin(),
             transport,
             limiter,
             hook,
@@ -64,7 +78,9 @@ impl Runtime {
     }
 
     fn instant_at(&self, moment: Moment) -> Instant {
-        self.origin + moment.since_origin()
+        // A moment too far to represent is as good as never.
+        let far = Duration::from_secs(100 * 365 * 86_400);
+        self.origin.checked_add(moment.since_origin()).unwrap_or_else(|| Instant::now() + far)
     }
 
     fn emit<M: Machine>(&self, machine: &mut M) {
@@ -113,10 +129,11 @@ impl Runtime {
         loop {
             let now = self.now();
             let step = machine.poll(now);
-            self.emit(&mut machine);
             match step {
-                Step::Send(_) if cancelled() => return Err(Error::Cancelled),
+                // Cancelled: the request is not sent, so neither is its `Sending` event.
+                Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
+                    self.emit(&mut machine);
                     if let Some(t) = self.attempt_timeout(&machine, now) {
                         request.extensions_mut().insert(AttemptTimeout(t));
                     }
@@ -127,11 +144,15 @@ impl Runtime {
                     self.emit(&mut machine);
                 }
                 Step::Wait(until) => {
+                    self.emit(&mut machine);
                     if cancelled() || !self.sleep_until(until, cancel) {
-                        return Err(Error::Cancelled);
+                        return Err(machine.cancelled());
                     }
                 }
-                Step::Done(result) => return result,
+                Step::Done(result) => {
+                    self.emit(&mut machine);
+                    return result;
+                }
             }
         }
     }
@@ -150,10 +171,11 @@ impl Runtime {
         loop {
             let now = self.now();
             let step = machine.poll(now);
-            self.emit(&mut machine);
             match step {
-                Step::Send(_) if cancelled() => return Err(Error::Cancelled),
+                // Cancelled: the request is not sent, so neither is its `Sending` event.
+                Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
+                    self.emit(&mut machine);
                     if let Some(t) = self.attempt_timeout(&machine, now) {
                         request.extensions_mut().insert(AttemptTimeout(t));
                     }
@@ -172,11 +194,13 @@ impl Runtime {
                     self.emit(&mut machine);
                 }
                 Step::Wait(until) => {
+                    self.emit(&mut machine);
                     if cancelled() || !self.sleep_until(until, cancel) {
-                        return Err(Error::Cancelled);
+                        return Err(machine.cancelled());
                     }
                 }
                 Step::Done(result) => {
+                    self.emit(&mut machine);
                     result?;
                     return success
                         .ok_or(Error::Misuse("a streaming call ended without a response"));

@@ -78,12 +78,19 @@ impl Jack {
     ) -> Result<IngestReport, Error> {
         let batches = ingest_many(documents)?;
         let mut report = IngestReport::default();
-        for batch in batches {
+        let mut batches = batches.into_iter();
+        while let Some(batch) = batches.next() {
             let result = self.handle.create_once(&batch);
-            if matches!(result, Err(Error::Cancelled)) {
-                return Err(Error::Cancelled);
-            }
+            // Cancelled: the batches already accepted stay in the report with their ids, and
+            // the rest are reported as cancelled, not sent.
+            let cancelled = matches!(result, Err(Error::Cancelled));
             report.batches.push((batch, result));
+            if cancelled {
+                for rest in batches.by_ref() {
+                    report.batches.push((rest, Err(Error::Cancelled)));
+                }
+                break;
+            }
         }
         Ok(report)
     }

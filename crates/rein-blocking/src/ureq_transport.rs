@@ -54,6 +54,7 @@ impl UreqTransport {
     fn run(
         &self,
         request: http::Request<Body>,
+        streaming: bool,
     ) -> Result<http::Response<ureq::Body>, TransportError> {
         let timeout = request
             .extensions()
@@ -67,7 +68,16 @@ impl UreqTransport {
         let request = http::Request::from_parts(parts, body);
         // The agent's own timeout is the request timeout; a request-level one (a config copy per
         // request) only when the call's deadline is nearer.
-        let request = if timeout < self.request_timeout {
+        let request = if streaming {
+            // An event stream may run as long as it keeps talking: the head must come within the
+            // attempt's time, then each read within the request timeout of the one before.
+            self.agent
+                .configure_request(request)
+                .timeout_global(None)
+                .timeout_recv_response(Some(timeout))
+                .timeout_per_read(Some(self.request_timeout))
+                .build()
+        } else if timeout < self.request_timeout {
             self.agent.configure_request(request).timeout_global(Some(timeout)).build()
         } else {
             request
@@ -78,7 +88,7 @@ impl UreqTransport {
 
 impl Transport for UreqTransport {
     fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> {
-        let response = self.run(request)?;
+        let response = self.run(request, false)?;
         let (parts, mut body) = response.into_parts();
         let bytes =
             body.with_config().limit(self.max_response_bytes).read_to_vec().map_err(map_error)?;
@@ -89,7 +99,7 @@ impl Transport for UreqTransport {
         &self,
         request: http::Request<Body>,
     ) -> Result<StreamingResponse, TransportError> {
-        let response = self.run(request)?;
+        let response = self.run(request, true)?;
         let (parts, body) = response.into_parts();
         let reader: Box<dyn Read + Send> = Box::new(body.into_reader());
         Ok(http::Response::from_parts(parts, reader))
@@ -156,7 +166,9 @@ fn map_error(error: ureq::Error) -> TransportError {
 
 fn map_io(io: &io::Error, message: String) -> TransportError {
     if io.get_ref().is_some_and(|inner| inner.is::<FileError>()) {
-        return TransportError::after_send(TransportErrorKind::File, message);
+        // The body stopped short of its end (a file part is never the body's last bytes: the
+        // form's closing boundary follows), so the server cannot have accepted it.
+        return TransportError::not_sent(TransportErrorKind::File, message);
     }
     match io.kind() {
         io::ErrorKind::ConnectionRefused

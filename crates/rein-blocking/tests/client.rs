@@ -97,3 +97,34 @@ fn events_reach_the_hook() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn a_cancelled_ingest_many_keeps_what_was_accepted() {
+    use rein_core::jack::NewDocument;
+    let token = CancelToken::new();
+    let cancel_after_first = token.clone();
+    let sends = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sends);
+    let jack = Jack::builder(KEY)
+        .transport(move |_req: http::Request<rein_core::Body>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            cancel_after_first.cancel(); // the caller cancels while the first batch is in flight
+            let ids: Vec<String> = (0..50).map(|i| format!("\"d{i}\"")).collect();
+            let body = format!(
+                r#"{{"status":"accepted","queued":50,"document_ids":[{}]}}"#,
+                ids.join(",")
+            );
+            Ok(http::Response::builder().status(202).body(Bytes::from(body)).expect("202"))
+        })
+        .build()
+        .expect("client");
+    let docs = (0..120).map(|i| NewDocument::new(format!("doc {i}")));
+    let report = jack.with_cancel(&token).ingest_many(docs).expect("a report, not an error");
+    assert_eq!(sends.load(Ordering::SeqCst), 1, "nothing more was sent");
+    assert_eq!(report.batches.len(), 3);
+    assert!(report.batches[0].1.is_ok(), "the accepted batch keeps its ids");
+    assert!(report.document_ids()[..50].iter().all(Option::is_some));
+    let failed: Vec<_> =
+        report.failures().map(|(range, e)| (range, matches!(e, Error::Cancelled))).collect();
+    assert_eq!(failed, vec![(50..100, true), (100..120, true)]);
+}

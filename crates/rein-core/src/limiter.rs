@@ -23,6 +23,9 @@ pub trait RateLimit: Send + Sync {
     fn pause(&self, api: Api, until: Moment);
 }
 
+/// Extra time a window slot is held, for the difference in latency between two requests.
+pub const WINDOW_MARGIN: Duration = Duration::from_millis(500);
+
 /// A sliding-window limit: at most `max_requests` in any `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -58,16 +61,22 @@ impl Lane {
             self.paused_until = None;
         }
         if let Some(w) = self.window {
-            while self.sent.front().is_some_and(|&t| now.saturating_since(t) >= w.window) {
+            while self
+                .sent
+                .front()
+                .is_some_and(|&t| now.saturating_since(t) >= w.window + WINDOW_MARGIN)
+            {
                 self.sent.pop_front();
             }
             if w.max_requests == 0 {
                 return Err(now + w.window);
             }
             if self.sent.len() >= w.max_requests as usize {
-                // The oldest request leaves the window at `oldest + window`.
+                // The oldest request leaves the window at `oldest + window`. The server counts
+                // requests when they arrive, the client when it sends; the margin keeps a request
+                // that travels faster than the one it replaces from landing inside the window.
                 let oldest = self.sent.front().copied().unwrap_or(now);
-                return Err(oldest + w.window);
+                return Err(oldest + w.window + WINDOW_MARGIN);
             }
             self.sent.push_back(now);
         }
@@ -140,8 +149,10 @@ mod tests {
         for i in 0..60 {
             assert_eq!(l.try_acquire(Api::Jack, Moment::from_millis(i * 100)), Ok(()));
         }
-        assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(10)), Err(Moment::from_secs(60)));
-        assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(60)), Ok(()));
+        let free = Moment::from_secs(60) + WINDOW_MARGIN;
+        assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(10)), Err(free));
+        assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(60)), Err(free), "the margin holds");
+        assert_eq!(l.try_acquire(Api::Jack, free), Ok(()));
         // Jockey has no window by default.
         for _ in 0..1000 {
             assert_eq!(l.try_acquire(Api::Jockey, Moment::ZERO), Ok(()));

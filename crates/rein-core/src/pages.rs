@@ -70,7 +70,8 @@ impl Pages {
             Some(total) => current < total && items > 0,
             None => items > 0,
         };
-        self.next = more.then(|| current.max(requested) + 1);
+        // A page number at the end of u32 ends the walk rather than wrapping to page 0.
+        self.next = if more { current.max(requested).checked_add(1) } else { None };
     }
 }
 

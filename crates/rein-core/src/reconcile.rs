@@ -1,14 +1,14 @@
 //! Creates that happen once, even when their answer is lost.
 //!
 //! Neither API offers idempotency keys, so a create whose response was lost (a timeout or reset
-//! after sending, an unreadable success body) may or may not have happened, and a blind retry
-//! can create twice. [`CreateOnce`] settles it: each create is tagged with a token in its
+//! after sending, an unreadable success body, a gateway's 502 or 504) may or may not have
+//! happened, and a blind retry can create twice. [`CreateOnce`] settles it: each create is tagged with a token in its
 //! metadata ([`TOKEN_KEY`]); after an ambiguous failure it lists the resources, and either finds
 //! the one it created (done) or finds none (then, and only then, it creates again).
 //!
 //! ```text
 //!  Creating ──ok──────────────────────────────▶ Done(Ok)
-//!     │ may have succeeded
+//!     │ may have succeeded (then a short wait, for the server to settle)
 //!     ▼
 //!  Looking ──found──▶ Done(Ok)   ──not found──▶ Creating (again, up to max_creates)
 //!     └── lookup failed ──▶ Done(Err(the original ambiguous error))
@@ -56,6 +56,11 @@ pub trait Reconcile: ApiCall + Clone + Sized {
     fn find(&self, token: &str, listing: <Self::Lookup as ApiCall>::Output) -> Found<Self::Output>;
 }
 
+/// Whether a failed create may have happened: its answer was lost, or a gateway answered for it.
+fn ambiguous(error: &Error) -> bool {
+    error.may_have_succeeded() || matches!(error, Error::Api(e) if matches!(e.status, 502 | 504))
+}
+
 enum State<R: Reconcile> {
     Creating(Box<Call<R::Output>>),
     Looking(Box<Call<<R::Lookup as ApiCall>::Output>>, Box<Error>),
@@ -99,6 +104,8 @@ impl<R: Reconcile> CreateOnce<R> {
             Some(tagged) => (tagged, Some(token.to_owned())),
             None => (request.clone(), None),
         };
+        // A gateway's 502 or 504 may come after the create happened: look, do not resend.
+        let policy = RetryPolicy { retry_gateway_errors_on_creates: false, ..policy };
         let first = Call::typed(target, &request, policy.clone())?;
         let max_creates = policy.max_attempts.max(1);
         Ok(CreateOnce {
@@ -154,13 +161,20 @@ impl<R: Reconcile> CreateOnce<R> {
         }
     }
 
-    fn on_create_done(&mut self, result: Result<R::Output, Error>) {
+    fn on_create_done(&mut self, result: Result<R::Output, Error>, now: Now) {
         self.state = match result {
-            Err(e) if e.may_have_succeeded() && self.token.is_some() => {
-                self.events.push_back(Event::Reconciling { operation: self.request.operation() });
-                match Call::typed(&self.target, &self.request.lookup(), self.policy.clone()) {
-                    Ok(lookup) => State::Looking(Box::new(self.prepare(lookup)), Box::new(e)),
-                    Err(_) => State::Finished(Some(Err(e))),
+            Err(e) if ambiguous(&e) && self.token.is_some() => {
+                // Give the server a moment to finish what it may still be doing before looking.
+                let settle = self.policy.backoff.base.max(self.policy.min_wait);
+                let at = now.moment + settle;
+                let lookup = Call::typed(&self.target, &self.request.lookup(), self.policy.clone());
+                match lookup {
+                    Ok(lookup) if self.deadline.is_none_or(|d| at < d) => {
+                        self.events
+                            .push_back(Event::Reconciling { operation: self.request.operation() });
+                        State::Looking(Box::new(self.prepare(lookup).not_before(at)), Box::new(e))
+                    }
+                    _ => State::Finished(Some(Err(e))),
                 }
             }
             other => State::Finished(Some(other)),
@@ -206,7 +220,7 @@ impl<R: Reconcile> Machine for CreateOnce<R> {
                     )
                 }
                 State::Creating(call) => match call.poll(now) {
-                    Step::Done(result) => self.on_create_done(result),
+                    Step::Done(result) => self.on_create_done(result, now),
                     Step::Send(r) => return Step::Send(r),
                     Step::Wait(t) => return Step::Wait(t),
                 },
@@ -231,12 +245,23 @@ impl<R: Reconcile> Machine for CreateOnce<R> {
     }
 
     fn poll_event(&mut self) -> Option<Event> {
-        let inner = match &mut self.state {
+        // Its own events first: `Reconciling` comes before the lookup's requests.
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        match &mut self.state {
             State::Creating(call) => call.poll_event(),
             State::Looking(call, _) => call.poll_event(),
             State::Finished(_) => None,
-        };
-        inner.or_else(|| self.events.pop_front())
+        }
+    }
+
+    fn cancelled(&mut self) -> Error {
+        // Cancelled while looking: the create may have happened, and the caller must know.
+        match std::mem::replace(&mut self.state, State::Finished(None)) {
+            State::Looking(_, original) => *original,
+            _ => Error::Cancelled,
+        }
     }
 
     fn deadline(&self) -> Option<Moment> {

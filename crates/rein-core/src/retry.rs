@@ -71,6 +71,10 @@ pub struct RetryPolicy {
     pub server_error_first_wait: Option<Duration>,
     /// No retry comes sooner than this after a failure (a poll's interval floor uses it).
     pub min_wait: Duration,
+    /// Retry a 502 or 504 of a non-idempotent request. A gateway's error can come after the
+    /// server behind it carried the request out; [`crate::CreateOnce`] turns this off and looks
+    /// the resource up instead of sending the create again.
+    pub retry_gateway_errors_on_creates: bool,
 }
 
 impl Default for RetryPolicy {
@@ -87,6 +91,7 @@ impl Default for RetryPolicy {
             rate_limited_wait: None,
             server_error_first_wait: None,
             min_wait: Duration::ZERO,
+            retry_gateway_errors_on_creates: true,
         }
     }
 }
@@ -291,6 +296,13 @@ impl<T> Call<T> {
         self
     }
 
+    /// Sends the first attempt no sooner than `at` (a lookup that gives the server time to
+    /// settle, say). A start at or past the deadline ends the call with [`Error::Deadline`].
+    pub fn not_before(mut self, at: Moment) -> Self {
+        self.state = State::Waiting(at);
+        self
+    }
+
     /// Sets an absolute deadline instead of `policy.timeout` from the first poll. The earlier of
     /// the two applies.
     pub fn deadline_at(mut self, deadline: Moment) -> Self {
@@ -326,7 +338,19 @@ impl<T> Call<T> {
             *self.deadline.insert(self.deadline.map_or(budget_end, |d| d.min(budget_end)));
 
         match self.state {
-            State::Waiting(until) if now.moment < until => return Step::Wait(until),
+            State::Waiting(until) if now.moment < until && until < deadline => {
+                return Step::Wait(until)
+            }
+            State::Waiting(until) if now.moment < until => {
+                // Waking would come too late: end now rather than after the deadline.
+                self.state = State::Finished;
+                return Step::Done(Err(Error::Deadline(Box::new(DeadlineExceeded {
+                    endpoint: Some(self.request.operation.endpoint()),
+                    elapsed: now.moment - started,
+                    attempts: self.attempts,
+                    last_error: None,
+                }))));
+            }
             State::Waiting(_) | State::Ready => {}
             State::Sent => {
                 self.state = State::Finished;
@@ -407,7 +431,10 @@ impl<T> Call<T> {
                 let mut api = decode::api_error(op.api(), Some(op), &response, now.wall);
                 api.attempts = self.attempts;
                 let retry_after = api.retry_after;
-                if !self.policy.retries_status(status) {
+                let ambiguous_gateway = matches!(status, 502 | 504) && !self.request.idempotent;
+                if !self.policy.retries_status(status)
+                    || (ambiguous_gateway && !self.policy.retry_gateway_errors_on_creates)
+                {
                     return self.finish(Err(Error::Api(Box::new(api))));
                 }
                 let wait = match retry_after {
@@ -431,7 +458,9 @@ impl<T> Call<T> {
                 let dictated = retry_after.is_some() || (status == 429 && wait.is_some());
                 if status == 429 {
                     if let (Some(limiter), Some(w)) = (&self.limiter, wait) {
-                        let until = now.moment + w;
+                        // One response pauses the whole client, so no more than the cap: a bogus
+                        // or far-off Retry-After (a proxy's, say) must not stop every call for hours.
+                        let until = now.moment + w.min(self.policy.max_retry_after);
                         limiter.pause(op.api(), until);
                         self.events.push_back(Event::Paused { api: op.api(), until });
                     }
@@ -580,6 +609,11 @@ pub trait Machine {
     fn poll_event(&mut self) -> Option<Event>;
     /// The machine's deadline, once it has started; adapters cap each request's timeout at it.
     fn deadline(&self) -> Option<Moment>;
+    /// The error to report when the caller cancels: [`Error::Cancelled`], unless the machine
+    /// knows more (a create that may already have happened says so).
+    fn cancelled(&mut self) -> Error {
+        Error::Cancelled
+    }
 }
 
 impl<T> Machine for Call<T> {

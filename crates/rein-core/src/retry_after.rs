@@ -5,8 +5,9 @@
 //! the response's own `Date` header when it has a valid one, so a skewed local clock neither
 //! shortens nor stretches the wait; otherwise against the wall time passed in. Garbage, negative
 //! and non-finite values are ignored. `retry-after-ms`, when valid, is the precise form of the
-//! same wait and takes precedence (`Retry-After` can only say whole seconds); among repeated
-//! headers of one form the longest wins, so the server is never undercut.
+//! same wait and takes precedence (`Retry-After` can only say whole seconds), unless rounded up it
+//! is still shorter than `Retry-After` (then the longer wait stands); among repeated headers of
+//! one form the longest wins, so the server is never undercut.
 
 use std::time::{Duration, SystemTime};
 
@@ -32,7 +33,16 @@ pub fn parse(headers: &HeaderMap, wall_now: SystemTime) -> Option<Duration> {
         .filter_map(|v| v.to_str().ok())
         .filter_map(parse_millis)
         .max();
-    millis_form.or(seconds_form)
+    match (millis_form, seconds_form) {
+        // The precise form of the same wait, unless it would cut a longer whole-second one.
+        (Some(ms), Some(secs))
+            if ms.as_secs().saturating_add(u64::from(ms.subsec_nanos() > 0)) < secs.as_secs() =>
+        {
+            Some(secs)
+        }
+        (Some(ms), _) => Some(ms),
+        (None, secs) => secs,
+    }
 }
 
 /// One `Retry-After` value: delta-seconds or an HTTP-date measured from `reference`.
@@ -111,6 +121,10 @@ mod tests {
         let now = at("Sun, 22 Nov 2026 10:00:00 GMT");
         let h = headers(&[("retry-after", "3"), ("retry-after-ms", "2500")]);
         assert_eq!(parse(&h, now), Some(Duration::from_millis(2500)));
+        let h = headers(&[("retry-after", "60"), ("retry-after-ms", "100")]);
+        assert_eq!(parse(&h, now), Some(Duration::from_secs(60)), "never cut short");
+        let h = headers(&[("retry-after", "1"), ("retry-after-ms", "300")]);
+        assert_eq!(parse(&h, now), Some(Duration::from_millis(300)), "1 s is 300 ms rounded up");
         let h = headers(&[("retry-after", "3"), ("retry-after-ms", "junk")]);
         assert_eq!(parse(&h, now), Some(Duration::from_secs(3)));
         let h = headers(&[("retry-after", "2"), ("retry-after", "5")]);

@@ -89,3 +89,47 @@ fn the_tag_is_in_the_rendered_request() {
     let body = String::from_utf8(request.body.as_bytes().expect("json").to_vec()).expect("utf8");
     assert!(body.contains(r#""rein_token":"tok5""#), "{body}");
 }
+
+#[test]
+fn a_gateway_error_on_a_create_is_looked_up_not_resent() {
+    let create = CreateKnowledgeStore::new("Behind a proxy");
+    let once = CreateOnce::new(&jockey(), &create, "tok6", RetryPolicy::default()).expect("valid");
+    let replies = vec![
+        Reply::Http(
+            504,
+            vec![("content-type", "text/html".into())],
+            "<html><title>504 Gateway Time-out</title></html>",
+        ),
+        Reply::json(
+            200,
+            r#"{"data":[{"_id":"ks_7","metadata":{"rein_token":"tok6"}}],"page_info":{"total_page":1}}"#,
+        ),
+    ];
+    insta::assert_snapshot!("reconcile_gateway_error_looked_up", trace(once, replies, LATENCY));
+}
+
+#[test]
+fn a_plain_call_still_retries_a_gateway_error_as_the_references_say() {
+    use rein_core::{ApiCall, Call, Now, Step};
+    let request = CreateKnowledgeStore::new("x").to_request(&jockey()).expect("valid");
+    let mut call = Call::new(request, RetryPolicy::default());
+    let now = Now::fake(0.0);
+    assert!(matches!(call.poll(now), Step::Send(_)));
+    let resp = http::Response::builder().status(502).body(bytes::Bytes::new()).expect("502");
+    call.handle(Ok(resp), now);
+    assert!(matches!(call.poll(now), Step::Wait(_)), "a 5xx is retried by a plain call");
+}
+
+#[test]
+fn cancelling_a_lookup_reports_the_possible_create() {
+    use rein_core::{Machine, Now, Step};
+    let mut once =
+        CreateOnce::new(&jockey(), &CreateKnowledgeStore::new("x"), "tok7", RetryPolicy::default())
+            .expect("valid");
+    let now = Now::fake(0.0);
+    assert!(matches!(once.poll(now), Step::Send(_)));
+    once.handle(Err(TransportError::after_send(TransportErrorKind::Timeout, "lost")), now);
+    assert!(matches!(once.poll(now), Step::Wait(_)), "waiting to look the store up");
+    let error = once.cancelled();
+    assert!(error.may_have_succeeded(), "{error}");
+}

@@ -153,9 +153,13 @@ fn to_result(o: &Outcome) -> (Result<http::Response<Bytes>, TransportError>, Opt
             if let Some(ms) = retry_after_ms {
                 b = b.header("retry-after-ms", ms.to_string());
             }
-            // retry-after-ms, when given, is the precise form and wins.
-            let asked =
-                retry_after_ms.map(Duration::from_millis).or(retry_after.map(Duration::from_secs));
+            // retry-after-ms, when given, is the precise form and wins, unless rounded up to whole
+            // seconds it is still shorter than Retry-After.
+            let asked = match (retry_after_ms, retry_after) {
+                (Some(ms), Some(s)) if ms.div_ceil(1000) < *s => Some(Duration::from_secs(*s)),
+                (Some(ms), _) => Some(Duration::from_millis(*ms)),
+                (None, s) => s.map(Duration::from_secs),
+            };
             (Ok(b.body(Bytes::new()).expect("response")), asked)
         }
         Outcome::Transport { kind, sent } => {

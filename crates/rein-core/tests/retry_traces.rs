@@ -193,7 +193,9 @@ fn a_full_window_holds_the_61st_request() {
     let mut c = call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack))
         .limiter(limiter.clone());
     match c.poll(Now::fake(30.0)) {
-        Step::Wait(until) => assert_eq!(until, Moment::from_secs(60)),
+        Step::Wait(until) => {
+            assert_eq!(until, Moment::from_secs(60) + rein_core::limiter::WINDOW_MARGIN)
+        }
         other => panic!("expected a wait, got {other:?}"),
     }
     let mut short = RetryPolicy::for_api(Api::Jack);
@@ -203,4 +205,27 @@ fn a_full_window_holds_the_61st_request() {
         Step::Done(Err(e)) => assert!(e.is_rate_limited(), "{e}"),
         other => panic!("expected a rate-limited error, got {other:?}"),
     }
+}
+
+#[test]
+fn a_far_off_retry_after_pauses_the_client_no_longer_than_the_cap() {
+    use rein_core::{Limiter, Moment, Now, Step};
+    use std::sync::Arc;
+    let limiter = Arc::new(Limiter::default());
+    let mut c = call(Api::Jockey, Operation::GetAsset, &["a"], RetryPolicy::default())
+        .limiter(limiter.clone());
+    let now = Now::fake(0.0);
+    assert!(matches!(c.poll(now), Step::Send(_)));
+    let resp = http::Response::builder()
+        .status(429)
+        .header("retry-after", "86400")
+        .body(bytes::Bytes::new())
+        .expect("429");
+    c.handle(Ok(resp), now);
+    assert!(matches!(c.poll(now), Step::Done(Err(_))), "this call fails fast");
+    assert_eq!(
+        limiter.paused_until(Api::Jockey, Moment::ZERO),
+        Some(Moment::from_secs(120)),
+        "the others wait the cap at most"
+    );
 }

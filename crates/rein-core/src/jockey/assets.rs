@@ -955,7 +955,16 @@ impl crate::reconcile::Reconcile for CreateAsset {
     }
 
     fn lookup(&self) -> ListAssets {
-        ListAssets::new().page_limit(50)
+        // The listing is newest first in practice but takes no sort order, so narrow it by name
+        // when the asset has one: its own page is then far more likely to hold it.
+        let name = self.filename.clone().or_else(|| match &self.source {
+            UploadSource::Direct(file) => file.file_name().map(str::to_owned),
+            UploadSource::Url(_) => None,
+        });
+        match name {
+            Some(name) => ListAssets::new().page_limit(50).filename(name),
+            None => ListAssets::new().page_limit(50),
+        }
     }
 
     fn find(&self, token: &str, listing: Page<AssetDetail>) -> crate::reconcile::Found<Asset> {
