@@ -24,8 +24,16 @@ pub trait ApiCall {
     /// Checks the request against the references' rules, without rendering it.
     fn validate(&self) -> Result<(), ValidationError>;
 
-    /// Validates and renders the request for `target`.
-    fn to_request(&self, target: &Target) -> Result<Request, Error>;
+    /// Renders the request for `target`, once [`to_request`](ApiCall::to_request) has checked
+    /// that the request is valid and the target is of its API.
+    fn render(&self, target: &Target) -> Result<Request, Error>;
+
+    /// Checks the target's API and the request's validity, then renders it for `target`.
+    fn to_request(&self, target: &Target) -> Result<Request, Error> {
+        check_target(target, self.operation())?;
+        self.validate()?;
+        self.render(target)
+    }
 
     /// Decodes a success (2xx) response.
     fn decode(response: http::Response<Bytes>) -> Result<Self::Output, DecodeError>;
@@ -39,7 +47,6 @@ impl<T> Call<T> {
         request: &R,
         policy: RetryPolicy,
     ) -> Result<Call<T>, Error> {
-        check_target(target, request.operation())?;
         let rendered = request.to_request(target)?;
         Ok(Call::with_decoder(rendered, policy, R::decode))
     }

@@ -145,7 +145,6 @@ impl<T: Pollable> Wait<T> {
         policy: WaitPolicy,
         retry: RetryPolicy,
     ) -> Result<Self, Error> {
-        crate::call::check_target(target, request.operation())?;
         let rendered = request.to_request(target)?;
         Ok(Wait::new(rendered, R::decode, policy, retry))
     }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::api::Operation;
-use crate::call::{check_target, decode_empty, ApiCall};
+use crate::call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::request::Request;
@@ -148,9 +148,7 @@ impl ApiCall for GetDocument {
         check_id(&self.document_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        self.validate()?;
-        check_target(target, self.operation())?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.document_id]).build()
     }
 
@@ -193,8 +191,7 @@ impl ApiCall for ListDocuments {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[]).build()
     }
 
@@ -237,9 +234,7 @@ impl ApiCall for DeleteDocument {
         check_id(&self.document_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        self.validate()?;
-        check_target(target, self.operation())?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.document_id]).build()
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Operation;
 use crate::body::{Body, FileSource, Multipart, PartContent};
-use crate::call::{check_target, ApiCall};
+use crate::call::ApiCall;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
@@ -181,9 +181,8 @@ impl ApiCall for IngestFile {
         self.check().map(|_| ())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         let format = self.check()?;
-        check_target(target, self.operation())?;
         let name = self.announced_name().unwrap_or_default();
         let form = Multipart::new(self.boundary.as_str()).file(
             FILE_FIELD,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::Operation;
-use crate::call::{check_target, ApiCall};
+use crate::call::ApiCall;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
@@ -276,9 +276,7 @@ impl ApiCall for Ingest {
         self.check(Some(MAX_DOCUMENTS_PER_INGEST))
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        self.validate()?;
-        check_target(target, self.operation())?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[]).json(self).build()
     }
 
@@ -359,8 +357,8 @@ impl ApiCall for IngestBatch {
         self.request.validate()
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        self.request.to_request(target)
+    fn render(&self, target: &Target) -> Result<Request, Error> {
+        self.request.render(target)
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<IngestAccepted, DecodeError> {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Operation;
-use crate::call::{check_target, ApiCall};
+use crate::call::ApiCall;
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::rows;
@@ -85,9 +85,7 @@ impl ApiCall for Query {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        self.validate()?;
-        check_target(target, self.operation())?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[]).json(self).build()
     }
 

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Operation;
-use crate::call::{check_target, ApiCall};
+use crate::call::ApiCall;
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::request::Request;
@@ -35,8 +35,7 @@ impl ApiCall for GetUsage {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[]).build()
     }
 

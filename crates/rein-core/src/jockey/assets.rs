@@ -29,7 +29,7 @@ use super::PageRequest;
 use super::{check_metadata, check_page, check_page_limit, require_id, Metadata, MetadataRules};
 use crate::api::Operation;
 use crate::body::{Body, FileSource, Multipart, PartContent};
-use crate::call::{check_target, decode_empty, ApiCall};
+use crate::call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::{rows, Hint};
@@ -652,9 +652,7 @@ impl ApiCall for CreateAsset {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         let form = self.form();
         let content_type = form.content_type();
         target
@@ -692,9 +690,7 @@ impl ApiCall for GetAsset {
         require_id("asset_id", &self.asset_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.asset_id]).build()
     }
 
@@ -766,9 +762,7 @@ impl ApiCall for ListAssets {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         let mut req = target
             .request(self.operation(), &[])
             .query_opt("page", self.page)
@@ -831,9 +825,7 @@ impl ApiCall for DeleteAsset {
         require_id("asset_id", &self.asset_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.asset_id]).query_opt("force", self.force).build()
     }
 
@@ -879,9 +871,7 @@ macro_rules! metadata_write {
                 check_metadata("user_metadata", &self.user_metadata, MetadataRules::USER)
             }
 
-            fn to_request(&self, target: &Target) -> Result<Request, Error> {
-                check_target(target, self.operation())?;
-                self.validate()?;
+            fn render(&self, target: &Target) -> Result<Request, Error> {
                 target
                     .request(self.operation(), &[&self.asset_id])
                     .json(&UserMetadataBody {
@@ -933,9 +923,7 @@ impl ApiCall for DeleteAssetMetadata {
         require_id("asset_id", &self.asset_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.asset_id]).build()
     }
 

@@ -28,7 +28,7 @@ use super::{
     SortBy, SortOption,
 };
 use crate::api::Operation;
-use crate::call::{check_target, decode_empty, ApiCall};
+use crate::call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::pages::Page;
@@ -199,9 +199,7 @@ impl ApiCall for AddItem {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target
             .request(self.operation(), &[&self.knowledge_store_id])
             .json(&AddItemBody {
@@ -244,9 +242,7 @@ impl ApiCall for GetItem {
         require_id("item_id", &self.item_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.knowledge_store_id, &self.item_id]).build()
     }
 
@@ -330,9 +326,7 @@ impl ApiCall for ListItems {
         check_page_limit("page_limit", self.page_limit)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         let params = [self.knowledge_store_id.as_str()];
         let mut req = target
             .request(self.operation(), &params)
@@ -389,9 +383,7 @@ impl ApiCall for DeleteItem {
         require_id("item_id", &self.item_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.knowledge_store_id, &self.item_id]).build()
     }
 

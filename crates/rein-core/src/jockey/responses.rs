@@ -36,7 +36,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::require_id;
 use super::stream::{ResponseEvent, ResponseStreamDecoder};
 use crate::api::Operation;
-use crate::call::{check_target, ApiCall};
+use crate::call::ApiCall;
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::{rows, Hint};
@@ -404,9 +404,7 @@ impl ApiCall for CreateResponse {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         let (knowledge_store_id, tools) = match self.shape {
             ResponsesShape::Tools => (None, Some(self.tools.as_slice())),
             ResponsesShape::TopLevel => (self.the_store(), None),

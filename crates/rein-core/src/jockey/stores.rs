@@ -36,7 +36,7 @@ use super::{
     SortBy, SortOption, TokenRequest,
 };
 use crate::api::Operation;
-use crate::call::{check_target, decode_empty, ApiCall};
+use crate::call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::{rows, Hint};
@@ -149,9 +149,7 @@ impl ApiCall for CreateKnowledgeStore {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target
             .request(self.operation(), &[])
             .json(&StoreBody {
@@ -192,9 +190,7 @@ impl ApiCall for GetKnowledgeStore {
         require_id("knowledge_store_id", &self.knowledge_store_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.knowledge_store_id]).build()
     }
 
@@ -255,9 +251,7 @@ impl ApiCall for ListKnowledgeStores {
         check_page_limit("page_limit", self.page_limit)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target
             .request(self.operation(), &[])
             .query_opt("page", self.page)
@@ -342,9 +336,7 @@ impl ApiCall for UpdateKnowledgeStore {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target
             .request(self.operation(), &[&self.knowledge_store_id])
             .json(&StoreBody {
@@ -385,9 +377,7 @@ impl ApiCall for DeleteKnowledgeStore {
         require_id("knowledge_store_id", &self.knowledge_store_id)
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.knowledge_store_id]).build()
     }
 
@@ -599,9 +589,7 @@ impl ApiCall for SearchKnowledgeStore {
         Ok(())
     }
 
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
+    fn render(&self, target: &Target) -> Result<Request, Error> {
         target.request(self.operation(), &[&self.knowledge_store_id]).json(&self.body).build()
     }
 
