@@ -156,8 +156,8 @@ impl Runtime {
         }
     }
 
-    /// The time left before the machine's deadline: the most this attempt may take.
-    fn attempt_timeout<M: Machine>(&self, machine: &M, now: Now) -> Option<Duration> {
+    /// The time left before the machine's deadline (the driver's own guard uses it).
+    fn time_left<M: Machine>(&self, machine: &M, now: Now) -> Option<Duration> {
         machine.deadline().map(|d| d.saturating_since(now.moment))
     }
 
@@ -168,17 +168,9 @@ impl Runtime {
         now: Now,
         request: &mut http::Request<Body>,
     ) -> Option<Duration> {
-        let timeout = self.attempt_timeout(machine, now);
-        // The transport applies the request timeout anyway; say so only when the deadline is nearer.
-        if let Some(t) = timeout.filter(|t| *t < self.request_timeout) {
-            request.extensions_mut().insert(AttemptTimeout(t));
-        }
-        timeout
-    }
-
-    /// The time left before the machine's deadline, whatever the request timeout.
-    fn attempt_left<M: Machine>(&self, machine: &M) -> Option<Duration> {
-        machine.deadline().map(|d| d.saturating_since(self.now().moment))
+        let at = AttemptTimeout::for_attempt(machine.deadline(), now.moment, self.request_timeout);
+        AttemptTimeout::attach(request, at);
+        self.time_left(machine, now)
     }
 
     /// Runs `machine` to completion.
@@ -253,7 +245,7 @@ impl Runtime {
                             }
                             // An error body, read within what is left of the deadline.
                             Ok(response) => {
-                                let left = self.attempt_left(&machine);
+                                let left = self.time_left(&machine, self.now());
                                 within(left, read_error_body(response, max_error_body)).await
                             }
                             Err(e) => Err(e),

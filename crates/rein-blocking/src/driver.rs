@@ -108,13 +108,9 @@ impl Runtime {
         }
     }
 
-    /// The time left before the machine's deadline, when it is less than the request timeout
-    /// the transport applies anyway.
-    fn attempt_timeout<M: Machine>(&self, machine: &M, now: Now) -> Option<Duration> {
-        machine
-            .deadline()
-            .map(|d| d.saturating_since(now.moment))
-            .filter(|t| *t < self.request_timeout)
+    /// The attempt's timeout for a request sent now, if it needs one.
+    fn attempt_timeout<M: Machine>(&self, machine: &M, now: Now) -> Option<AttemptTimeout> {
+        AttemptTimeout::for_attempt(machine.deadline(), now.moment, self.request_timeout)
     }
 
     /// Runs `machine` to completion. Cancellation is checked before every send and during every
@@ -134,9 +130,7 @@ impl Runtime {
                 Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
                     self.emit(&mut machine);
-                    if let Some(t) = self.attempt_timeout(&machine, now) {
-                        request.extensions_mut().insert(AttemptTimeout(t));
-                    }
+                    AttemptTimeout::attach(&mut request, self.attempt_timeout(&machine, now));
                     #[cfg(feature = "tracing")]
                     let _span = attempt_span(&request).entered();
                     let outcome = self.transport.send(request);
@@ -176,9 +170,7 @@ impl Runtime {
                 Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
                     self.emit(&mut machine);
-                    if let Some(t) = self.attempt_timeout(&machine, now) {
-                        request.extensions_mut().insert(AttemptTimeout(t));
-                    }
+                    AttemptTimeout::attach(&mut request, self.attempt_timeout(&machine, now));
                     let outcome = match self.transport.send_streaming(request) {
                         Ok(response) if response.status().is_success() => {
                             let mut head = http::Response::new(Bytes::new());

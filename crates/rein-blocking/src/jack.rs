@@ -76,19 +76,12 @@ impl Jack {
         &self,
         documents: impl IntoIterator<Item = D>,
     ) -> Result<IngestReport, Error> {
-        let batches = ingest_many(documents)?;
+        let mut batches = ingest_many(documents)?.into_iter();
         let mut report = IngestReport::default();
-        let mut batches = batches.into_iter();
         while let Some(batch) = batches.next() {
             let result = self.handle.create_once(&batch);
-            // Cancelled: the batches already accepted stay in the report with their ids, and
-            // the rest are reported as cancelled, not sent.
-            let cancelled = matches!(result, Err(Error::Cancelled));
-            report.batches.push((batch, result));
-            if cancelled {
-                for rest in batches.by_ref() {
-                    report.batches.push((rest, Err(Error::Cancelled)));
-                }
+            if !report.record(batch, result) {
+                report.cancel_rest(batches);
                 break;
             }
         }

@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use rein_core::jockey::{
-    AddItem, Asset, AssetDetail, AssetMethod, CreateAsset, CreateKnowledgeStore, CreateResponse,
-    DeleteAsset, DeleteAssetMetadata, DeleteItem, DeleteKnowledgeStore, GetAsset, GetItem,
-    GetKnowledgeStore, KnowledgeStore, KnowledgeStoreItem, ListAssets, ListItems,
-    ListKnowledgeStores, MergeAssetMetadata, Metadata, ReplaceAssetMetadata, Response,
-    SearchKnowledgeStore, SearchResponse, UpdateKnowledgeStore,
+    AddItem, Asset, AssetDetail, CreateAsset, CreateKnowledgeStore, CreateResponse, DeleteAsset,
+    DeleteAssetMetadata, DeleteItem, DeleteKnowledgeStore, GetAsset, GetItem, GetKnowledgeStore,
+    KnowledgeStore, KnowledgeStoreItem, ListAssets, ListItems, ListKnowledgeStores,
+    MergeAssetMetadata, Metadata, ReplaceAssetMetadata, Response, SearchKnowledgeStore,
+    SearchResponse, UpdateKnowledgeStore,
 };
 use rein_core::pages::Page;
 use rein_core::{Api, ClientConfig, Error, Wait, WaitPolicy};
@@ -124,11 +124,7 @@ impl Jockey {
     /// up to 120 s; URL: every 5 s up to 300 s). `failed` ends the wait with
     /// [`Error::ResourceFailed`].
     pub fn wait_for_asset(&self, asset: &Asset) -> Result<AssetDetail, Error> {
-        let preset = match asset.method {
-            Some(AssetMethod::Direct) => WaitPolicy::ASSET_DIRECT,
-            _ => WaitPolicy::ASSET_URL,
-        };
-        self.wait_for_asset_with(asset.id.as_deref().unwrap_or_default(), preset)
+        self.wait_for_asset_with(asset.id.as_deref().unwrap_or_default(), asset.wait_policy())
     }
 
     /// Waits on an asset by id with any policy.

@@ -14,6 +14,28 @@ use crate::body::Body;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptTimeout(pub std::time::Duration);
 
+impl AttemptTimeout {
+    /// What drivers attach to a request sent at `now` by a machine with `deadline`: the time
+    /// left, when it is less than the `request_timeout` the transport applies anyway.
+    pub fn for_attempt(
+        deadline: Option<crate::Moment>,
+        now: crate::Moment,
+        request_timeout: std::time::Duration,
+    ) -> Option<AttemptTimeout> {
+        deadline
+            .map(|d| d.saturating_since(now))
+            .filter(|t| *t < request_timeout)
+            .map(AttemptTimeout)
+    }
+
+    /// Attaches the attempt's timeout to `request`, when there is one to attach.
+    pub fn attach<B>(request: &mut http::Request<B>, timeout: Option<AttemptTimeout>) {
+        if let Some(t) = timeout {
+            request.extensions_mut().insert(t);
+        }
+    }
+}
+
 /// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
 /// retry sends it again.
 #[derive(Clone, PartialEq)]

@@ -403,6 +403,20 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    /// Records a batch's outcome and says whether to send the next batch: not after a
+    /// cancellation (see [`IngestReport::cancel_rest`]).
+    pub fn record(&mut self, batch: IngestBatch, result: Result<IngestAccepted, Error>) -> bool {
+        let go_on = !matches!(result, Err(Error::Cancelled));
+        self.batches.push((batch, result));
+        go_on
+    }
+
+    /// Records the batches never sent as cancelled, so the report still accounts for every
+    /// document.
+    pub fn cancel_rest(&mut self, rest: impl IntoIterator<Item = IngestBatch>) {
+        self.batches.extend(rest.into_iter().map(|b| (b, Err(Error::Cancelled))));
+    }
+
     /// Whether every batch was accepted.
     pub fn all_accepted(&self) -> bool {
         self.batches.iter().all(|(_, r)| r.is_ok())

@@ -666,6 +666,17 @@ impl ApiCall for CreateAsset {
     }
 }
 
+impl Asset {
+    /// The references' wait for this asset: by its upload method, direct (every 5 s, up to
+    /// 120 s) or by URL (every 5 s, up to 300 s; also for any other method).
+    pub fn wait_policy(&self) -> crate::WaitPolicy {
+        match self.method {
+            Some(AssetMethod::Direct) => crate::WaitPolicy::ASSET_DIRECT,
+            _ => crate::WaitPolicy::ASSET_URL,
+        }
+    }
+}
+
 /// `GET /assets/{asset_id}`: an asset, to poll until `ready` or `failed`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GetAsset {
