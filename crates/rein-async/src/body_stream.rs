@@ -29,8 +29,20 @@ impl std::error::Error for FileError {}
 
 type Opening = Pin<Box<dyn Future<Output = io::Result<tokio::fs::File>> + Send>>;
 
-/// An `http_body::Body` over a request body's segments.
-pub(crate) struct SegmentBody {
+/// An `http_body::Body` over a request body's segments. Small: an empty or in-memory body (every
+/// request but an upload) is sent as it is; only a form with files carries the streaming state.
+pub(crate) struct SegmentBody(Kind);
+
+enum Kind {
+    /// No body, or an in-memory one already sent.
+    Empty,
+    /// One in-memory chunk, not yet sent.
+    Bytes(Bytes),
+    /// A form with files, streamed.
+    Segments(Box<Segments>),
+}
+
+struct Segments {
     segments: VecDeque<Segment>,
     current: Current,
     remaining: u64,
@@ -53,22 +65,34 @@ enum Current {
 
 impl std::fmt::Debug for SegmentBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (segments, remaining) = match &self.0 {
+            Kind::Empty => (0, 0),
+            Kind::Bytes(b) => (1, b.len() as u64),
+            Kind::Segments(s) => (s.segments.len(), s.remaining),
+        };
         f.debug_struct("SegmentBody")
-            .field("segments", &self.segments.len())
-            .field("remaining", &self.remaining)
+            .field("segments", &segments)
+            .field("remaining", &remaining)
             .finish_non_exhaustive()
     }
 }
 
 impl SegmentBody {
     pub(crate) fn new(body: Body) -> Self {
-        SegmentBody {
-            remaining: body.content_length(),
-            segments: body.segments().into(),
-            current: Current::Idle,
-        }
+        SegmentBody(match body {
+            Body::Empty => Kind::Empty,
+            Body::Bytes(b) if b.is_empty() => Kind::Empty,
+            Body::Bytes(b) => Kind::Bytes(b),
+            multipart @ Body::Multipart(_) => Kind::Segments(Box::new(Segments {
+                remaining: multipart.content_length(),
+                segments: multipart.segments().into(),
+                current: Current::Idle,
+            })),
+        })
     }
+}
 
+impl Segments {
     fn fail(&mut self, message: String) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
         self.current = Current::Failed;
         Poll::Ready(Some(Err(FileError(message))))
@@ -78,37 +102,31 @@ impl SegmentBody {
         self.remaining = self.remaining.saturating_sub(bytes.len() as u64);
         Poll::Ready(Some(Ok(Frame::data(bytes))))
     }
-}
-
-impl hyper::body::Body for SegmentBody {
-    type Data = Bytes;
-    type Error = FileError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
-        let this = &mut *self;
         loop {
-            match &mut this.current {
+            match &mut self.current {
                 Current::Failed => return Poll::Ready(None),
-                Current::Idle => match this.segments.pop_front() {
+                Current::Idle => match self.segments.pop_front() {
                     None => return Poll::Ready(None),
                     Some(Segment::Bytes(b)) if b.is_empty() => {}
-                    Some(Segment::Bytes(b)) => return this.data(b),
+                    Some(Segment::Bytes(b)) => return self.data(b),
                     Some(Segment::File(source)) => {
                         let open = Box::pin(tokio::fs::File::open(source.path.clone()));
-                        this.current = Current::Opening { open, source };
+                        self.current = Current::Opening { open, source };
                     }
                 },
                 Current::Opening { open, source } => match ready!(open.as_mut().poll(cx)) {
                     Ok(file) => {
                         let source = source.clone();
-                        this.current = Current::Reading { file, source, read: 0 };
+                        self.current = Current::Reading { file, source, read: 0 };
                     }
                     Err(e) => {
                         let message = format!("opening {}: {e}", source.path.display());
-                        return this.fail(message);
+                        return self.fail(message);
                     }
                 },
                 Current::Reading { file, source, read } => {
@@ -120,36 +138,65 @@ impl hyper::body::Body for SegmentBody {
                     let mut read_buf = ReadBuf::new(&mut buf);
                     if let Err(e) = ready!(Pin::new(&mut *file).poll_read(cx, &mut read_buf)) {
                         let message = format!("reading {}: {e}", source.path.display());
-                        return this.fail(message);
+                        return self.fail(message);
                     }
                     let n = read_buf.filled().len();
                     match (left, n) {
-                        (0, 0) => this.current = Current::Idle,
+                        (0, 0) => self.current = Current::Idle,
                         (_, 0) | (0, _) => {
                             let message = format!(
                                 "{} changed size while uploading: announced {} bytes",
                                 source.path.display(),
                                 source.len
                             );
-                            return this.fail(message);
+                            return self.fail(message);
                         }
                         _ => {
                             *read += n as u64;
                             buf.truncate(n);
-                            return this.data(buf.freeze());
+                            return self.data(buf.freeze());
                         }
                     }
                 }
             }
         }
     }
+}
+
+impl hyper::body::Body for SegmentBody {
+    type Data = Bytes;
+    type Error = FileError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
+        match &mut self.0 {
+            Kind::Empty => Poll::Ready(None),
+            Kind::Bytes(_) => match std::mem::replace(&mut self.0, Kind::Empty) {
+                Kind::Bytes(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                _ => Poll::Ready(None),
+            },
+            Kind::Segments(s) => s.poll_frame(cx),
+        }
+    }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.current, Current::Idle | Current::Failed) && self.segments.is_empty()
+        match &self.0 {
+            Kind::Empty => true,
+            Kind::Bytes(_) => false,
+            Kind::Segments(s) => {
+                matches!(s.current, Current::Idle | Current::Failed) && s.segments.is_empty()
+            }
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
+        SizeHint::with_exact(match &self.0 {
+            Kind::Empty => 0,
+            Kind::Bytes(b) => b.len() as u64,
+            Kind::Segments(s) => s.remaining,
+        })
     }
 }
 
@@ -202,6 +249,16 @@ mod tests {
         let missing = frames(multipart(&dir.join("nope"), 3)).await.expect_err("missing");
         assert!(missing.0.starts_with("opening"), "{missing}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_body_is_one_frame_of_its_length() {
+        let json = Bytes::from_static(b"{\"name\":\"x\"}");
+        let body = SegmentBody::new(Body::Bytes(json.clone()));
+        assert!(!hyper::body::Body::is_end_stream(&body));
+        assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(json.len() as u64));
+        assert_eq!(frames(Body::Bytes(json.clone())).await.expect("frames"), vec![json]);
+        assert!(frames(Body::Bytes(Bytes::new())).await.expect("frames").is_empty());
     }
 
     #[test]

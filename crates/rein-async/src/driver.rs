@@ -33,14 +33,13 @@ pub(crate) enum Sender {
 }
 
 impl Sender {
-    async fn send(
-        &self,
-        request: http::Request<Body>,
-    ) -> Result<http::Response<Bytes>, TransportError> {
+    /// The exchange's future: the default transport's own, or the trait's boxed one. Named
+    /// rather than `async`, so it adds no state of its own to every call's future.
+    pub(crate) fn send(&self, request: http::Request<Body>) -> SendFuture<'_> {
         match self {
             #[cfg(feature = "hyper")]
-            Sender::Hyper(h) => h.exchange(request).await,
-            Sender::Custom(t) => t.send(request).await,
+            Sender::Hyper(h) => SendFuture::Hyper { exchange: h.exchange(request) },
+            Sender::Custom(t) => SendFuture::Custom { future: t.send(request) },
         }
     }
 
@@ -76,6 +75,38 @@ fn process_origin() -> Instant {
             .find_map(|s| now.checked_sub(Duration::from_secs(s)))
             .unwrap_or(now)
     })
+}
+
+pin_project_lite::pin_project! {
+    /// [`Sender::send`]'s future.
+    #[project = SendFutureProj]
+    pub(crate) enum SendFuture<'a> {
+        /// The default transport's exchange.
+        #[cfg(feature = "hyper")]
+        Hyper { #[pin] exchange: crate::hyper_transport::Exchange },
+        /// A transport given to the builder.
+        Custom { future: TransportFuture<'a> },
+    }
+}
+
+/// What [`Transport::send`] returns.
+type TransportFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a>,
+>;
+
+impl std::future::Future for SendFuture<'_> {
+    type Output = Result<http::Response<Bytes>, TransportError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            #[cfg(feature = "hyper")]
+            SendFutureProj::Hyper { exchange } => exchange.poll(cx),
+            SendFutureProj::Custom { future } => future.as_mut().poll(cx),
+        }
+    }
 }
 
 /// What every call of a client shares: the clock's origin, the transport, the limiter, the hook.
@@ -191,10 +222,14 @@ impl Runtime {
                     let timeout = self.prepare(&machine, now, &mut request);
                     #[cfg(feature = "tracing")]
                     let span = attempt_span(&request);
-                    let send = within(self.guard(timeout), self.transport.send(request));
+                    let send = self.transport.send(request);
                     #[cfg(feature = "tracing")]
                     let send = tracing::Instrument::instrument(send, span);
-                    let outcome = send.await;
+                    // Without a guard the exchange is awaited as it is: no wrapper future.
+                    let outcome = match self.guard(timeout) {
+                        Some(limit) => within_limit(limit, send).await,
+                        None => send.await,
+                    };
                     machine.handle(outcome, self.now());
                     self.emit(&mut machine);
                 }
@@ -285,14 +320,22 @@ async fn within<T>(
     send: impl std::future::Future<Output = Result<T, TransportError>>,
 ) -> Result<T, TransportError> {
     match timeout {
-        Some(t) => tokio::time::timeout(t, send).await.unwrap_or_else(|_| {
-            Err(TransportError::after_send(
-                TransportErrorKind::Timeout,
-                format!("no response within the {t:?} left before the call's deadline"),
-            ))
-        }),
+        Some(t) => within_limit(t, send).await,
         None => send.await,
     }
+}
+
+/// [`within`] a limit that is there.
+async fn within_limit<T>(
+    limit: Duration,
+    send: impl std::future::Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(limit, send).await.unwrap_or_else(|_| {
+        Err(TransportError::after_send(
+            TransportErrorKind::Timeout,
+            format!("no response within the {limit:?} left before the call's deadline"),
+        ))
+    })
 }
 
 /// The next chunk of a body stream.

@@ -3,17 +3,16 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rein_core::request::AttemptTimeout;
 use rein_core::{Body, TransportError, TransportErrorKind};
@@ -89,52 +88,167 @@ impl HyperTransport {
 
     /// One whole exchange within the attempt's timeout. The driver calls this directly for the
     /// default transport, sparing every request the trait object's boxed future.
-    pub(crate) async fn exchange(
-        &self,
-        request: http::Request<Body>,
-    ) -> Result<http::Response<Bytes>, TransportError> {
+    pub(crate) fn exchange(&self, request: http::Request<Body>) -> Exchange {
         let timeout = self.timeout_for(&request);
-        let exchange = async {
-            let response = self.head(request).await?;
-            self.read_capped(response).await
-        };
-        tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| Err(timed_out(timeout)))
+        Exchange {
+            timer: tokio::time::sleep(timeout),
+            timeout,
+            read: ReadWhole {
+                state: ReadState::Head(self.client.request(request.map(SegmentBody::new))),
+                max: self.max_response_bytes,
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A whole exchange (the head, then the body read up to the cap) within a timeout. A named,
+    /// compact future rather than nested `async` blocks: every request moves it a few times on
+    /// its way down to the runtime, so its size is paid per request.
+    pub(crate) struct Exchange {
+        #[pin]
+        timer: Sleep,
+        timeout: Duration,
+        read: ReadWhole,
+    }
+}
+
+impl Future for Exchange {
+    type Output = Result<http::Response<Bytes>, TransportError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(done) = this.read.poll(cx) {
+            return Poll::Ready(done);
+        }
+        match this.timer.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(timed_out(*this.timeout))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Waits for the head, then reads the whole body, refusing more than the cap.
+struct ReadWhole {
+    state: ReadState,
+    max: u64,
+}
+
+enum ReadState {
+    Head(ResponseFuture),
+    Body(http::response::Parts, Incoming, Collected),
+    Done,
+}
+
+/// The body read so far: a body of one frame (the usual case) is kept as it came, uncopied.
+enum Collected {
+    Nothing,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Collected {
+    fn len(&self) -> usize {
+        match self {
+            Collected::Nothing => 0,
+            Collected::One(b) => b.len(),
+            Collected::Many(b) => b.len(),
+        }
     }
 
-    /// Reads a whole body, refusing more than the cap.
-    async fn read_capped(
-        &self,
-        response: http::Response<Incoming>,
-    ) -> Result<http::Response<Bytes>, TransportError> {
-        let (parts, body) = response.into_parts();
-        let max = self.max_response_bytes;
-        let too_large = |size: u64| {
-            TransportError::after_send(
-                TransportErrorKind::BodyTooLarge,
-                format!("the response body ({size} bytes or more) exceeds the {max}-byte cap"),
-            )
-        };
-        let announced = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if let Some(len) = announced.filter(|&len| len > max) {
-            return Err(too_large(len));
+    fn push(&mut self, data: Bytes) {
+        *self = match std::mem::replace(self, Collected::Nothing) {
+            Collected::Nothing => Collected::One(data),
+            Collected::One(first) => {
+                let mut all = BytesMut::with_capacity(first.len() + data.len());
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&data);
+                Collected::Many(all)
+            }
+            Collected::Many(mut all) => {
+                all.extend_from_slice(&data);
+                Collected::Many(all)
+            }
         }
-        // Collecting keeps a one-frame body as it is, without a copy.
-        let limited =
-            http_body_util::Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
-        match limited.collect().await {
-            Ok(collected) => Ok(http::Response::from_parts(parts, collected.to_bytes())),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max + 1)),
-            Err(e) => Err(match e.downcast::<hyper::Error>() {
-                Ok(e) => map_hyper(&e, "reading the response body"),
-                Err(e) => TransportError::after_send(
-                    TransportErrorKind::Reset,
-                    format!("reading the response body: {e}"),
-                ),
-            }),
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Collected::Nothing => Bytes::new(),
+            Collected::One(b) => b,
+            Collected::Many(b) => b.freeze(),
+        }
+    }
+}
+
+impl ReadWhole {
+    fn too_large(&self, size: u64) -> TransportError {
+        let max = self.max;
+        TransportError::after_send(
+            TransportErrorKind::BodyTooLarge,
+            format!("the response body ({size} bytes or more) exceeds the {max}-byte cap"),
+        )
+    }
+
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<http::Response<Bytes>, TransportError>> {
+        loop {
+            match &mut self.state {
+                ReadState::Head(head) => {
+                    let response = match ready!(Pin::new(head).poll(cx)) {
+                        Ok(response) => response,
+                        Err(e) => {
+                            self.state = ReadState::Done;
+                            return Poll::Ready(Err(map_error(e)));
+                        }
+                    };
+                    let (parts, body) = response.into_parts();
+                    let announced = parts
+                        .headers
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    if let Some(len) = announced.filter(|&len| len > self.max) {
+                        self.state = ReadState::Done;
+                        return Poll::Ready(Err(self.too_large(len)));
+                    }
+                    self.state = ReadState::Body(parts, body, Collected::Nothing);
+                }
+                ReadState::Body(_, body, collected) => {
+                    match ready!(Pin::new(body).poll_frame(cx)) {
+                        Some(Ok(frame)) => {
+                            let Ok(data) = frame.into_data() else { continue }; // trailers: nothing to read
+                            let total = (collected.len() + data.len()) as u64;
+                            if total > self.max {
+                                self.state = ReadState::Done;
+                                return Poll::Ready(Err(self.too_large(total)));
+                            }
+                            collected.push(data);
+                        }
+                        Some(Err(e)) => {
+                            self.state = ReadState::Done;
+                            return Poll::Ready(Err(map_hyper(&e, "reading the response body")));
+                        }
+                        None => {
+                            if let ReadState::Body(parts, _, collected) =
+                                std::mem::replace(&mut self.state, ReadState::Done)
+                            {
+                                let response =
+                                    http::Response::from_parts(parts, collected.into_bytes());
+                                return Poll::Ready(Ok(response));
+                            }
+                        }
+                    }
+                }
+                ReadState::Done => {
+                    return Poll::Ready(Err(TransportError::after_send(
+                        TransportErrorKind::Other,
+                        "the exchange was polled after it ended",
+                    )))
+                }
+            }
         }
     }
 }

@@ -76,7 +76,9 @@ impl hyper::body::Body for Chunks {
             return Poll::Ready(None);
         }
         self.count -= 1;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; self.size])))))
+        // Each chunk its own letter, so a body read out of order would show.
+        let letter = b'a' + (self.count % 26) as u8;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![letter; self.size])))))
     }
 }
 
@@ -162,6 +164,9 @@ async fn a_response_over_the_cap_is_body_too_large() {
         match req.uri().path() {
             "/announced" => full(200, vec![b'x'; 2 << 20]),
             "/chunked" => http::Response::new(Chunks { size: 64 << 10, count: 32 }.boxed()),
+            "/chunked-at-cap" => {
+                http::Response::new(Chunks { size: 64 << 10, count: 16 }.boxed())
+            }
             _ => full(200, vec![b'x'; 1 << 20]),
         }
     })
@@ -174,6 +179,11 @@ async fn a_response_over_the_cap_is_body_too_large() {
     }
     let at_cap = transport.send(get(addr, "/exact")).await.expect("a body at the cap is read");
     assert_eq!(at_cap.body().len(), 1 << 20);
+    // Many frames, read whole and in order.
+    let chunked = transport.send(get(addr, "/chunked-at-cap")).await.expect("read whole");
+    let expected: Vec<u8> =
+        (0..16u8).rev().flat_map(|i| std::iter::repeat_n(b'a' + i, 64 << 10)).collect();
+    assert!(chunked.body()[..] == expected[..], "the chunks, whole and in order");
 }
 
 #[tokio::test]

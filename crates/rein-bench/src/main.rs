@@ -49,8 +49,17 @@ struct Emulator {
 
 impl Emulator {
     fn start(bin: &str) -> Result<Emulator> {
-        let mut child =
-            Command::new(bin).args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
+        // `cargo xtask bench` pins this process to one CPU and asks for the emulator on another;
+        // without `taskset` around it, the emulator would inherit this process's CPU.
+        let mut command = match std::env::var("REIN_BENCH_EMULATOR_CPU") {
+            Ok(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", &cpu, bin]);
+                c
+            }
+            Err(_) => Command::new(bin),
+        };
+        let mut child = command.args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut first = String::new();
         BufReader::new(stdout).read_line(&mut first)?;
