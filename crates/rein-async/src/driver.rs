@@ -210,8 +210,11 @@ impl Runtime {
         mut machine: M,
         cancel: Option<&CancelToken>,
     ) -> Result<M::Output, Error> {
+        // A clock reading serves the step after it too: the answer just handled and the
+        // next poll happen at the same moment, give or take the driver's own microseconds
+        // (a hook's time is not counted that way: the clock is read again after it).
+        let mut now = self.now();
         loop {
-            let now = self.now();
             let step = machine.poll(now);
             match step {
                 Step::Send(mut request) => {
@@ -230,14 +233,19 @@ impl Runtime {
                         Some(limit) => within_limit(limit, send).await,
                         None => send.await,
                     };
-                    machine.handle(outcome, self.now());
+                    now = self.now();
+                    machine.handle(outcome, now);
                     self.emit(&mut machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the hook's time is not the machine's
+                    }
                 }
                 Step::Wait(until) => {
                     self.emit(&mut machine);
                     if !self.sleep_until(until, cancel).await {
                         return Err(machine.cancelled());
                     }
+                    now = self.now();
                 }
                 Step::Done(result) => {
                     self.emit(&mut machine);
@@ -257,8 +265,11 @@ impl Runtime {
         max_error_body: u64,
     ) -> Result<StreamingResponse, Error> {
         let mut success = None;
+        // A clock reading serves the step after it too: the answer just handled and the
+        // next poll happen at the same moment, give or take the driver's own microseconds
+        // (a hook's time is not counted that way: the clock is read again after it).
+        let mut now = self.now();
         loop {
-            let now = self.now();
             let step = machine.poll(now);
             match step {
                 Step::Send(mut request) => {
@@ -285,14 +296,19 @@ impl Runtime {
                             }
                             Err(e) => Err(e),
                         };
-                    machine.handle(outcome, self.now());
+                    now = self.now();
+                    machine.handle(outcome, now);
                     self.emit(&mut machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the hook's time is not the machine's
+                    }
                 }
                 Step::Wait(until) => {
                     self.emit(&mut machine);
                     if !self.sleep_until(until, cancel).await {
                         return Err(machine.cancelled());
                     }
+                    now = self.now();
                 }
                 Step::Done(result) => {
                     self.emit(&mut machine);

@@ -122,8 +122,11 @@ impl Runtime {
         cancel: Option<&CancelToken>,
     ) -> Result<M::Output, Error> {
         let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
+        // A clock reading serves the step after it too: the answer just handled and the
+        // next poll happen at the same moment, give or take the driver's own microseconds
+        // (a hook's time is not counted that way: the clock is read again after it).
+        let mut now = self.now();
         loop {
-            let now = self.now();
             let step = machine.poll(now);
             match step {
                 // Cancelled: the request is not sent, so neither is its `Sending` event.
@@ -134,14 +137,19 @@ impl Runtime {
                     #[cfg(feature = "tracing")]
                     let _span = attempt_span(&request).entered();
                     let outcome = self.transport.send(request);
-                    machine.handle(outcome, self.now());
+                    now = self.now();
+                    machine.handle(outcome, now);
                     self.emit(&mut machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the hook's time is not the machine's
+                    }
                 }
                 Step::Wait(until) => {
                     self.emit(&mut machine);
                     if cancelled() || !self.sleep_until(until, cancel) {
                         return Err(machine.cancelled());
                     }
+                    now = self.now();
                 }
                 Step::Done(result) => {
                     self.emit(&mut machine);
@@ -162,8 +170,11 @@ impl Runtime {
     ) -> Result<http::Response<Box<dyn Read + Send>>, Error> {
         let mut success = None;
         let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
+        // A clock reading serves the step after it too: the answer just handled and the
+        // next poll happen at the same moment, give or take the driver's own microseconds
+        // (a hook's time is not counted that way: the clock is read again after it).
+        let mut now = self.now();
         loop {
-            let now = self.now();
             let step = machine.poll(now);
             match step {
                 // Cancelled: the request is not sent, so neither is its `Sending` event.
@@ -182,14 +193,19 @@ impl Runtime {
                         Ok(response) => read_error_body(response, max_error_body),
                         Err(e) => Err(e),
                     };
-                    machine.handle(outcome, self.now());
+                    now = self.now();
+                    machine.handle(outcome, now);
                     self.emit(&mut machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the hook's time is not the machine's
+                    }
                 }
                 Step::Wait(until) => {
                     self.emit(&mut machine);
                     if cancelled() || !self.sleep_until(until, cancel) {
                         return Err(machine.cancelled());
                     }
+                    now = self.now();
                 }
                 Step::Done(result) => {
                     self.emit(&mut machine);

@@ -1,6 +1,5 @@
 //! The default transport: ureq 3 over rustls (ring, webpki roots).
 
-use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -39,6 +38,12 @@ impl UreqTransport {
             .max_redirects_will_error(false)
             .timeout_connect(Some(connect_timeout))
             .timeout_global(Some(request_timeout))
+            // ureq sets a socket's timeout to the time left whenever it changes, which with only
+            // a global timeout is every request (two syscalls each). A fixed per-read and
+            // per-write limit a little under the request timeout is what the socket keeps
+            // instead, set once per connection; the global timeout still bounds the attempt.
+            .timeout_per_read(Some(io_timeout(request_timeout)))
+            .timeout_per_write(Some(io_timeout(request_timeout)))
             .build();
         UreqTransport {
             agent: ureq::Agent::with_parts(
@@ -106,17 +111,37 @@ impl Transport for UreqTransport {
     }
 }
 
+/// The most one socket read or write may wait: the request timeout less a little (a second, or a
+/// tenth of it when shorter), so that for an attempt's first moments it, not the time left, is
+/// the socket's timeout.
+fn io_timeout(request_timeout: Duration) -> Duration {
+    let margin = (request_timeout / 10).min(Duration::from_secs(1));
+    request_timeout.saturating_sub(margin).max(Duration::from_millis(1))
+}
+
 /// How long a resolved address is reused.
 const RESOLVE_TTL: Duration = Duration::from_secs(60);
 
 /// ureq's resolver with a short cache. With a timeout set, ureq resolves on a new thread for every
-/// request, pooled connection or not; the cache keeps that to once a minute per host. (ureq's
+/// request, pooled connection or not; the cache keeps that to once a minute per host. A client
+/// talks to one or two hosts, so the cache is a short list searched without allocating. (ureq's
 /// resolver API is outside its semver promise; the lockfile pins the version.)
 #[derive(Debug, Default)]
 struct CachingResolver {
     inner: DefaultResolver,
-    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+    cache: Mutex<Vec<Resolved>>,
 }
+
+#[derive(Debug)]
+struct Resolved {
+    scheme: String,
+    authority: String,
+    at: Instant,
+    addrs: ResolvedSocketAddrs,
+}
+
+/// Hosts remembered at once; the oldest is forgotten first.
+const RESOLVE_CACHE_SIZE: usize = 8;
 
 impl Resolver for CachingResolver {
     fn resolve(
@@ -125,21 +150,29 @@ impl Resolver for CachingResolver {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let key = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or(""),
-            uri.authority().map_or("", |a| a.as_str())
-        );
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((at, addrs)) = cache.get(&key) {
-            if at.elapsed() < RESOLVE_TTL {
-                return Ok(addrs.clone());
+        let scheme = uri.scheme_str().unwrap_or("");
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let same = |r: &Resolved| r.scheme == scheme && r.authority == authority;
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(hit) = cache.iter().find(|r| same(r)) {
+                if hit.at.elapsed() < RESOLVE_TTL {
+                    return Ok(hit.addrs.clone());
+                }
             }
         }
-        drop(cache);
         let addrs = self.inner.resolve(uri, config, timeout)?;
-        cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.insert(key, (Instant::now(), addrs.clone()));
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.retain(|r| !same(r));
+        if cache.len() >= RESOLVE_CACHE_SIZE {
+            cache.remove(0);
+        }
+        cache.push(Resolved {
+            scheme: scheme.to_owned(),
+            authority: authority.to_owned(),
+            at: Instant::now(),
+            addrs: addrs.clone(),
+        });
         Ok(addrs)
     }
 }
@@ -180,5 +213,37 @@ fn map_io(io: &io::Error, message: String) -> TransportError {
             TransportError::after_send(TransportErrorKind::Timeout, message)
         }
         _ => TransportError::after_send(TransportErrorKind::Reset, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_io_timeout_is_a_little_under_the_request_timeout() {
+        assert_eq!(io_timeout(Duration::from_secs(120)), Duration::from_secs(119));
+        assert_eq!(io_timeout(Duration::from_secs(5)), Duration::from_millis(4500));
+        assert_eq!(io_timeout(Duration::ZERO), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn the_resolver_remembers_a_few_hosts_and_the_newest_of_each() {
+        let resolver = CachingResolver::default();
+        let config = ureq::config::Config::default();
+        let resolve = |port: u16| {
+            let uri: http::Uri = format!("http://127.0.0.1:{port}/").parse().expect("uri");
+            resolver.resolve(&uri, &config, NextTimeout::default()).expect("resolves")
+        };
+        let first = resolve(1000);
+        assert_eq!(first[0], "127.0.0.1:1000".parse().expect("addr"));
+        assert_eq!(resolve(1000), first);
+        assert_eq!(resolver.cache.lock().expect("lock").len(), 1, "a hit adds nothing");
+        for port in 1001..1020 {
+            assert_eq!(resolve(port)[0].port(), port);
+        }
+        let cache = resolver.cache.lock().expect("lock");
+        assert_eq!(cache.len(), RESOLVE_CACHE_SIZE);
+        assert_eq!(cache.last().expect("newest").authority, "127.0.0.1:1019");
     }
 }

@@ -651,7 +651,7 @@ impl Rng {
 /// suffice; more spill to the heap rather than being lost.
 #[derive(Default)]
 struct EventQueue {
-    inline: [Option<Event>; 4],
+    inline: [Option<Event>; 2],
     head: usize,
     len: usize,
     spill: VecDeque<Event>,

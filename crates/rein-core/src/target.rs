@@ -196,6 +196,11 @@ fn push_segment(path: &mut String, id: &str) {
         (0..id.len()).for_each(|_| path.push_str("%2E"));
         return;
     }
+    if id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
+        // The usual id: nothing to escape.
+        path.push_str(id);
+        return;
+    }
     utf8_percent_encode(id, SEGMENT).for_each(|chunk| path.push_str(chunk));
 }
 
@@ -281,9 +286,11 @@ impl RequestBuilder<'_> {
         path.push_str(base);
         let mut params = self.path_params.iter();
         let mut rest = template;
-        while let Some(open) = rest.find('{') {
+        // Templates are short: a plain scan beats `find`'s vectorised set-up.
+        let position = |s: &str, c: u8| s.bytes().position(|b| b == c);
+        while let Some(open) = position(rest, b'{') {
             path.push_str(&rest[..open]);
-            let close = open + rest[open..].find('}').unwrap_or(rest.len() - open - 1);
+            let close = open + position(&rest[open..], b'}').unwrap_or(rest.len() - open - 1);
             let name = &rest[open + 1..close];
             let value = params.next().ok_or_else(|| missing_param(name))?;
             if value.is_empty() {

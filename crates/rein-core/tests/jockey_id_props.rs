@@ -93,6 +93,25 @@ proptest! {
     }
 
     #[test]
+    fn an_id_is_escaped_byte_for_byte_but_its_unreserved_characters(a in id()) {
+        // Written out independently of the encoder: RFC 3986 unreserved bytes as they are,
+        // every other byte as %XX; an id of only dots escaped whole.
+        let expected: String = if a.bytes().all(|b| b == b'.') {
+            "%2E".repeat(a.len())
+        } else {
+            a.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        prop_assert_eq!(rein_core::target::encode_segment(&a), expected);
+    }
+
+    #[test]
     fn an_empty_id_is_refused_whatever_the_other(other in id()) {
         let refused = |r: Result<Request, Error>, field: &str| match r {
             Err(Error::Invalid(e)) => e.field == field,
