@@ -91,7 +91,9 @@ pin_project_lite::pin_project! {
 
 /// What [`Transport::send`] returns.
 type TransportFuture<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a>,
+    Box<
+        dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a,
+    >,
 >;
 
 impl std::future::Future for SendFuture<'_> {

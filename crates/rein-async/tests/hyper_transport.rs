@@ -164,9 +164,7 @@ async fn a_response_over_the_cap_is_body_too_large() {
         match req.uri().path() {
             "/announced" => full(200, vec![b'x'; 2 << 20]),
             "/chunked" => http::Response::new(Chunks { size: 64 << 10, count: 32 }.boxed()),
-            "/chunked-at-cap" => {
-                http::Response::new(Chunks { size: 64 << 10, count: 16 }.boxed())
-            }
+            "/chunked-at-cap" => http::Response::new(Chunks { size: 64 << 10, count: 16 }.boxed()),
             _ => full(200, vec![b'x'; 1 << 20]),
         }
     })

@@ -18,7 +18,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 /// A bare client's round and rein's, with their names.
 type Pair<'a> = (&'a str, &'a dyn Fn() -> Result, &'a str, &'a dyn Fn() -> Result);
 
-const ROUNDS: usize = 41;
+const ROUNDS: usize = 101;
 const REQUESTS_PER_ROUND: usize = 1_000;
 const CONCURRENCY: usize = 8;
 
@@ -49,8 +49,8 @@ struct Emulator {
 
 impl Emulator {
     fn start(bin: &str) -> Result<Emulator> {
-        // `cargo xtask bench` pins this process to one CPU and asks for the emulator on another;
-        // without `taskset` around it, the emulator would inherit this process's CPU.
+        // The emulator inherits this process's CPU affinity (`cargo xtask bench` pins both to
+        // CPU 0) unless REIN_BENCH_EMULATOR_CPU names another CPU for it.
         let mut command = match std::env::var("REIN_BENCH_EMULATOR_CPU") {
             Ok(cpu) => {
                 let mut c = Command::new("taskset");
