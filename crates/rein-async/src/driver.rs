@@ -209,7 +209,18 @@ impl Runtime {
     /// Runs `machine` to completion.
     pub(crate) async fn drive<M: Machine>(
         &self,
-        mut machine: M,
+        machine: M,
+        cancel: Option<&CancelToken>,
+    ) -> Result<M::Output, Error> {
+        let mut machine = machine;
+        self.drive_in_place(&mut machine, cancel).await
+    }
+
+    /// [`Runtime::drive`] with the machine borrowed: a caller that keeps the machine in its own
+    /// future spares every call the copies of a machine passed by value.
+    pub(crate) async fn drive_in_place<M: Machine>(
+        &self,
+        machine: &mut M,
         cancel: Option<&CancelToken>,
     ) -> Result<M::Output, Error> {
         // A clock reading serves the step after it too: the answer just handled and the
@@ -223,8 +234,8 @@ impl Runtime {
                     if cancel.is_some_and(CancelToken::is_cancelled) {
                         return Err(machine.cancelled());
                     }
-                    self.emit(&mut machine);
-                    let timeout = self.prepare(&machine, now, &mut request);
+                    self.emit(machine);
+                    let timeout = self.prepare(machine, now, &mut request);
                     #[cfg(feature = "tracing")]
                     let span = attempt_span(&request);
                     let send = self.transport.send(request);
@@ -237,20 +248,20 @@ impl Runtime {
                     };
                     now = self.now();
                     machine.handle(outcome, now);
-                    self.emit(&mut machine);
+                    self.emit(machine);
                     if self.hook.is_some() {
                         now = self.now(); // the hook's time is not the machine's
                     }
                 }
                 Step::Wait(until) => {
-                    self.emit(&mut machine);
+                    self.emit(machine);
                     if !self.sleep_until(until, cancel).await {
                         return Err(machine.cancelled());
                     }
                     now = self.now();
                 }
                 Step::Done(result) => {
-                    self.emit(&mut machine);
+                    self.emit(machine);
                     return result;
                 }
             }
