@@ -60,6 +60,18 @@ pub(crate) fn run() -> Result {
         }
     }
 
+    // Each adapter also builds, warning-free, without its default transport (for users who
+    // bring their own).
+    for adapter in ["rein-blocking", "rein-async"] {
+        let out = cmd!(sh, "cargo check -q -p {adapter} --no-default-features")
+            .ignore_status()
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() || stderr.contains("warning") {
+            failures.push(format!("{adapter} without its default transport:\n{stderr}"));
+        }
+    }
+
     let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock"))?;
     for krate in ["aws-lc-rs", "aws-lc-sys"] {
         if lock.contains(&format!("name = \"{krate}\"")) {
@@ -71,6 +83,7 @@ pub(crate) fn run() -> Result {
     if failures.is_empty() {
         println!("boundaries: rein-core is sans-IO ({} dependencies checked)", tree.len());
         println!("boundaries: rein builds with `blocking` alone (no tokio, hyper) and `async` alone (no ureq)");
+        println!("boundaries: rein-blocking and rein-async build without their default transports");
         println!("boundaries: no aws-lc in Cargo.lock");
         Ok(())
     } else {

@@ -77,13 +77,24 @@ fn process_origin() -> Instant {
     })
 }
 
+#[cfg(feature = "hyper")]
 pin_project_lite::pin_project! {
     /// [`Sender::send`]'s future.
     #[project = SendFutureProj]
     pub(crate) enum SendFuture<'a> {
         /// The default transport's exchange.
-        #[cfg(feature = "hyper")]
         Hyper { #[pin] exchange: crate::hyper_transport::Exchange },
+        /// A transport given to the builder.
+        Custom { future: TransportFuture<'a> },
+    }
+}
+
+// The same without the default transport (the macro takes no `cfg` on a variant).
+#[cfg(not(feature = "hyper"))]
+pin_project_lite::pin_project! {
+    /// [`Sender::send`]'s future.
+    #[project = SendFutureProj]
+    pub(crate) enum SendFuture<'a> {
         /// A transport given to the builder.
         Custom { future: TransportFuture<'a> },
     }

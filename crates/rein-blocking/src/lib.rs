@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "ureq")]
 mod body_reader;
 mod cancel;
 mod client;
