@@ -205,12 +205,9 @@ impl ReadWhole {
                         }
                     };
                     let (parts, body) = response.into_parts();
-                    let announced = parts
-                        .headers
-                        .get(http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok());
-                    if let Some(len) = announced.filter(|&len| len > self.max) {
+                    // hyper reads the announced length (Content-Length) into the body's hint.
+                    let announced = body.size_hint().lower();
+                    if let Some(len) = Some(announced).filter(|&len| len > self.max) {
                         self.state = ReadState::Done;
                         return Poll::Ready(Err(self.too_large(len)));
                     }

@@ -174,6 +174,10 @@ async fn a_response_over_the_cap_is_body_too_large() {
         let err = transport.send(get(addr, path)).await.expect_err("over the cap");
         assert_eq!(err.kind, TransportErrorKind::BodyTooLarge, "{path}: {err}");
         assert!(err.sent);
+        if path == "/announced" {
+            // Refused on the announced length, before reading any of it.
+            assert!(err.message.contains(&(2u64 << 20).to_string()), "{err}");
+        }
     }
     let at_cap = transport.send(get(addr, "/exact")).await.expect("a body at the cap is read");
     assert_eq!(at_cap.body().len(), 1 << 20);

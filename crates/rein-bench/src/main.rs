@@ -18,7 +18,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 /// A bare client's round and rein's, with their names.
 type Pair<'a> = (&'a str, &'a dyn Fn() -> Result, &'a str, &'a dyn Fn() -> Result);
 
-const ROUNDS: usize = 101;
+const ROUNDS: usize = 301;
 const REQUESTS_PER_ROUND: usize = 1_000;
 const CONCURRENCY: usize = 8;
 
@@ -120,7 +120,7 @@ fn throughput(emulator_bin: &str, only: Option<&str>) -> Result {
         &format!("{url}/v1.3"),
         rein_emulator::DEMO_JOCKEY_KEY,
     )?;
-    let same_headers = rein_core::ApiCall::to_request(&get, &target)?.headers;
+    let same_headers = rein_core::ApiCall::to_request(&get, &target)?.all_headers();
 
     let rounds =
         std::env::var("REIN_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);

@@ -2,6 +2,7 @@
 //! about it (which operation it is, whether a repeat is harmless).
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
@@ -46,7 +47,11 @@ pub struct Request {
     pub method: Method,
     /// The absolute URI.
     pub uri: Uri,
-    /// Headers, credentials included (marked sensitive, so `Debug` hides them).
+    /// The headers every request to the target carries: the key (marked sensitive, so `Debug`
+    /// hides it), `accept`, `user-agent`. Shared by all of the target's requests.
+    pub target_headers: Arc<HeaderMap>,
+    /// This request's own headers (content type and length, any extra), sent after the
+    /// target's. [`Request::all_headers`] gives both, as they go on the wire.
     pub headers: HeaderMap,
     /// The body.
     pub body: Body,
@@ -60,8 +65,17 @@ impl Request {
         let mut req = http::Request::new(self.body.clone());
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
+        *req.headers_mut() = self.all_headers();
         req
+    }
+
+    /// Every header, as sent: the target's, then the request's own.
+    pub fn all_headers(&self) -> HeaderMap {
+        let mut all = HeaderMap::clone(&self.target_headers);
+        for (name, value) in &self.headers {
+            all.append(name.clone(), value.clone());
+        }
+        all
     }
 
     /// The request as readable wire text, credentials redacted: the request line, the headers,
@@ -72,7 +86,7 @@ impl Request {
         if let Some(host) = self.uri.authority() {
             out.push_str(&format!("host: {host}\n"));
         }
-        for (name, value) in &self.headers {
+        for (name, value) in &self.all_headers() {
             let shown = if value.is_sensitive() {
                 "<redacted>".to_owned()
             } else {
@@ -104,7 +118,7 @@ impl fmt::Debug for Request {
             .field("operation", &self.operation)
             .field("method", &self.method)
             .field("uri", &self.uri)
-            .field("headers", &RedactedHeaders(&self.headers))
+            .field("headers", &RedactedHeaders(&self.all_headers()))
             .field("body", &self.body)
             .field("idempotent", &self.idempotent)
             .finish()

@@ -2,6 +2,7 @@
 //! and renders [`Request`]s for any [`Operation`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{
@@ -50,8 +51,14 @@ impl<S: Into<String>> From<S> for ApiKey {
 pub struct Target {
     api: Api,
     base: Uri,
-    /// Sent with every request: the key (marked sensitive), `accept`, `user-agent`.
-    base_headers: HeaderMap,
+    /// What every request's URI starts with: the scheme, the authority, and the base path
+    /// without its trailing slash (prepared once, not per request).
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    base_path: String,
+    /// Sent with every request: the key (marked sensitive), `accept`, `user-agent`. Shared with
+    /// every request rendered, not copied into each.
+    base_headers: Arc<HeaderMap>,
 }
 
 impl fmt::Debug for Target {
@@ -144,7 +151,13 @@ impl Target {
             USER_AGENT,
             HeaderValue::from_static(concat!("rein/", env!("CARGO_PKG_VERSION"))),
         );
-        Ok(Target { api, base, base_headers })
+        let scheme = base.scheme().cloned().unwrap_or(http::uri::Scheme::HTTPS);
+        let authority = base
+            .authority()
+            .cloned()
+            .ok_or_else(|| invalid(format!("{base_url:?} has no host")))?;
+        let base_path = base.path().trim_end_matches('/').to_owned();
+        Ok(Target { api, base, scheme, authority, base_path, base_headers: Arc::new(base_headers) })
     }
 
     /// The API.
@@ -293,7 +306,7 @@ impl RequestBuilder<'_> {
         }
         let op = self.op;
         let template = op.path_template();
-        let base = self.target.base.path().trim_end_matches('/');
+        let base = self.target.base_path.as_str();
         let params_len: usize = self.path_params.iter().map(|p| p.len()).sum();
         let mut path = String::with_capacity(base.len() + template.len() + params_len + 16);
         path.push_str(base);
@@ -320,7 +333,9 @@ impl RequestBuilder<'_> {
                 .collect();
             path.push_str(&pairs.join("&"));
         }
-        let mut parts = self.target.base.clone().into_parts();
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.target.scheme.clone());
+        parts.authority = Some(self.target.authority.clone());
         // Every id was percent-encoded above, so this fails only on a malformed base URL.
         parts.path_and_query = Some(http::uri::PathAndQuery::try_from(path).map_err(|e| {
             Error::Invalid(Box::new(ValidationError::new(
@@ -333,7 +348,8 @@ impl RequestBuilder<'_> {
             Error::Invalid(Box::new(ValidationError::new("uri", e.to_string(), rows::JOCKEY_400)))
         })?;
 
-        let mut headers = self.target.base_headers.clone();
+        // The request's own headers; the target's are shared (see `Request::target_headers`).
+        let mut headers = HeaderMap::new();
         if let Some(ct) = &self.content_type {
             if let Ok(v) = HeaderValue::from_str(ct) {
                 headers.insert(CONTENT_TYPE, v);
@@ -350,6 +366,7 @@ impl RequestBuilder<'_> {
             operation: op,
             method: op.method(),
             uri,
+            target_headers: Arc::clone(&self.target.base_headers),
             headers,
             body: self.body,
             idempotent: idempotent.unwrap_or(op.is_idempotent()),

@@ -49,3 +49,18 @@ fn a_direct_upload_keeps_its_file_a_file() {
         .expect("a content-length");
     assert_eq!(length, request.body.content_length());
 }
+
+#[test]
+fn requests_share_the_targets_headers_and_send_them_first() {
+    use rein_core::jockey::stores::{CreateKnowledgeStore, GetKnowledgeStore};
+    use rein_core::ApiCall;
+    let t = jockey_support::target();
+    let create = CreateKnowledgeStore::new("a").to_request(&t).expect("valid");
+    let get = GetKnowledgeStore::new("ks_1").to_request(&t).expect("valid");
+    assert!(std::sync::Arc::ptr_eq(&create.target_headers, &get.target_headers), "shared");
+    let all = create.all_headers();
+    let names: Vec<&str> = all.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["x-api-key", "accept", "user-agent", "content-type", "content-length"]);
+    assert!(get.headers.is_empty(), "a GET adds no header of its own");
+    assert_eq!(create.to_http().headers(), &create.all_headers());
+}
