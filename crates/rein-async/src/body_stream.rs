@@ -29,17 +29,16 @@ impl std::error::Error for FileError {}
 
 type Opening = Pin<Box<dyn Future<Output = io::Result<tokio::fs::File>> + Send>>;
 
-/// An `http_body::Body` over a request body's segments. Small: an empty or in-memory body (every
-/// request but an upload) is sent as it is; only a form with files carries the streaming state.
-pub(crate) struct SegmentBody(Kind);
+/// An `http_body::Body` over a request body's segments. One pointer wide: hyper moves every
+/// request several times on its way to the connection, so the body type's size is paid per
+/// request. An empty body (every GET) allocates nothing; any other is boxed.
+pub(crate) struct SegmentBody(Option<Box<Kind>>);
 
 enum Kind {
-    /// No body, or an in-memory one already sent.
-    Empty,
     /// One in-memory chunk, not yet sent.
     Bytes(Bytes),
     /// A form with files, streamed.
-    Segments(Box<Segments>),
+    Segments(Segments),
 }
 
 struct Segments {
@@ -65,10 +64,10 @@ enum Current {
 
 impl std::fmt::Debug for SegmentBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (segments, remaining) = match &self.0 {
-            Kind::Empty => (0, 0),
-            Kind::Bytes(b) => (1, b.len() as u64),
-            Kind::Segments(s) => (s.segments.len(), s.remaining),
+        let (segments, remaining) = match self.0.as_deref() {
+            None => (0, 0),
+            Some(Kind::Bytes(b)) => (1, b.len() as u64),
+            Some(Kind::Segments(s)) => (s.segments.len(), s.remaining),
         };
         f.debug_struct("SegmentBody")
             .field("segments", &segments)
@@ -80,14 +79,14 @@ impl std::fmt::Debug for SegmentBody {
 impl SegmentBody {
     pub(crate) fn new(body: Body) -> Self {
         SegmentBody(match body {
-            Body::Empty => Kind::Empty,
-            Body::Bytes(b) if b.is_empty() => Kind::Empty,
-            Body::Bytes(b) => Kind::Bytes(b),
-            multipart @ Body::Multipart(_) => Kind::Segments(Box::new(Segments {
+            Body::Empty => None,
+            Body::Bytes(b) if b.is_empty() => None,
+            Body::Bytes(b) => Some(Box::new(Kind::Bytes(b))),
+            multipart @ Body::Multipart(_) => Some(Box::new(Kind::Segments(Segments {
                 remaining: multipart.content_length(),
                 segments: multipart.segments().into(),
                 current: Current::Idle,
-            })),
+            }))),
         })
     }
 }
@@ -171,31 +170,32 @@ impl hyper::body::Body for SegmentBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, FileError>>> {
-        match &mut self.0 {
-            Kind::Empty => Poll::Ready(None),
-            Kind::Bytes(_) => match std::mem::replace(&mut self.0, Kind::Empty) {
-                Kind::Bytes(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
-                _ => Poll::Ready(None),
-            },
-            Kind::Segments(s) => s.poll_frame(cx),
+        match self.0.as_deref_mut() {
+            None => Poll::Ready(None),
+            Some(Kind::Segments(s)) => s.poll_frame(cx),
+            Some(Kind::Bytes(b)) => {
+                let bytes = std::mem::take(b);
+                self.0 = None;
+                Poll::Ready(Some(Ok(Frame::data(bytes))))
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.0 {
-            Kind::Empty => true,
-            Kind::Bytes(_) => false,
-            Kind::Segments(s) => {
+        match self.0.as_deref() {
+            None => true,
+            Some(Kind::Bytes(_)) => false,
+            Some(Kind::Segments(s)) => {
                 matches!(s.current, Current::Idle | Current::Failed) && s.segments.is_empty()
             }
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(match &self.0 {
-            Kind::Empty => 0,
-            Kind::Bytes(b) => b.len() as u64,
-            Kind::Segments(s) => s.remaining,
+        SizeHint::with_exact(match self.0.as_deref() {
+            None => 0,
+            Some(Kind::Bytes(b)) => b.len() as u64,
+            Some(Kind::Segments(s)) => s.remaining,
         })
     }
 }
