@@ -40,9 +40,8 @@ impl Handle {
     /// an invalid one fails without sending anything.
     pub(crate) async fn call<R: ApiCall>(&self, request: &R) -> Result<R::Output, Error> {
         let rt = &self.shared.runtime;
-        let mut call = Call::typed(&self.shared.target, request, self.retry())?
-            .seed(rt.seed())
-            .limiter(Arc::clone(&rt.limiter));
+        let mut call = Call::typed(&self.shared.target, request, self.retry())?;
+        call.set_runtime(rt.seed(), Arc::clone(&rt.limiter), rt.listens());
         let run = rt.drive_in_place(&mut call, self.cancel.as_ref());
         #[cfg(feature = "tracing")]
         let run = tracing::Instrument::instrument(

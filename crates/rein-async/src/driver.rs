@@ -162,6 +162,11 @@ impl Runtime {
         Now::new(Moment::from_origin(self.origin.elapsed()), SystemTime::now())
     }
 
+    /// Whether anyone takes the machines' events: the hook, or `tracing`.
+    pub(crate) fn listens(&self) -> bool {
+        self.hook.is_some() || cfg!(feature = "tracing")
+    }
+
     /// A fresh seed per machine, so clients do not retry in lockstep.
     pub(crate) fn seed(&self) -> u64 {
         let n = self.seeds.1.fetch_add(1, Ordering::Relaxed);

@@ -39,12 +39,11 @@ impl Handle {
     /// Runs one typed call.
     pub(crate) fn call<R: ApiCall>(&self, request: &R) -> Result<R::Output, Error> {
         let rt = &self.shared.runtime;
-        let call = Call::typed(&self.shared.target, request, self.retry())?
-            .seed(rt.seed())
-            .limiter(Arc::clone(&rt.limiter));
+        let mut call = Call::typed(&self.shared.target, request, self.retry())?;
+        call.set_runtime(rt.seed(), Arc::clone(&rt.limiter), rt.listens());
         #[cfg(feature = "tracing")]
         let _span = tracing::info_span!("rein.call", operation = ?request.operation()).entered();
-        rt.drive(call, self.cancel.as_ref())
+        rt.drive_in_place(&mut call, self.cancel.as_ref())
     }
 
     /// Runs a create that is looked up, not repeated, when its answer is lost.

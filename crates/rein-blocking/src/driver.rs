@@ -71,6 +71,11 @@ impl Runtime {
         Now::new(Moment::from_origin(self.origin.elapsed()), SystemTime::now())
     }
 
+    /// Whether anyone takes the machines' events: the hook, or `tracing`.
+    pub(crate) fn listens(&self) -> bool {
+        self.hook.is_some() || cfg!(feature = "tracing")
+    }
+
     /// A fresh seed per machine, so clients do not retry in lockstep.
     pub(crate) fn seed(&self) -> u64 {
         let n = self.seeds.1.fetch_add(1, Ordering::Relaxed);
@@ -118,7 +123,17 @@ impl Runtime {
     /// kept (a create that happened is never reported as cancelled).
     pub(crate) fn drive<M: Machine>(
         &self,
-        mut machine: M,
+        machine: M,
+        cancel: Option<&CancelToken>,
+    ) -> Result<M::Output, Error> {
+        let mut machine = machine;
+        self.drive_in_place(&mut machine, cancel)
+    }
+
+    /// [`Runtime::drive`] with the machine borrowed, so a caller's machine is not copied in.
+    pub(crate) fn drive_in_place<M: Machine>(
+        &self,
+        machine: &mut M,
         cancel: Option<&CancelToken>,
     ) -> Result<M::Output, Error> {
         let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
@@ -132,27 +147,27 @@ impl Runtime {
                 // Cancelled: the request is not sent, so neither is its `Sending` event.
                 Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
-                    self.emit(&mut machine);
-                    AttemptTimeout::attach(&mut request, self.attempt_timeout(&machine, now));
+                    self.emit(machine);
+                    AttemptTimeout::attach(&mut request, self.attempt_timeout(machine, now));
                     #[cfg(feature = "tracing")]
                     let _span = attempt_span(&request).entered();
                     let outcome = self.transport.send(request);
                     now = self.now();
                     machine.handle(outcome, now);
-                    self.emit(&mut machine);
+                    self.emit(machine);
                     if self.hook.is_some() {
                         now = self.now(); // the hook's time is not the machine's
                     }
                 }
                 Step::Wait(until) => {
-                    self.emit(&mut machine);
+                    self.emit(machine);
                     if cancelled() || !self.sleep_until(until, cancel) {
                         return Err(machine.cancelled());
                     }
                     now = self.now();
                 }
                 Step::Done(result) => {
-                    self.emit(&mut machine);
+                    self.emit(machine);
                     return result;
                 }
             }

@@ -9,6 +9,7 @@
 //! shared across processes (say, one kept in Redis) can replace the in-memory one.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -89,6 +90,9 @@ impl Lane {
 pub struct Limiter {
     jockey: Mutex<Lane>,
     jack: Mutex<Lane>,
+    /// Per API (Jockey, jack): the lane has no window and no pause, so every request may go
+    /// without taking the lock. Cleared, under the lane's lock, by a pause.
+    free: [AtomicBool; 2],
 }
 
 impl Default for Limiter {
@@ -104,6 +108,7 @@ impl Limiter {
         Limiter {
             jockey: Mutex::new(Lane { window: jockey, ..Lane::default() }),
             jack: Mutex::new(Lane { window: jack, ..Lane::default() }),
+            free: [AtomicBool::new(jockey.is_none()), AtomicBool::new(jack.is_none())],
         }
     }
 
@@ -121,6 +126,13 @@ impl Limiter {
         lane.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn free(&self, api: Api) -> &AtomicBool {
+        match api {
+            Api::Jockey => &self.free[0],
+            Api::Jack => &self.free[1],
+        }
+    }
+
     /// When the pause for `api` ends, if it is paused at `now`.
     pub fn paused_until(&self, api: Api, now: Moment) -> Option<Moment> {
         self.lane(api).paused_until.filter(|&until| until > now)
@@ -129,13 +141,23 @@ impl Limiter {
 
 impl RateLimit for Limiter {
     fn try_acquire(&self, api: Api, now: Moment) -> Result<(), Moment> {
-        self.lane(api).try_acquire(now)
+        if self.free(api).load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut lane = self.lane(api);
+        let acquired = lane.try_acquire(now);
+        if lane.window.is_none() && lane.paused_until.is_none() {
+            // The pause is over: back to the lock-free path.
+            self.free(api).store(true, Ordering::Release);
+        }
+        acquired
     }
 
     fn pause(&self, api: Api, until: Moment) {
         let mut lane = self.lane(api);
         // Pauses only ever extend: an earlier, shorter Retry-After must not cut a longer one.
         lane.paused_until = Some(lane.paused_until.map_or(until, |u| u.max(until)));
+        self.free(api).store(false, Ordering::Release);
     }
 }
 
@@ -168,5 +190,9 @@ mod tests {
         assert_eq!(l.paused_until(Api::Jockey, Moment::from_secs(5)), Some(Moment::from_secs(30)));
         assert_eq!(l.try_acquire(Api::Jack, Moment::from_secs(5)), Ok(()));
         assert_eq!(l.try_acquire(Api::Jockey, Moment::from_secs(30)), Ok(()));
+        // Over, and free again: a second pause holds as the first did.
+        assert_eq!(l.try_acquire(Api::Jockey, Moment::from_secs(31)), Ok(()));
+        l.pause(Api::Jockey, Moment::from_secs(40));
+        assert_eq!(l.try_acquire(Api::Jockey, Moment::from_secs(35)), Err(Moment::from_secs(40)));
     }
 }

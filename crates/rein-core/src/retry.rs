@@ -290,6 +290,22 @@ impl<T> Call<T> {
         self
     }
 
+    /// What a driver gives every call, set in place (the builder methods [`Call::seed`],
+    /// [`Call::limiter`] and [`Call::events`] each move the whole call, and a driver makes one
+    /// per request).
+    pub fn set_runtime(&mut self, seed: u64, limiter: Arc<dyn RateLimit>, record_events: bool) {
+        self.rng = Rng::Builtin(SplitMix64::new(seed));
+        self.limiter = Some(limiter);
+        self.events.enabled = record_events;
+    }
+
+    /// Whether the call records [`Event`]s (it does unless told otherwise). A driver with no one
+    /// to hand them to turns them off, sparing every attempt the queue.
+    pub fn events(mut self, record: bool) -> Self {
+        self.events.enabled = record;
+        self
+    }
+
     /// Shares the client's rate limiter: consulted before every send, paused by every 429.
     pub fn limiter(mut self, limiter: Arc<dyn RateLimit>) -> Self {
         self.limiter = Some(limiter);
@@ -649,16 +665,25 @@ impl Rng {
 
 /// Events waiting to be taken. Drivers take them after every step, so a few slots inline
 /// suffice; more spill to the heap rather than being lost.
-#[derive(Default)]
 struct EventQueue {
+    enabled: bool,
     inline: [Option<Event>; 2],
     head: usize,
     len: usize,
     spill: VecDeque<Event>,
 }
 
+impl Default for EventQueue {
+    fn default() -> Self {
+        EventQueue { enabled: true, inline: [None, None], head: 0, len: 0, spill: VecDeque::new() }
+    }
+}
+
 impl EventQueue {
     fn push_back(&mut self, event: Event) {
+        if !self.enabled {
+            return;
+        }
         if self.len < self.inline.len() && self.spill.is_empty() {
             let slot = (self.head + self.len) % self.inline.len();
             self.inline[slot] = Some(event);
@@ -683,6 +708,13 @@ impl EventQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_queue_turned_off_records_nothing() {
+        let mut q = EventQueue { enabled: false, ..EventQueue::default() };
+        q.push_back(Event::Sending { operation: Operation::Usage, attempt: 1 });
+        assert_eq!(q.pop_front(), None);
+    }
 
     #[test]
     fn the_event_queue_keeps_order_past_its_inline_slots() {
