@@ -18,7 +18,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 /// A bare client's round and rein's, with their names.
 type Pair<'a> = (&'a str, &'a dyn Fn() -> Result, &'a str, &'a dyn Fn() -> Result);
 
-const ROUNDS: usize = 301;
+const ROUNDS: usize = 201;
 const REQUESTS_PER_ROUND: usize = 1_000;
 const CONCURRENCY: usize = 8;
 
