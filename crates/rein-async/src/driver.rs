@@ -259,7 +259,9 @@ impl Runtime {
                     let send = tracing::Instrument::instrument(send, span);
                     // Without a guard the exchange is awaited as it is: no wrapper future.
                     let outcome = match self.guard(timeout) {
-                        Some(limit) => within_limit(limit, send).await,
+                        // Rare (a deadline nearer than the request timeout): boxed, so the
+                        // common path's future does not carry its room.
+                        Some(limit) => Box::pin(within_limit(limit, send)).await,
                         None => send.await,
                     };
                     now = self.now();
@@ -271,7 +273,8 @@ impl Runtime {
                 }
                 Step::Wait(until) => {
                     self.emit(machine);
-                    if !self.sleep_until(until, cancel).await {
+                    // Waits are rare next to sends: boxed, for the same reason.
+                    if !Box::pin(self.sleep_until(until, cancel)).await {
                         return Err(machine.cancelled());
                     }
                     now = self.now();
