@@ -241,7 +241,7 @@ impl Runtime {
     ) -> Result<M::Output, Error> {
         // A clock reading serves the step after it too: the answer just handled and the
         // next poll happen at the same moment, give or take the driver's own microseconds
-        // (a hook's time is not counted that way: the clock is read again after it).
+        // (a hook's time is not counted that way: the clock is read again after it runs).
         let mut now = self.now();
         loop {
             let step = machine.poll(now);
@@ -251,6 +251,9 @@ impl Runtime {
                         return Err(machine.cancelled());
                     }
                     self.emit(machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the attempt's budget starts after the hook
+                    }
                     let timeout = self.prepare(machine, now, &mut request);
                     #[cfg(feature = "tracing")]
                     let span = attempt_span(&request);
@@ -299,7 +302,7 @@ impl Runtime {
         let mut success = None;
         // A clock reading serves the step after it too: the answer just handled and the
         // next poll happen at the same moment, give or take the driver's own microseconds
-        // (a hook's time is not counted that way: the clock is read again after it).
+        // (a hook's time is not counted that way: the clock is read again after it runs).
         let mut now = self.now();
         loop {
             let step = machine.poll(now);
@@ -309,6 +312,9 @@ impl Runtime {
                         return Err(machine.cancelled());
                     }
                     self.emit(&mut machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the attempt's budget starts after the hook
+                    }
                     let timeout = self.prepare(&machine, now, &mut request);
                     let outcome =
                         match within(self.guard(timeout), self.transport.send_streaming(request))

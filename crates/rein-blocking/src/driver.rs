@@ -139,7 +139,7 @@ impl Runtime {
         let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
         // A clock reading serves the step after it too: the answer just handled and the
         // next poll happen at the same moment, give or take the driver's own microseconds
-        // (a hook's time is not counted that way: the clock is read again after it).
+        // (a hook's time is not counted that way: the clock is read again after it runs).
         let mut now = self.now();
         loop {
             let step = machine.poll(now);
@@ -148,6 +148,9 @@ impl Runtime {
                 Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
                     self.emit(machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the attempt's budget starts after the hook
+                    }
                     AttemptTimeout::attach(&mut request, self.attempt_timeout(machine, now));
                     #[cfg(feature = "tracing")]
                     let _span = attempt_span(&request).entered();
@@ -187,7 +190,7 @@ impl Runtime {
         let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
         // A clock reading serves the step after it too: the answer just handled and the
         // next poll happen at the same moment, give or take the driver's own microseconds
-        // (a hook's time is not counted that way: the clock is read again after it).
+        // (a hook's time is not counted that way: the clock is read again after it runs).
         let mut now = self.now();
         loop {
             let step = machine.poll(now);
@@ -196,6 +199,9 @@ impl Runtime {
                 Step::Send(_) if cancelled() => return Err(machine.cancelled()),
                 Step::Send(mut request) => {
                     self.emit(&mut machine);
+                    if self.hook.is_some() {
+                        now = self.now(); // the attempt's budget starts after the hook
+                    }
                     AttemptTimeout::attach(&mut request, self.attempt_timeout(&machine, now));
                     let outcome = match self.transport.send_streaming(request) {
                         Ok(response) if response.status().is_success() => {

@@ -40,7 +40,7 @@ impl UreqTransport {
             .timeout_global(Some(request_timeout))
             // ureq sets a socket's timeout to the time left whenever it changes, which with only
             // a global timeout is every request (two syscalls each). A fixed per-read and
-            // per-write limit a little under the request timeout is what the socket keeps
+            // per-write limit a moment under the request timeout is what the socket keeps
             // instead, set once per connection; the global timeout still bounds the attempt.
             .timeout_per_read(Some(io_timeout(request_timeout)))
             .timeout_per_write(Some(io_timeout(request_timeout)))
@@ -111,11 +111,12 @@ impl Transport for UreqTransport {
     }
 }
 
-/// The most one socket read or write may wait: the request timeout less a little (a second, or a
-/// tenth of it when shorter), so that for an attempt's first moments it, not the time left, is
-/// the socket's timeout.
+/// The most one socket read or write may wait: the request timeout less a moment (50 ms, or a
+/// tenth of it when shorter). For an attempt's first moments, which is all of a quick exchange on
+/// a pooled connection, it, not the time left, is the socket's timeout, so ureq sets it once per
+/// connection; a response may lose at most that moment of the request timeout.
 fn io_timeout(request_timeout: Duration) -> Duration {
-    let margin = (request_timeout / 10).min(Duration::from_secs(1));
+    let margin = (request_timeout / 10).min(Duration::from_millis(50));
     request_timeout.saturating_sub(margin).max(Duration::from_millis(1))
 }
 
@@ -185,6 +186,11 @@ fn map_error(error: ureq::Error) -> TransportError {
         E::Timeout(T::Resolve | T::Connect) => {
             TransportError::not_sent(TransportErrorKind::Connect, message)
         }
+        // The per-read and per-write limits are rein's way of applying the request timeout.
+        E::Timeout(T::PerRead | T::PerWrite) => TransportError::after_send(
+            TransportErrorKind::Timeout,
+            format!("the request timeout ran out ({message})"),
+        ),
         E::Timeout(_) => TransportError::after_send(TransportErrorKind::Timeout, message),
         E::HostNotFound | E::ConnectionFailed | E::Tls(_) | E::BadUri(_) | E::InvalidProxyUrl => {
             TransportError::not_sent(TransportErrorKind::Connect, message)
@@ -222,8 +228,8 @@ mod tests {
 
     #[test]
     fn the_io_timeout_is_a_little_under_the_request_timeout() {
-        assert_eq!(io_timeout(Duration::from_secs(120)), Duration::from_secs(119));
-        assert_eq!(io_timeout(Duration::from_secs(5)), Duration::from_millis(4500));
+        assert_eq!(io_timeout(Duration::from_secs(120)), Duration::from_millis(119_950));
+        assert_eq!(io_timeout(Duration::from_millis(200)), Duration::from_millis(180));
         assert_eq!(io_timeout(Duration::ZERO), Duration::from_millis(1));
     }
 

@@ -40,6 +40,7 @@ impl AttemptTimeout {
 /// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
 /// retry sends it again.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Request {
     /// The operation this request performs.
     pub operation: Operation,
@@ -50,7 +51,8 @@ pub struct Request {
     /// The headers every request to the target carries: the key (marked sensitive, so `Debug`
     /// hides it), `accept`, `user-agent`. Shared by all of the target's requests.
     pub target_headers: Arc<HeaderMap>,
-    /// This request's own headers (content type and length, any extra), sent after the
+    /// This request's own headers (content type and length, any extra). A name here replaces
+    /// the target's header of that name (a custom `user-agent`, say); the others follow the
     /// target's. [`Request::all_headers`] gives both, as they go on the wire.
     pub headers: HeaderMap,
     /// The body.
@@ -69,11 +71,18 @@ impl Request {
         req
     }
 
-    /// Every header, as sent: the target's, then the request's own.
+    /// Every header, as sent: the target's, with the request's own added (a name the request
+    /// sets replaces the target's values of that name).
     pub fn all_headers(&self) -> HeaderMap {
         let mut all = HeaderMap::clone(&self.target_headers);
-        for (name, value) in &self.headers {
-            all.append(name.clone(), value.clone());
+        for name in self.headers.keys() {
+            let mut values = self.headers.get_all(name).iter();
+            if let Some(first) = values.next() {
+                all.insert(name.clone(), first.clone());
+            }
+            for value in values {
+                all.append(name.clone(), value.clone());
+            }
         }
         all
     }

@@ -288,7 +288,8 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// An extra header.
+    /// An extra header. A name the target sends too (`user-agent`, say) is replaced, not
+    /// repeated; repeat `header` with one name to send several values.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.append(name, value);
         self

@@ -64,3 +64,22 @@ fn requests_share_the_targets_headers_and_send_them_first() {
     assert!(get.headers.is_empty(), "a GET adds no header of its own");
     assert_eq!(create.to_http().headers(), &create.all_headers());
 }
+
+#[test]
+fn a_header_the_request_sets_replaces_the_targets() {
+    use http::header::{HeaderValue, USER_AGENT};
+    let t = jockey_support::target();
+    let request = t
+        .request(rein_core::Operation::GetKnowledgeStore, &["ks_1"])
+        .header(USER_AGENT, HeaderValue::from_static("mine/1"))
+        .header(http::HeaderName::from_static("x-trace"), HeaderValue::from_static("a"))
+        .header(http::HeaderName::from_static("x-trace"), HeaderValue::from_static("b"))
+        .build()
+        .expect("renders");
+    let all = request.all_headers();
+    let agents: Vec<_> = all.get_all(USER_AGENT).iter().collect();
+    assert_eq!(agents, ["mine/1"], "replaced, not repeated");
+    let traces: Vec<_> = all.get_all("x-trace").iter().collect();
+    assert_eq!(traces, ["a", "b"], "several values of one name all go");
+    assert!(all.contains_key("x-api-key"), "the target's other headers stay");
+}
