@@ -6,14 +6,14 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use rein_core::request::AttemptTimeout;
 use rein_core::{
-    Body, Error, Machine, Moment, Now, RateLimit, Step, TransportError, TransportErrorKind,
+    Body, Error, Machine, Moment, Now, RateLimit, SeedSequence, Step, TransportError,
+    TransportErrorKind,
 };
 use tokio::time::Instant;
 
@@ -128,7 +128,7 @@ pub(crate) struct Runtime {
     pub(crate) transport: Sender,
     pub(crate) limiter: Arc<dyn RateLimit>,
     hook: Option<EventHook>,
-    seeds: (u64, AtomicU64),
+    seeds: SeedSequence,
     /// The client's request timeout: a request carries an [`AttemptTimeout`] only when the
     /// call's deadline is nearer (the transport applies the request timeout itself).
     request_timeout: Duration,
@@ -152,8 +152,8 @@ impl Runtime {
             transport,
             limiter,
             hook,
-            // Entropy once, from the OS-seeded hasher; then a cheap sequence per machine.
-            seeds: (RandomState::new().build_hasher().finish(), AtomicU64::new(0)),
+            // Entropy once, from the OS-seeded hasher.
+            seeds: SeedSequence::new(RandomState::new().build_hasher().finish()),
             request_timeout,
         }
     }
@@ -169,8 +169,7 @@ impl Runtime {
 
     /// A fresh seed per machine, so clients do not retry in lockstep.
     pub(crate) fn seed(&self) -> u64 {
-        let n = self.seeds.1.fetch_add(1, Ordering::Relaxed);
-        rein_core::Random::next_u64(&mut rein_core::SplitMix64::new(self.seeds.0 ^ n))
+        self.seeds.next_seed()
     }
 
     fn instant_at(&self, moment: Moment) -> Instant {
@@ -425,20 +424,17 @@ fn attempt_span(request: &http::Request<Body>) -> tracing::Span {
 
 #[cfg(feature = "tracing")]
 fn trace_event(event: &rein_core::Event) {
-    match event {
-        rein_core::Event::RetryScheduled { .. }
-        | rein_core::Event::Paused { .. }
-        | rein_core::Event::Throttled { .. } => {
-            tracing::info!(?event, "rein")
-        }
-        _ => tracing::debug!(?event, "rein"),
+    if event.is_notable() {
+        tracing::info!(?event, "rein")
+    } else {
+        tracing::debug!(?event, "rein")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::pin::Pin;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     use std::task::{Context, Poll};
 

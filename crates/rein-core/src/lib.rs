@@ -88,7 +88,7 @@ pub mod time;
 pub mod wait;
 
 pub use api::{Api, Endpoint, Operation};
-pub use backoff::{Backoff, Jitter, Random, SplitMix64};
+pub use backoff::{Backoff, Jitter, Random, SeedSequence, SplitMix64};
 pub use body::{Body, FileSource, Multipart, PartContent, Segment};
 pub use call::ApiCall;
 pub use config::{ClientConfig, EventHook};

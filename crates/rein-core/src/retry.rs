@@ -208,6 +208,17 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Whether the event changes what the caller sees (a retry, a pause, a throttled send), as
+    /// against routine progress: logs show the first kind at a higher level.
+    pub fn is_notable(&self) -> bool {
+        matches!(
+            self,
+            Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. }
+        )
+    }
+}
+
 /// A success-body decoder: from the 2xx response to the call's output.
 pub type Decoder<T> = fn(http::Response<Bytes>) -> Result<T, DecodeError>;
 
@@ -708,6 +719,14 @@ impl EventQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_pauses_and_throttling_are_notable_progress_is_not() {
+        let op = Operation::Usage;
+        assert!(!Event::Sending { operation: op, attempt: 1 }.is_notable());
+        assert!(Event::Paused { api: op.api(), until: Moment::ZERO }.is_notable());
+        assert!(Event::Throttled { operation: op, until: Moment::ZERO }.is_notable());
+    }
 
     #[test]
     fn a_queue_turned_off_records_nothing() {
