@@ -16,8 +16,8 @@ use rein_core::{Moment, Now, SplitMix64};
 use serde_json::{json, Map, Value};
 
 use crate::config::Config;
+use crate::handler::{BodyError, Ctx, Outcome};
 use crate::lifecycle::{Outcome as Ending, Timeline};
-use crate::model::{BodyError, Ctx, Outcome};
 use crate::multipart::FormPart;
 use crate::wire::{self, clip, date, hex_id, timestamp, uuid};
 

@@ -92,6 +92,7 @@
 pub mod clock;
 pub mod config;
 pub mod faults;
+mod handler;
 pub mod jack;
 pub mod jockey;
 mod lifecycle;

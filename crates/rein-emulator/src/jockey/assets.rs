@@ -6,8 +6,8 @@ use rein_core::Now;
 use serde_json::{json, Map, Value};
 
 use super::{json_object, page, paging, JockeyError, Result, State};
+use crate::handler::{Ctx, Outcome};
 use crate::lifecycle::{Outcome as Ending, Timeline};
-use crate::model::{Ctx, Outcome};
 use crate::multipart::{FormPart, FormValue};
 use crate::wire::{self, hex_id, timestamp};
 

@@ -18,7 +18,7 @@ use http::{Method, Response, StatusCode};
 use rein_core::Moment;
 use serde_json::{json, Map, Value};
 
-use crate::model::{BodyError, Ctx, Outcome};
+use crate::handler::{BodyError, Ctx, Outcome};
 use crate::query::Query;
 use crate::wire;
 

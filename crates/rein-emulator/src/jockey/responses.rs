@@ -12,7 +12,7 @@ use http::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::{json_object, JockeyError, Result, State};
-use crate::model::{Ctx, Outcome};
+use crate::handler::{Ctx, Outcome};
 use crate::wire::{self, clip, hex_id, timestamp};
 
 /// The field of a `knowledge_store` tool that names the store (not published; see above).

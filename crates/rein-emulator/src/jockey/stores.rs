@@ -6,8 +6,8 @@ use rein_core::{Moment, Now};
 use serde_json::{json, Map, Value};
 
 use super::{check_metadata, json_object, page, paging, sorting, JockeyError, Result, State};
+use crate::handler::{Ctx, Outcome};
 use crate::lifecycle::{Outcome as Ending, Timeline};
-use crate::model::{Ctx, Outcome};
 use crate::wire::{self, hex_id, timestamp};
 
 /// The largest `page_size` of a search.
