@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's automation, in Rust.
 //!
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy with warnings denied, every
-//!   test, the docs with warnings denied, and the architecture's boundary checks.
+//!   test (the architecture's boundary checks among them), the docs with warnings denied.
 //! - `cargo xtask bench`: the benchmarks of docs/benchmarks.md, in release.
 
 use std::process::ExitCode;
@@ -35,9 +35,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci           fmt check, clippy -D warnings, every test, docs -D warnings, boundary checks
+  ci           fmt check, clippy -D warnings, every test (boundary checks included), docs -D warnings
   bench        rein vs bare HTTP clients on the same GET (ratios), and peak memory of a 200 MB upload
-  boundaries   only the boundary checks of docs/architecture.md
+  boundaries   only the boundary checks of docs/architecture.md (also #[test]s of xtask)
 ";
 
 pub(crate) type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;

@@ -9,23 +9,12 @@ use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Frame, SizeHint};
+use rein_core::body::FileError;
 use rein_core::{Body, FileSource, Segment};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// The most of a file held in memory at once.
 pub(crate) const CHUNK: usize = 64 * 1024;
-
-/// A local file that could not be streamed (missing, unreadable, or not the announced length).
-#[derive(Debug)]
-pub(crate) struct FileError(pub(crate) String);
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FileError {}
 
 type Opening = Pin<Box<dyn Future<Output = io::Result<tokio::fs::File>> + Send>>;
 

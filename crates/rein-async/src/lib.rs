@@ -10,8 +10,9 @@
 //!
 //! Where the blocking adapter returns an iterator, this one returns a
 //! [`Stream`](futures_core::Stream) of the same items: [`PageStream`] (blocking's `PageIter`),
-//! [`SearchStream`] (`SearchIter`) and [`ResponseStream`]. Each fetches only when polled, and
-//! each also has an inherent `next().await`, so no stream-extension crate is needed.
+//! [`SearchStream`] (`SearchIter`) and [`ResponseStream`], all of them [`Items`]. Each fetches
+//! only when polled, and each also has an inherent `next().await`, so no stream-extension crate
+//! is needed.
 //!
 //! # Cancellation and time
 //!
@@ -19,7 +20,8 @@
 //! sent. [`Jack::with_cancel`] attaches a [`CancelToken`] that wakes sleeping calls and makes
 //! them return [`rein_core::Error::Cancelled`]; [`Jack::with_timeout`] gives each call and wait
 //! a time budget. The clock is `tokio::time::Instant`, so `tokio::time::pause()` runs hours of
-//! retries and polls in an instant in tests.
+//! retries and polls in an instant in tests; a [`ManualClock`](rein_core::ManualClock) given as
+//! both the clock and the sleeper does the same without tokio's clock.
 //!
 //! # Testing with a closure transport
 //!
@@ -48,26 +50,17 @@
 
 #[cfg(feature = "hyper")]
 mod body_stream;
-mod cancel;
 mod client;
 mod driver;
-mod files;
 #[cfg(feature = "hyper")]
 mod hyper_transport;
-mod jack;
-mod jockey;
-mod pages;
-mod stream;
+mod time;
 mod transport;
 
-pub use cancel::CancelToken;
-pub use client::{ApiClient, ClientBuilder};
-pub use driver::EventHook;
-pub use files::file_source;
+pub use client::{ClientBuilder, Jack, Jockey, PageStream, ResponseStream, SearchStream};
+pub use driver::Items;
 #[cfg(feature = "hyper")]
 pub use hyper_transport::HyperTransport;
-pub use jack::Jack;
-pub use jockey::Jockey;
-pub use pages::{PageStream, SearchStream};
-pub use stream::ResponseStream;
-pub use transport::{BodyStream, StreamingResponse, Transport};
+pub use rein_core::{CancelToken, EventHook};
+pub use time::{AsyncSleep, TokioClock};
+pub use transport::{file_source, BodyStream, StreamingResponse, Transport};

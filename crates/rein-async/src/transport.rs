@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_core::Stream;
-use rein_core::{Body, TransportError};
+use rein_core::{Body, Error, FileSource, TransportError};
 
 /// A response body read as it arrives: chunks in order, or the transport error that cut it.
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send>>;
@@ -18,8 +18,10 @@ pub type StreamingResponse = http::Response<BodyStream>;
 /// Sends requests. Tiny on purpose: a test transport is a closure returning a future.
 ///
 /// Implementations must report whether a failed request may have reached the server
-/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. A request
-/// may carry a [`rein_core::request::AttemptTimeout`] extension: the most the attempt may take.
+/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. The driver
+/// bounds every attempt and every read of a streamed body by the deadline the core gives it, so
+/// a transport needs no timers of its own (each request also carries the attempt's
+/// [`AttemptTimeout`](rein_core::request::AttemptTimeout), for transports that want it).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -53,13 +55,6 @@ pub trait Transport: Send + Sync {
         let stream: BodyStream = Box::pin(Once(Some(body)));
         Ok(http::Response::from_parts(parts, stream))
     }
-
-    /// Whether the transport itself ends every attempt within the request's
-    /// [`AttemptTimeout`](rein_core::request::AttemptTimeout). When it does not (the default), the
-    /// driver puts a timer of its own around each attempt, so no call outlives its deadline.
-    fn enforces_attempt_timeout(&self) -> bool {
-        false
-    }
 }
 
 #[async_trait]
@@ -85,4 +80,10 @@ impl Stream for Once {
     fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Poll::Ready(self.0.take().filter(|b| !b.is_empty()).map(Ok))
     }
+}
+
+/// A [`FileSource`] for the file at `path`, with its current length: its bytes are read only
+/// when the request is sent.
+pub async fn file_source(path: &std::path::Path) -> Result<FileSource, Error> {
+    FileSource::from_metadata(path, tokio::fs::metadata(path).await)
 }

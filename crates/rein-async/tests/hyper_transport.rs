@@ -18,7 +18,6 @@ use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use rein_async::{HyperTransport, Jack, Transport};
-use rein_core::request::AttemptTimeout;
 use rein_core::{Body, TransportErrorKind};
 use tokio::net::TcpListener;
 
@@ -83,7 +82,7 @@ impl hyper::body::Body for Chunks {
 }
 
 fn transport(max_response_bytes: u64) -> HyperTransport {
-    HyperTransport::new(Duration::from_secs(5), Duration::from_secs(30), max_response_bytes)
+    HyperTransport::new(Duration::from_secs(5), max_response_bytes)
 }
 
 fn get(addr: SocketAddr, path: &str) -> http::Request<Body> {
@@ -205,14 +204,19 @@ async fn a_server_that_never_answers_times_out_after_send() {
         full(200, "{}")
     })
     .await;
-    let mut request = get(addr, "/v1/usage");
-    // The attempt's budget (from the call's deadline) caps the transport's own 30 s.
-    request.extensions_mut().insert(AttemptTimeout(Duration::from_millis(150)));
+    // The driver ends the attempt at the deadline rein-core gives it: the request timeout.
+    let jack = Jack::builder("jack_k")
+        .base_url(format!("http://{addr}/v1"))
+        .request_timeout(Duration::from_millis(150))
+        .retry_policy(rein_core::RetryPolicy::none())
+        .build()
+        .unwrap();
     let started = std::time::Instant::now();
-    let err = transport(1024).send(request).await.expect_err("timed out");
+    let err = jack.usage().await.expect_err("timed out");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(err.kind, TransportErrorKind::Timeout, "{err}");
-    assert!(err.sent, "the request may have been processed");
+    let rein_core::Error::Transport(failure) = err else { panic!("a transport error: {err}") };
+    assert_eq!(failure.error.kind, TransportErrorKind::Timeout, "{failure:?}");
+    assert!(failure.error.sent, "the request may have been processed");
 }
 
 #[tokio::test]

@@ -6,19 +6,8 @@ use std::fs::File;
 use std::io::{self, Read};
 
 use bytes::Bytes;
+use rein_core::body::FileError;
 use rein_core::{FileSource, Segment};
-
-/// A local file that could not be streamed (missing, unreadable, or not the announced length).
-#[derive(Debug)]
-pub(crate) struct FileError(pub(crate) String);
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FileError {}
 
 fn file_error(kind: io::ErrorKind, message: String) -> io::Error {
     io::Error::new(kind, FileError(message))

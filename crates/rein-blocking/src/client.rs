@@ -1,209 +1,80 @@
-//! What both clients share: configuration, the runtime, per-call options, and the builder.
+//! The clients: [`Jockey`] and [`Jack`]. Every method is declared once, in rein-core
+//! (`rein_core::__clients!`), for both adapters, and so is the glue that builds a client and runs
+//! its machines (`rein_core::__client_glue!`); what is here makes them blocking: ureq, the
+//! system's clocks and the thread's sleep.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Duration;
 
-use rein_core::{Api, ApiCall, Call, ClientConfig, Error, Limiter, RateLimit, RetryPolicy, Target};
+use rein_core::jockey::ResponseEvents;
+use rein_core::{ClientConfig, Error};
 
-use crate::cancel::CancelToken;
-use crate::driver::{EventHook, Runtime};
-use crate::transport::Transport;
+use crate::driver::Items;
+use crate::time::{Sleep, SystemClock};
+use crate::transport::{file_source, Transport};
 
-/// The state a client's handles share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: ClientConfig,
-    pub(crate) target: Target,
-    pub(crate) runtime: Runtime,
+/// Every item of a page list, page after page: an iterator that yields an error once and stops
+/// if a page cannot be fetched.
+pub type PageIter<R> = Items<rein_core::Listing<rein_core::PageWalk<R>>>;
+
+/// Every hit of a search, following `next_page_token`.
+pub type SearchIter =
+    Items<rein_core::Listing<rein_core::TokenWalk<rein_core::jockey::SearchKnowledgeStore>>>;
+
+/// The events of a streamed response, as an iterator ending at `[DONE]`.
+pub type ResponseStream = Items<ResponseEvents>;
+
+rein_core::__clients! {
+    [] []
+    /// A blocking client of Twelve Labs' Jockey API (`https://api.twelvelabs.io/v1.3`). Clones
+    /// share the connection pool, the rate limiter and its pauses.
+    ///
+    /// ```no_run
+    /// use rein_blocking::Jockey;
+    /// use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse};
+    ///
+    /// let jockey = Jockey::from_env()?; // TWELVELABS_API_KEY (and TWELVELABS_BASE_URL)
+    /// let asset = jockey.upload_file("demo.mp4")?; // streamed from disk
+    /// jockey.wait_for_asset(&asset)?; // every 5 s, up to 120 s
+    /// let store = jockey.create_store(&CreateKnowledgeStore::new("Demo"))?;
+    /// let store_id = store.id.unwrap_or_default();
+    /// let item = jockey.add_item(&AddItem::new(&store_id, asset.id.unwrap_or_default()))?;
+    /// jockey.wait_for_item(&store_id, &item.id.unwrap_or_default())?; // every 10 s, up to 600 s
+    /// for event in jockey.stream_response(&CreateResponse::ask(&store_id, "What happens?"))? {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok::<(), rein_core::Error>(())
+    /// ```
+    struct Jockey;
+    /// A blocking client of jack (`https://api.usejack.io/v1`), sharing one 60-per-minute window
+    /// and 429 pause between all of its calls and clones.
+    ///
+    /// ```no_run
+    /// use rein_blocking::Jack;
+    /// use rein_core::jack::NewDocument;
+    ///
+    /// let jack = Jack::from_env()?; // JACK_API_KEY, and JACK_BASE_URL to point elsewhere
+    /// let accepted = jack.ingest([NewDocument::new("Refunds take 5 days.").metadata("lang", "en")])?;
+    /// for id in &accepted.document_ids {
+    ///     let doc = jack.wait_for_document(id)?; // every 5 s, up to 120 s
+    ///     println!("{id}: {} chunks", doc.chunk_count.unwrap_or(0));
+    /// }
+    /// println!("{}", jack.query("How long do refunds take?")?.answer);
+    /// # Ok::<(), rein_core::Error>(())
+    /// ```
+    struct Jack;
+    pages = PageIter, search = SearchIter, events = ResponseStream
 }
 
-/// A client's shared state plus the options of this handle (cancellation, a time budget).
-#[derive(Clone, Debug)]
-pub(crate) struct Handle {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) cancel: Option<CancelToken>,
-    pub(crate) timeout: Option<Duration>,
-}
+rein_core::__client_glue!([] [] transport = Transport, sleep = Sleep, clock = SystemClock);
 
-impl Handle {
-    /// The retry policy for a call of this handle.
-    pub(crate) fn retry(&self) -> RetryPolicy {
-        let mut policy = self.shared.config.retry.clone();
-        if let Some(t) = self.timeout {
-            policy.timeout = t;
-        }
-        policy
-    }
-
-    /// Runs one typed call.
-    pub(crate) fn call<R: ApiCall>(&self, request: &R) -> Result<R::Output, Error> {
-        let rt = &self.shared.runtime;
-        let mut call = Call::typed(&self.shared.target, request, self.retry())?;
-        call.set_runtime(rt.seed(), Arc::clone(&rt.limiter), rt.listens());
-        #[cfg(feature = "tracing")]
-        let _span = tracing::info_span!("rein.call", operation = ?request.operation()).entered();
-        rt.drive_in_place(&mut call, self.cancel.as_ref())
-    }
-
-    /// Runs a create that is looked up, not repeated, when its answer is lost.
-    pub(crate) fn create_once<R: rein_core::Reconcile>(
-        &self,
-        request: &R,
-    ) -> Result<R::Output, Error> {
-        let rt = &self.shared.runtime;
-        let token = format!("{:016x}{:016x}", rt.seed(), rt.seed());
-        let once = rein_core::CreateOnce::new(&self.shared.target, request, &token, self.retry())?
-            .seed(rt.seed())
-            .limiter(Arc::clone(&rt.limiter));
-        #[cfg(feature = "tracing")]
-        let _span = tracing::info_span!("rein.call", operation = ?request.operation()).entered();
-        rt.drive(once, self.cancel.as_ref())
-    }
-
-    /// Runs a wait.
-    pub(crate) fn wait<T: rein_core::Pollable>(
-        &self,
-        wait: rein_core::Wait<T>,
-    ) -> Result<T, Error> {
-        let rt = &self.shared.runtime;
-        let wait = wait.seed(rt.seed()).limiter(Arc::clone(&rt.limiter));
-        #[cfg(feature = "tracing")]
-        let _span = tracing::info_span!("rein.wait").entered();
-        rt.drive(wait, self.cancel.as_ref())
-    }
-
-    /// A wait policy with this handle's time budget, if it has one.
-    pub(crate) fn wait_policy(&self, preset: rein_core::WaitPolicy) -> rein_core::WaitPolicy {
-        match self.timeout {
-            Some(t) => preset.timeout(t),
-            None => preset,
-        }
-    }
-}
-
-mod sealed {
-    pub trait Sealed {}
-}
-
-/// The two clients, [`crate::Jockey`] and [`crate::Jack`], as far as building them goes.
-pub trait ApiClient: sealed::Sealed + Sized {
-    /// The API the client talks to.
-    const API: Api;
-}
-
-impl sealed::Sealed for crate::Jack {}
-impl sealed::Sealed for crate::Jockey {}
-
-/// Builds a client: every policy has the references' default and can be changed here.
-pub struct ClientBuilder<C> {
-    config: ClientConfig,
-    transport: Option<Arc<dyn Transport>>,
-    limiter: Option<Arc<dyn RateLimit>>,
-    hook: Option<EventHook>,
-    client: PhantomData<fn() -> C>,
-}
-
-impl<C> std::fmt::Debug for ClientBuilder<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientBuilder").field("config", &self.config).finish_non_exhaustive()
-    }
-}
-
-impl<C: ApiClient> ClientBuilder<C> {
-    pub(crate) fn new(config: ClientConfig) -> Self {
-        ClientBuilder { config, transport: None, limiter: None, hook: None, client: PhantomData }
-    }
-
-    rein_core::__client_builder_setters!();
-
-    /// Another transport (a test double, a proxy-aware agent).
-    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Checks the configuration and builds the shared state of a client.
-    pub(crate) fn build_handle(self) -> Result<Handle, Error> {
-        let target = self.config.target()?;
-        let transport = match self.transport {
-            Some(t) => t,
-            None => default_transport(&self.config)?,
-        };
-        let limiter = self.limiter.unwrap_or_else(|| {
-            let (jockey, jack) = match C::API {
-                Api::Jockey => (self.config.window, None),
-                Api::Jack => (None, self.config.window),
-            };
-            Arc::new(Limiter::new(jockey, jack))
-        });
-        let runtime = Runtime::new(transport, limiter, self.hook, self.config.request_timeout);
-        let shared = Arc::new(Shared { config: self.config, target, runtime });
-        Ok(Handle { shared, cancel: None, timeout: None })
-    }
-}
-
-#[cfg(feature = "ureq")]
+#[cfg_attr(not(feature = "ureq"), allow(unused_variables))]
 fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
-    Ok(Arc::new(crate::UreqTransport::new(
+    #[cfg(feature = "ureq")]
+    return Ok(Arc::new(crate::UreqTransport::new(
         config.connect_timeout,
         config.request_timeout,
         config.max_response_bytes,
-    )))
+    )));
+    #[cfg(not(feature = "ureq"))]
+    return Err(rein_core::config::no_transport("ureq"));
 }
-
-#[cfg(not(feature = "ureq"))]
-fn default_transport(_config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
-    Err(Error::Config(Box::new(rein_core::ValidationError::new(
-        "transport",
-        "no transport: the `ureq` feature is off and none was given",
-        rein_core::Hint::new(
-            "No default transport",
-            "Enable the `ureq` feature or call `.transport(...)`",
-        ),
-    ))))
-}
-
-/// Per-handle options, the same on both clients.
-macro_rules! handle_options {
-    ($client:ident) => {
-        impl $crate::ClientBuilder<$client> {
-            /// Checks the configuration and builds the client.
-            pub fn build(self) -> Result<$client, rein_core::Error> {
-                Ok($client { handle: self.build_handle()? })
-            }
-        }
-
-        impl $client {
-            /// This client with `token` attached: cancelling it stops the waits and retries of
-            /// every call made through the returned handle.
-            pub fn with_cancel(&self, token: &$crate::CancelToken) -> Self {
-                let mut handle = self.handle.clone();
-                handle.cancel = Some(token.clone());
-                Self { handle }
-            }
-
-            /// This client with a time budget for each call and wait made through the returned
-            /// handle (instead of the retry policy's and the wait presets' own).
-            pub fn with_timeout(&self, timeout: std::time::Duration) -> Self {
-                let mut handle = self.handle.clone();
-                handle.timeout = Some(timeout);
-                Self { handle }
-            }
-
-            /// Runs any typed request of this API.
-            pub fn call<R: rein_core::ApiCall>(
-                &self,
-                request: &R,
-            ) -> Result<R::Output, rein_core::Error> {
-                self.handle.call(request)
-            }
-
-            /// The configuration in use (the key never shows in its `Debug`).
-            pub fn config(&self) -> &rein_core::ClientConfig {
-                &self.handle.shared.config
-            }
-        }
-    };
-}
-pub(crate) use handle_options;

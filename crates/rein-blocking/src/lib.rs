@@ -1,36 +1,57 @@
-//! rein's blocking adapter: clients for Jockey and jack that run rein-core's machines with a
-//! real clock, `std::thread::sleep` and ureq.
+//! rein's blocking adapter: clients for Jockey and jack that run rein-core's machines with ureq,
+//! the system's clocks and the thread's sleep.
 //!
 //! Everything rein decides (what to send, whether to retry, how long to wait, when a wait is
-//! over) is decided by `rein-core`; this crate moves bytes and waits. See [`Jockey`] and
-//! [`Jack`] for the clients, [`Transport`] for plugging in another HTTP stack, and
-//! [`CancelToken`] for stopping a wait from another thread.
+//! over, which machine runs an endpoint) is decided by `rein-core`; this crate moves bytes and
+//! waits. See [`Jockey`] and [`Jack`] for the clients, [`Transport`] for plugging in another
+//! HTTP stack, and [`CancelToken`] for stopping a wait from another thread.
+//!
+//! # Testing without waiting
+//!
+//! A client takes its clock and its sleeper from the builder. Given a
+//! [`ManualClock`](rein_core::ManualClock) as both, every wait moves the clock on instead of
+//! sleeping: here a 429 asks for a minute, and the call completes at once, a minute later on
+//! the clock.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use rein_blocking::Jack;
+//! use rein_core::ManualClock;
+//!
+//! let clock = ManualClock::new();
+//! let replies = std::sync::Mutex::new(vec![
+//!     http::Response::new(Bytes::from(r#"{"org_id":"org_1","rate_limit_rpm":60}"#)),
+//!     http::Response::builder().status(429).header("retry-after", "60").body(Bytes::new())?,
+//! ]);
+//! let jack = Jack::builder("jack_test_key")
+//!     .transport(move |_req: http::Request<rein_core::Body>| {
+//!         Ok(replies.lock().unwrap().pop().expect("a reply"))
+//!     })
+//!     .clock(clock.clone())
+//!     .sleeper(clock.clone())
+//!     .build()?;
+//! assert_eq!(jack.usage()?.org_id.as_deref(), Some("org_1"));
+//! assert_eq!(clock.now().moment.since_origin(), Duration::from_secs(60));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "ureq")]
 mod body_reader;
-mod cancel;
 mod client;
 mod driver;
-mod files;
-mod jack;
-mod jockey;
-mod pages;
-mod stream;
+mod time;
 mod transport;
 #[cfg(feature = "ureq")]
 mod ureq_transport;
 
-pub use cancel::CancelToken;
-pub use client::{ApiClient, ClientBuilder};
-pub use driver::EventHook;
-pub use files::file_source;
-pub use jack::Jack;
-pub use jockey::Jockey;
-pub use pages::{PageIter, SearchIter};
-pub use stream::ResponseStream;
-pub use transport::{StreamingResponse, Transport};
+pub use client::{ClientBuilder, Jack, Jockey, PageIter, ResponseStream, SearchIter};
+pub use driver::Items;
+pub use rein_core::{CancelToken, EventHook};
+pub use time::{Sleep, SystemClock};
+pub use transport::{file_source, StreamingResponse, Transport};
 #[cfg(feature = "ureq")]
 pub use ureq_transport::UreqTransport;

@@ -1,9 +1,10 @@
 //! The transport trait: one request in, one response (or a transport error) out.
 
 use std::io::Read;
+use std::path::Path;
 
 use bytes::Bytes;
-use rein_core::{Body, TransportError};
+use rein_core::{Body, Error, FileSource, TransportError, TransportErrorKind};
 
 /// A response whose body is read as it arrives (for event streams).
 pub type StreamingResponse = http::Response<Box<dyn Read + Send>>;
@@ -11,8 +12,9 @@ pub type StreamingResponse = http::Response<Box<dyn Read + Send>>;
 /// Sends requests. Tiny on purpose: a test transport is a closure.
 ///
 /// Implementations must report whether a failed request may have reached the server
-/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. A request
-/// may carry a [`rein_core::request::AttemptTimeout`] extension: the most the attempt may take.
+/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. Every request
+/// carries a [`rein_core::request::AttemptTimeout`] extension, the most the attempt may take,
+/// and a streaming one a [`rein_core::request::ReadTimeout`], the most its body may stay silent.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -49,4 +51,32 @@ where
     fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> {
         self(request)
     }
+}
+
+/// The next chunk of a streamed body: `None` at its end, or the failure that cut it (a read
+/// that timed out, or anything else: a reset).
+pub(crate) fn read_chunk(body: &mut Box<dyn Read + Send>) -> Option<Result<Bytes, TransportError>> {
+    let mut buffer = vec![0; 16 * 1024];
+    match body.read(&mut buffer) {
+        Ok(0) => None,
+        Ok(n) => {
+            buffer.truncate(n);
+            Some(Ok(Bytes::from(buffer)))
+        }
+        Err(e) => {
+            let kind = match e.kind() {
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                    TransportErrorKind::Timeout
+                }
+                _ => TransportErrorKind::Reset,
+            };
+            Some(Err(TransportError::after_send(kind, e.to_string())))
+        }
+    }
+}
+
+/// A [`FileSource`] for the file at `path`, with its current length: its bytes are read only
+/// when the request is sent.
+pub fn file_source(path: &Path) -> Result<FileSource, Error> {
+    FileSource::from_metadata(path, std::fs::metadata(path))
 }

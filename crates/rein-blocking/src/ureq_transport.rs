@@ -1,17 +1,21 @@
 //! The default transport: ureq 3 over rustls (ring, webpki roots).
 
 use std::io::{self, Read};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use bytes::Bytes;
-use rein_core::request::AttemptTimeout;
+use rein_core::request::{AttemptTimeout, ReadTimeout};
 use rein_core::{Body, TransportError, TransportErrorKind};
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{
+    DefaultResolver, ResolvedSocketAddrs, Resolver as ResolverTrait,
+};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::SendBody;
 
-use crate::body_reader::{FileError, SegmentReader};
+use rein_core::body::FileError;
+
+use crate::body_reader::SegmentReader;
 use crate::transport::{StreamingResponse, Transport};
 
 /// ureq with the timeouts and body cap rein needs.
@@ -49,7 +53,7 @@ impl UreqTransport {
             agent: ureq::Agent::with_parts(
                 config,
                 DefaultConnector::default(),
-                CachingResolver::default(),
+                Resolver::default(),
             ),
             request_timeout,
             max_response_bytes,
@@ -61,10 +65,10 @@ impl UreqTransport {
         request: http::Request<Body>,
         streaming: bool,
     ) -> Result<http::Response<ureq::Body>, TransportError> {
-        let timeout = request
-            .extensions()
-            .get::<AttemptTimeout>()
-            .map_or(self.request_timeout, |t| t.0.min(self.request_timeout));
+        let limit =
+            |t: Option<Duration>| t.map_or(self.request_timeout, |t| t.min(self.request_timeout));
+        let timeout = limit(request.extensions().get::<AttemptTimeout>().map(|t| t.0));
+        let idle = limit(request.extensions().get::<ReadTimeout>().map(|t| t.0));
         let (parts, body) = request.into_parts();
         let body = match body {
             Body::Empty => SendBody::none(),
@@ -75,12 +79,12 @@ impl UreqTransport {
         // request) only when the call's deadline is nearer.
         let request = if streaming {
             // An event stream may run as long as it keeps talking: the head must come within the
-            // attempt's time, then each read within the request timeout of the one before.
+            // attempt's time, then each read within the idle time of the one before.
             self.agent
                 .configure_request(request)
                 .timeout_global(None)
                 .timeout_recv_response(Some(timeout))
-                .timeout_per_read(Some(self.request_timeout))
+                .timeout_per_read(Some(idle))
                 .build()
         } else if timeout < self.request_timeout {
             self.agent.configure_request(request).timeout_global(Some(timeout)).build()
@@ -120,61 +124,34 @@ fn io_timeout(request_timeout: Duration) -> Duration {
     request_timeout.saturating_sub(margin).max(Duration::from_millis(1))
 }
 
-/// How long a resolved address is reused.
-const RESOLVE_TTL: Duration = Duration::from_secs(60);
-
-/// ureq's resolver with a short cache. With a timeout set, ureq resolves on a new thread for every
-/// request, pooled connection or not; the cache keeps that to once a minute per host. A client
-/// talks to one or two hosts, so the cache is a short list searched without allocating. (ureq's
-/// resolver API is outside its semver promise; the lockfile pins the version.)
+/// ureq's resolver, except that a host that is already an IP address is taken as it is. With a
+/// timeout set, ureq resolves on a new thread for every request, pooled connection or not; an
+/// address needs no lookup, so it gets no thread. Names are resolved afresh for every request,
+/// so a changed DNS record (a failover) is seen at once.
 #[derive(Debug, Default)]
-struct CachingResolver {
-    inner: DefaultResolver,
-    cache: Mutex<Vec<Resolved>>,
-}
+struct Resolver(DefaultResolver);
 
-#[derive(Debug)]
-struct Resolved {
-    scheme: String,
-    authority: String,
-    at: Instant,
-    addrs: ResolvedSocketAddrs,
-}
-
-/// Hosts remembered at once; the oldest is forgotten first.
-const RESOLVE_CACHE_SIZE: usize = 8;
-
-impl Resolver for CachingResolver {
+impl ResolverTrait for Resolver {
     fn resolve(
         &self,
         uri: &http::Uri,
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let scheme = uri.scheme_str().unwrap_or("");
-        let authority = uri.authority().map_or("", |a| a.as_str());
-        let same = |r: &Resolved| r.scheme == scheme && r.authority == authority;
-        {
-            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(hit) = cache.iter().find(|r| same(r)) {
-                if hit.at.elapsed() < RESOLVE_TTL {
-                    return Ok(hit.addrs.clone());
-                }
-            }
-        }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.retain(|r| !same(r));
-        if cache.len() >= RESOLVE_CACHE_SIZE {
-            cache.remove(0);
-        }
-        cache.push(Resolved {
-            scheme: scheme.to_owned(),
-            authority: authority.to_owned(),
-            at: Instant::now(),
-            addrs: addrs.clone(),
+        let host = uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
         });
-        Ok(addrs)
+        match (host.parse::<IpAddr>(), port) {
+            (Ok(ip), Some(port)) => {
+                let mut addrs = self.empty();
+                addrs.push(SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            _ => self.0.resolve(uri, config, timeout),
+        }
     }
 }
 
@@ -234,22 +211,15 @@ mod tests {
     }
 
     #[test]
-    fn the_resolver_remembers_a_few_hosts_and_the_newest_of_each() {
-        let resolver = CachingResolver::default();
+    fn addresses_are_taken_as_they_are_and_names_are_looked_up() {
+        let resolver = Resolver::default();
         let config = ureq::config::Config::default();
-        let resolve = |port: u16| {
-            let uri: http::Uri = format!("http://127.0.0.1:{port}/").parse().expect("uri");
-            resolver.resolve(&uri, &config, NextTimeout::default()).expect("resolves")
+        let resolve = |uri: &str| {
+            let uri: http::Uri = uri.parse().expect("uri");
+            resolver.resolve(&uri, &config, NextTimeout::default()).expect("resolves")[0]
         };
-        let first = resolve(1000);
-        assert_eq!(first[0], "127.0.0.1:1000".parse().expect("addr"));
-        assert_eq!(resolve(1000), first);
-        assert_eq!(resolver.cache.lock().expect("lock").len(), 1, "a hit adds nothing");
-        for port in 1001..1020 {
-            assert_eq!(resolve(port)[0].port(), port);
-        }
-        let cache = resolver.cache.lock().expect("lock");
-        assert_eq!(cache.len(), RESOLVE_CACHE_SIZE);
-        assert_eq!(cache.last().expect("newest").authority, "127.0.0.1:1019");
+        assert_eq!(resolve("http://127.0.0.1:1000/"), "127.0.0.1:1000".parse().expect("addr"));
+        assert_eq!(resolve("https://[::1]/v1"), "[::1]:443".parse().expect("addr"));
+        assert_eq!(resolve("http://localhost:1001/").port(), 1001);
     }
 }

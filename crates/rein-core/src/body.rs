@@ -129,6 +129,14 @@ impl FileSource {
     }
 }
 
+/// A local file that could not be streamed as a request body: missing, unreadable, or not the
+/// length the request announced. Transports report it as a
+/// [`TransportErrorKind::File`](crate::TransportErrorKind::File) failure before the body is
+/// complete, so the server cannot have accepted the request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FileError(pub String);
+
 /// Where a multipart part's content comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PartContent {

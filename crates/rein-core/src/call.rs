@@ -1,75 +1,539 @@
-//! Typed API calls: a request value that validates itself, renders to a [`Request`] and decodes
-//! its success body. Every endpoint of both APIs is one [`ApiCall`].
+//! One API call with retries: the [`Call`] machine.
+//!
+//! ```text
+//!           poll                          answer(2xx)
+//!  Ready ─(Acquire)─▶ Cleared ─(Send)─▶ Sent ─────────────────────────▶ Done(Ok)
+//!    ▲                                   │ answer(retryable failure)
+//!    │          poll ≥ until             ▼            answer(final failure)
+//!    └───────────────────────────── Waiting ──────────────────────────▶ Done(Err)
+//! ```
+//!
+//! The machine decides everything: whether a failure is retryable (status, transport error and
+//! idempotency), how long to wait (Retry-After, the API's documented defaults, backoff), and
+//! when to give up (attempts, deadline, a wait too long to sleep). A streaming call awaits the
+//! head only: a success ends the call with the body left open for its reader; an error's body is
+//! read here, up to a cap, and judged like any other. The driver only sends, sleeps and reads the
+//! clock.
 
-use bytes::Bytes;
+use std::convert::Infallible;
+use std::time::Duration;
 
-use crate::api::Operation;
-use crate::error::{DecodeError, Error, ValidationError};
-use crate::hint::Hint;
+use bytes::{Bytes, BytesMut};
+
+use crate::api::{Api, Operation};
+use crate::backoff::{Random, SplitMix64};
+use crate::decode;
+use crate::error::{
+    DeadlineExceeded, DecodeError, Error, RateLimited, TransportError, TransportErrorKind,
+    TransportFailure, WaitRefused,
+};
+use crate::event::{Event, Events};
+use crate::machine::{Attempt, Input, Internal, Machine, Next};
 use crate::request::Request;
-use crate::retry::{Call, RetryPolicy};
-use crate::target::Target;
+use crate::retry::{RetryPolicy, RetryReason};
+use crate::time::{Moment, Now};
 
-/// A typed request to one endpoint.
-///
-/// `to_request` runs the pre-flight validation first: an invalid request is refused with a
-/// [`ValidationError`] carrying the references' fix, and nothing is sent.
-pub trait ApiCall {
-    /// What a success response decodes to.
-    type Output;
+/// A success-body decoder: from the 2xx response to the call's output.
+pub type Decoder<T> = fn(http::Response<Bytes>) -> Result<T, DecodeError>;
 
-    /// The operation this call performs.
-    fn operation(&self) -> Operation;
+/// The identity decoder: the response itself.
+pub fn raw_response(response: http::Response<Bytes>) -> Result<http::Response<Bytes>, DecodeError> {
+    Ok(response)
+}
 
-    /// Checks the request against the references' rules, without rendering it.
-    fn validate(&self) -> Result<(), ValidationError>;
+enum State<T> {
+    Ready,
+    Acquiring,
+    Cleared,
+    Sent,
+    /// A streaming call's error response, its body being read.
+    ReadingError {
+        head: http::response::Parts,
+        body: BytesMut,
+        due: Moment,
+    },
+    Waiting(Moment),
+    Finished(Result<T, Error>),
+    /// The result was handed out; `poll` consumes a finished machine, so nothing follows.
+    Spent,
+}
 
-    /// Renders the request for `target`, once [`to_request`](ApiCall::to_request) has checked
-    /// that the request is valid and the target is of its API.
-    fn render(&self, target: &Target) -> Result<Request, Error>;
+/// One API call with retries. Drive it with [`Machine::poll`].
+pub struct Call<T = http::Response<Bytes>> {
+    request: Request,
+    policy: RetryPolicy,
+    decoder: Decoder<T>,
+    rng: Rng,
+    events: Events,
+    limited: bool,
+    stream: Option<Streaming>,
+    state: State<T>,
+    pause: Option<(Api, Moment)>,
+    started: Option<Moment>,
+    deadline: Option<Moment>,
+    attempts: u32,
+    previous_delay: Option<Duration>,
+    server_errors: u32,
+}
 
-    /// Checks the target's API and the request's validity, then renders it for `target`.
-    fn to_request(&self, target: &Target) -> Result<Request, Error> {
-        check_target(target, self.operation())?;
-        self.validate()?;
-        self.render(target)
+impl<T> std::fmt::Debug for Call<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("operation", &self.request.operation)
+            .field("attempts", &self.attempts)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
     }
+}
 
-    /// Decodes a success (2xx) response.
-    fn decode(response: http::Response<Bytes>) -> Result<Self::Output, DecodeError>;
+impl Call<http::Response<Bytes>> {
+    /// A call whose output is the raw success response.
+    pub fn new(request: Request, policy: RetryPolicy) -> Self {
+        Call::with_decoder(request, policy, raw_response)
+    }
 }
 
 impl<T> Call<T> {
-    /// A retrying call of a typed request. Fails at once, with nothing sent, when the request is
-    /// invalid or `target` is for the other API.
-    pub fn typed<R: ApiCall<Output = T>>(
-        target: &Target,
-        request: &R,
-        policy: RetryPolicy,
-    ) -> Result<Call<T>, Error> {
-        let rendered = request.to_request(target)?;
-        Ok(Call::with_decoder(rendered, policy, R::decode))
+    /// A call whose success body is decoded by `decoder`.
+    pub fn with_decoder(request: Request, policy: RetryPolicy, decoder: Decoder<T>) -> Self {
+        Call {
+            request,
+            policy,
+            decoder,
+            rng: Rng::Builtin(SplitMix64::new(0)),
+            events: Events::default(),
+            limited: false,
+            stream: None,
+            state: State::Ready,
+            pause: None,
+            started: None,
+            deadline: None,
+            attempts: 0,
+            previous_delay: None,
+            server_errors: 0,
+        }
+    }
+
+    /// Seeds the jitter (clients give every call a fresh seed, so they do not retry in lockstep).
+    pub fn seed(self, seed: u64) -> Self {
+        Call { rng: Rng::Builtin(SplitMix64::new(seed)), ..self }
+    }
+
+    /// Replaces the random source.
+    pub fn rng(mut self, rng: Box<dyn Random>) -> Self {
+        self.rng = Rng::Custom(rng);
+        self
+    }
+
+    /// Where the call's [`Event`]s go.
+    pub fn events(mut self, events: Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Asks a rate limiter before every send ([`Step::Acquire`](crate::Step::Acquire)), and
+    /// tells it of every 429 that asks for a pause ([`Step::Pause`](crate::Step::Pause)).
+    pub fn rate_limited(mut self) -> Self {
+        self.limited = true;
+        self
+    }
+
+    /// Awaits only the head of a success response: the call ends with its body still open (the
+    /// driver keeps it, for [`Step::Read`](crate::Step::Read)s of the body's reader, each within
+    /// `idle` of the one before). The body of an error response is read, up to `max_error_body`
+    /// bytes, and judged like any other.
+    pub fn streaming(mut self, max_error_body: u64, idle: Duration) -> Self {
+        self.stream = Some(Streaming { max_error_body, idle });
+        self
+    }
+
+    /// Sends the first attempt no sooner than `at` (a lookup that gives the server time to
+    /// settle, say). A start at or past the deadline ends the call with [`Error::Deadline`].
+    pub fn not_before(mut self, at: Moment) -> Self {
+        self.state = State::Waiting(at);
+        self
+    }
+
+    /// Sets an absolute deadline instead of `policy.timeout` from the first poll. The earlier of
+    /// the two applies.
+    pub fn deadline_at(mut self, deadline: Moment) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The request this call sends.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Attempts sent so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    fn deadline_exceeded(&self, now: Now, last_error: Option<Error>) -> Error {
+        Error::Deadline(Box::new(DeadlineExceeded {
+            endpoint: Some(self.request.operation.endpoint()),
+            elapsed: now.moment - self.started.unwrap_or(now.moment),
+            attempts: self.attempts,
+            last_error: last_error.map(Box::new),
+        }))
+    }
+
+    /// The next step at `now`, once the deadline is known.
+    fn step(&mut self, now: Now, deadline: Moment) -> Next<T, Infallible> {
+        let op = self.request.operation;
+        loop {
+            match &self.state {
+                State::Waiting(until) if now.moment < *until && *until < deadline => {
+                    return Next::Sleep(*until)
+                }
+                State::Waiting(until) if now.moment < *until => {
+                    // Waking would come too late: end now rather than after the deadline.
+                    self.finish(Err(self.deadline_exceeded(now, None)));
+                }
+                State::Waiting(_) => self.state = State::Ready,
+                State::Ready if now.moment >= deadline => {
+                    self.finish(Err(self.deadline_exceeded(now, None)));
+                }
+                State::Ready if self.limited => {
+                    self.state = State::Acquiring;
+                    return Next::Acquire(op.api());
+                }
+                State::Ready | State::Cleared => {
+                    self.attempts += 1;
+                    self.state = State::Sent;
+                    let attempt = self.attempts;
+                    self.events.emit(|| Event::Sending { operation: op, attempt });
+                    return Next::Send(Attempt {
+                        request: self.request.to_http(),
+                        deadline,
+                        timeout: Duration::MAX,
+                        idle: self.stream.map(|s| s.idle),
+                    });
+                }
+                // Asked and not yet answered: ask again (the driver lost the question).
+                State::Acquiring => return Next::Acquire(op.api()),
+                State::Sent => return Next::Sleep(deadline),
+                State::ReadingError { due, .. } => return Next::Read(*due),
+                State::Finished(_) => {
+                    return match std::mem::replace(&mut self.state, State::Spent) {
+                        State::Finished(result) => Next::Done(result),
+                        _ => Next::Done(Err(Error::Cancelled)),
+                    }
+                }
+                State::Spent => return Next::Done(Err(Error::Cancelled)),
+            }
+        }
+    }
+
+    fn on_slot(&mut self, slot: Result<(), Moment>, now: Now) {
+        let until = match slot {
+            Ok(()) => return self.state = State::Cleared,
+            Err(until) => until,
+        };
+        let op = self.request.operation;
+        if until >= self.deadline.unwrap_or(now.moment) {
+            return self.finish(Err(Error::RateLimited(Box::new(RateLimited {
+                api: op.api(),
+                endpoint: Some(op.endpoint()),
+                wait: until - now.moment,
+                refused: WaitRefused::LimiterPaused,
+                attempts: self.attempts,
+                response: None,
+            }))));
+        }
+        self.events.emit(|| Event::Throttled { operation: op, until });
+        self.state = State::Waiting(until);
+    }
+
+    /// A streaming call's error head: its body is read (up to the cap) before it is judged.
+    fn on_head(&mut self, response: http::Response<Bytes>, now: Now) {
+        match self.stream {
+            Some(_) if !response.status().is_success() => {
+                let (head, _) = response.into_parts();
+                let due = self.deadline.unwrap_or(now.moment);
+                self.state = State::ReadingError { head, body: BytesMut::new(), due };
+            }
+            _ => self.on_response(Ok(response), now),
+        }
+    }
+
+    fn on_error_chunk(&mut self, chunk: Option<Result<Bytes, TransportError>>, now: Now) {
+        let cap = self.stream.map_or(0, |s| s.max_error_body);
+        let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+        let State::ReadingError { body, .. } = &mut self.state else { return };
+        let complete = match chunk {
+            Some(Ok(data)) => {
+                // Past the cap the body is cut, not refused: the decoder keeps an excerpt anyway.
+                body.extend_from_slice(&data[..data.len().min(cap - body.len().min(cap))]);
+                body.len() >= cap
+            }
+            None => true,
+            Some(Err(e)) => return self.on_response(Err(e), now),
+        };
+        if complete {
+            if let State::ReadingError { head, body, .. } =
+                std::mem::replace(&mut self.state, State::Sent)
+            {
+                self.on_response(Ok(http::Response::from_parts(head, body.freeze())), now);
+            }
+        }
+    }
+
+    /// Judges the outcome of the request last sent.
+    fn on_response(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
+        let op = self.request.operation;
+        match outcome {
+            Ok(response) if response.status().is_success() => match (self.decoder)(response) {
+                Ok(value) => self.finish(Ok(value)),
+                Err(mut e) => {
+                    e.endpoint = Some(op.endpoint());
+                    e.may_have_succeeded = !self.request.idempotent;
+                    if self.request.idempotent {
+                        self.retry(
+                            RetryReason::UndecodableBody,
+                            Error::Decode(Box::new(e)),
+                            None,
+                            now,
+                        );
+                    } else {
+                        self.finish(Err(Error::Decode(Box::new(e))));
+                    }
+                }
+            },
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let mut api = decode::api_error(op.api(), Some(op), &response, now.wall);
+                api.attempts = self.attempts;
+                let retry_after = api.retry_after;
+                let ambiguous_gateway = matches!(status, 502 | 504) && !self.request.idempotent;
+                if !self.policy.retries_status(status)
+                    || (ambiguous_gateway && !self.policy.retry_gateway_errors_on_creates)
+                {
+                    return self.finish(Err(Error::Api(Box::new(api))));
+                }
+                let wait = match retry_after {
+                    Some(ra) => Some(ra),
+                    None if status == 429 => self.policy.rate_limited_wait,
+                    None => None,
+                };
+                let wait = if status == 500 {
+                    self.server_errors += 1;
+                    match self.policy.server_error_first_wait {
+                        Some(first) if self.server_errors == 1 && retry_after.is_none() => {
+                            Some(first.max(self.next_backoff_peek()))
+                        }
+                        _ => wait,
+                    }
+                } else {
+                    wait
+                };
+                // A wait the server dictated, or jack's documented wait after a 429, is a rate
+                // limit: it is obeyed in full or refused, never shortened.
+                let dictated = retry_after.is_some() || (status == 429 && wait.is_some());
+                if let (429, true, Some(w)) = (status, self.limited, wait) {
+                    // One response pauses the whole client, so no more than the cap: a bogus
+                    // or far-off Retry-After (a proxy's, say) must not stop every call for hours.
+                    let until = now.moment + w.min(self.policy.max_retry_after);
+                    self.pause = Some((op.api(), until));
+                    self.events.emit(|| Event::Paused { api: op.api(), until });
+                }
+                self.retry_with(
+                    RetryReason::Status(status),
+                    Error::Api(Box::new(api)),
+                    wait,
+                    dictated,
+                    now,
+                );
+            }
+            Err(error) => {
+                let may_have_succeeded = error.sent && !self.request.idempotent;
+                let safe = !error.sent || self.request.idempotent || self.policy.retry_ambiguous;
+                let retryable_kind = matches!(
+                    error.kind,
+                    TransportErrorKind::Connect
+                        | TransportErrorKind::Timeout
+                        | TransportErrorKind::Reset
+                        | TransportErrorKind::Other
+                );
+                let kind = error.kind;
+                let failure = Error::Transport(Box::new(TransportFailure {
+                    endpoint: Some(op.endpoint()),
+                    error,
+                    attempts: self.attempts,
+                    may_have_succeeded,
+                }));
+                if safe && retryable_kind {
+                    self.retry(RetryReason::Transport(kind), failure, None, now);
+                } else {
+                    self.finish(Err(failure));
+                }
+            }
+        }
+    }
+
+    fn retry(&mut self, reason: RetryReason, error: Error, wait: Option<Duration>, now: Now) {
+        self.retry_with(reason, error, wait, false, now)
+    }
+
+    /// Schedules a retry after `wait` (or the backoff), or ends the call with `error` (or a
+    /// rate-limit / deadline error) when no retry is allowed.
+    fn retry_with(
+        &mut self,
+        reason: RetryReason,
+        error: Error,
+        wait: Option<Duration>,
+        dictated: bool,
+        now: Now,
+    ) {
+        let server_asked = matches!(error, Error::Api(ref e) if e.retry_after.is_some());
+        if self.attempts >= self.policy.max_attempts.max(1) {
+            return self.finish(Err(error));
+        }
+        let deadline = self.deadline.unwrap_or(now.moment);
+        let refuse = |refused: WaitRefused, wait: Duration, attempts: u32, error: Error| {
+            let response = match error {
+                Error::Api(api) => Some(api),
+                _ => None,
+            };
+            Error::RateLimited(Box::new(RateLimited {
+                api: self.request.operation.api(),
+                endpoint: Some(self.request.operation.endpoint()),
+                wait,
+                refused,
+                attempts,
+                response,
+            }))
+        };
+        if dictated {
+            let wait = wait.unwrap_or_default();
+            if wait > self.policy.max_retry_after {
+                let cap = self.policy.max_retry_after;
+                return self.finish(Err(refuse(
+                    WaitRefused::ExceedsCap { cap },
+                    wait,
+                    self.attempts,
+                    error,
+                )));
+            }
+            if now.moment + wait >= deadline {
+                return self.finish(Err(refuse(
+                    WaitRefused::PastDeadline,
+                    wait,
+                    self.attempts,
+                    error,
+                )));
+            }
+        }
+        let wait = match wait {
+            Some(w) => w,
+            None => {
+                let d = self.policy.backoff.delay(
+                    self.attempts - 1,
+                    self.previous_delay,
+                    self.rng.as_dyn(),
+                );
+                self.previous_delay = Some(d);
+                d
+            }
+        }
+        .max(self.policy.min_wait);
+        let until = now.moment + wait;
+        if until >= deadline {
+            return self.finish(Err(self.deadline_exceeded(now, Some(error))));
+        }
+        let (operation, attempt) = (self.request.operation, self.attempts);
+        self.events.emit(|| Event::RetryScheduled {
+            operation,
+            attempt,
+            reason,
+            wait,
+            server_asked,
+        });
+        self.state = State::Waiting(until);
+    }
+
+    /// The backoff delay the next retry would get without jitter (used as a floor for a
+    /// documented fixed wait, so a fixed wait never shortens the schedule).
+    fn next_backoff_peek(&self) -> Duration {
+        self.policy.backoff.raw_delay(self.attempts.saturating_sub(1)).min(self.policy.backoff.cap)
+    }
+
+    fn finish(&mut self, result: Result<T, Error>) {
+        self.state = State::Finished(result);
     }
 }
 
-/// Refuses a request whose operation belongs to the other API than `target`'s.
-pub fn check_target(target: &Target, op: Operation) -> Result<(), ValidationError> {
-    if target.api() == op.api() {
-        return Ok(());
+impl<T> Machine for Call<T> {
+    type Output = T;
+    type Item = Infallible;
+
+    fn next(&mut self, now: Now, _: Internal) -> Next<T, Infallible> {
+        let started = *self.started.get_or_insert(now.moment);
+        let budget_end = started + self.policy.timeout;
+        let deadline =
+            *self.deadline.insert(self.deadline.map_or(budget_end, |d| d.min(budget_end)));
+        // A 429's pause goes to the limiter before anything else happens.
+        if let Some((api, until)) = self.pause.take() {
+            return Next::Pause(api, until);
+        }
+        self.step(now, deadline)
     }
-    Err(ValidationError::new(
-        "target",
-        format!(
-            "{} is a {} operation, but the client is for {}",
-            op.endpoint(),
-            op.api(),
-            target.api()
-        ),
-        Hint::new("A request sent to the other API", "Use the client of the request's API"),
-    ))
+
+    fn feed(&mut self, input: Input, now: Now, _: Internal) {
+        match (&self.state, input) {
+            (State::Acquiring, Input::Slot(slot)) => self.on_slot(slot, now),
+            (State::Sent, Input::Response(Ok(response))) => self.on_head(response, now),
+            (State::Sent, Input::Response(Err(e))) => self.on_response(Err(e), now),
+            (State::Sent, Input::Expired) => self.on_response(Err(expired("a response")), now),
+            (State::ReadingError { .. }, Input::Chunk(chunk)) => self.on_error_chunk(chunk, now),
+            (State::ReadingError { .. }, Input::Expired) => {
+                self.on_response(Err(expired("the error body")), now)
+            }
+            _ => {} // an answer to nothing asked: ignored
+        }
+    }
+
+    fn cancel(&mut self, _: Internal) -> Result<T, Error> {
+        match std::mem::replace(&mut self.state, State::Spent) {
+            State::Finished(result) => result,
+            _ => Err(Error::Cancelled),
+        }
+    }
+
+    fn operation(&self) -> Option<Operation> {
+        Some(self.request.operation)
+    }
 }
 
-/// Decodes any 2xx as `()`, whatever its body (delete and metadata endpoints answer empty).
-pub fn decode_empty(_response: http::Response<Bytes>) -> Result<(), DecodeError> {
-    Ok(())
+/// The attempt's deadline passed before `what` arrived. The request may have been written:
+/// ambiguous by design.
+fn expired(what: &str) -> TransportError {
+    TransportError::after_send(
+        TransportErrorKind::Timeout,
+        format!("no complete {what} before the attempt's deadline"),
+    )
+}
+
+/// How a streaming call reads: an error body up to a cap, a success body left open.
+#[derive(Clone, Copy, Debug)]
+struct Streaming {
+    max_error_body: u64,
+    idle: Duration,
+}
+
+/// The jitter source: the built-in generator inline (no allocation per call), or the caller's.
+enum Rng {
+    Builtin(SplitMix64),
+    Custom(Box<dyn Random>),
+}
+
+impl Rng {
+    fn as_dyn(&mut self) -> &mut dyn Random {
+        match self {
+            Rng::Builtin(r) => r,
+            Rng::Custom(r) => r.as_mut(),
+        }
+    }
 }

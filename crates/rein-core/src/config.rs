@@ -49,13 +49,16 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// The longest connecting may take.
     pub connect_timeout: Duration,
+    /// The longest a streamed response may stay silent between two chunks.
+    pub stream_idle_timeout: Duration,
     /// The largest response body read into memory.
     pub max_response_bytes: u64,
 }
 
 impl ClientConfig {
     /// The defaults for `api` with `key`: production base URL, the API's retry policy and window,
-    /// 10 s to connect, 120 s per attempt, 16 MiB per response.
+    /// 10 s to connect, 120 s per attempt, 120 s of silence in a streamed response, 16 MiB per
+    /// response.
     pub fn new(api: Api, key: impl Into<ApiKey>) -> Self {
         ClientConfig {
             api,
@@ -69,6 +72,7 @@ impl ClientConfig {
             },
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
+            stream_idle_timeout: Duration::from_secs(120),
             max_response_bytes: 16 << 20,
         }
     }
@@ -107,70 +111,132 @@ impl ClientConfig {
     }
 }
 
-/// A callback for everything that happens inside calls (requests sent, retries and their
-/// reasons, rate-limit pauses, poll progress); both adapters take one.
-pub type EventHook = std::sync::Arc<dyn Fn(&crate::Event) + Send + Sync>;
+/// The error of a client built with no transport, when the adapter's default transport is
+/// compiled out (its `feature` is off).
+pub fn no_transport(feature: &str) -> Error {
+    Error::Config(Box::new(ValidationError::new(
+        "transport",
+        format!("no transport: the `{feature}` feature is off and none was given"),
+        Hint::new(
+            "No default transport",
+            "Enable the adapter's default transport feature or call `.transport(...)`",
+        ),
+    )))
+}
+
+/// What a client is built from, besides its IO: the configuration, a limiter to share, an event
+/// hook, a seed. Both adapters' builders hold one.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Settings {
+    /// How the client talks to its API.
+    pub config: ClientConfig,
+    /// A rate limiter shared with other clients (or kept outside the process).
+    pub limiter: Option<std::sync::Arc<dyn crate::RateLimit>>,
+    /// Where every event goes.
+    pub hook: Option<crate::EventHook>,
+    /// The seed of every random draw; fresh entropy when `None`.
+    pub seed: Option<u64>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("config", &self.config)
+            .field("limiter", &self.limiter.is_some())
+            .field("hook", &self.hook.is_some())
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// `config`, with no shared limiter, no hook and no fixed seed.
+    pub fn new(config: ClientConfig) -> Self {
+        Settings { config, limiter: None, hook: None, seed: None }
+    }
+
+    /// The client's runner, once the configuration checks out. `entropy` seeds it unless a
+    /// seed was set.
+    pub fn runner(self, entropy: u64) -> Result<crate::Runner, Error> {
+        let seed = self.seed.unwrap_or(entropy);
+        crate::Runner::new(self.config, self.limiter, self.hook, seed)
+    }
+}
 
 /// The setters both adapters' `ClientBuilder`s share, so the two offer the same names with the
-/// same meaning. Expands inside `impl ClientBuilder<C>` of a type with the fields `config:
-/// ClientConfig`, `limiter: Option<Arc<dyn RateLimit>>` and `hook: Option<EventHook>`.
+/// same meaning. Expands inside `impl ClientBuilder<C>` of a type with a field `settings:
+/// Settings`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __client_builder_setters {
     () => {
         /// Another base URL (the emulator's, say: `http://127.0.0.1:PORT/v1`).
         pub fn base_url(mut self, url: impl Into<String>) -> Self {
-            self.config.base_url = url.into();
+            self.settings.config.base_url = url.into();
             self
         }
 
         /// Accepts `http://` to a host that is not loopback (refused by default: the key would
         /// travel in clear text).
         pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-            self.config.allow_insecure_http = allow;
+            self.settings.config.allow_insecure_http = allow;
             self
         }
 
         /// The retry policy for every call.
         pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
-            self.config.retry = policy;
+            self.settings.config.retry = policy;
             self
         }
 
         /// The client-side sliding window (`None` turns it off; jack defaults to 60 per minute).
         pub fn rate_limit(mut self, window: Option<$crate::Window>) -> Self {
-            self.config.window = window;
+            self.settings.config.window = window;
             self
         }
 
         /// A rate limiter to share (between clients, or one kept outside the process).
         pub fn limiter(mut self, limiter: ::std::sync::Arc<dyn $crate::RateLimit>) -> Self {
-            self.limiter = Some(limiter);
+            self.settings.limiter = Some(limiter);
             self
         }
 
         /// Calls `hook` for every event of every call: requests sent, retries and their reasons,
         /// rate-limit pauses, poll progress. It runs inside the call: keep it quick.
         pub fn on_event(mut self, hook: impl Fn(&$crate::Event) + Send + Sync + 'static) -> Self {
-            self.hook = Some(::std::sync::Arc::new(hook));
+            self.settings.hook = Some(::std::sync::Arc::new(hook));
+            self
+        }
+
+        /// Seeds every random draw of the client (retry jitter, create tokens, multipart
+        /// boundaries), for runs that repeat exactly; by default each client draws fresh entropy.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.settings.seed = Some(seed);
             self
         }
 
         /// The longest one attempt may take (default 120 s).
         pub fn request_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-            self.config.request_timeout = timeout;
+            self.settings.config.request_timeout = timeout;
             self
         }
 
         /// The longest connecting may take (default 10 s).
         pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-            self.config.connect_timeout = timeout;
+            self.settings.config.connect_timeout = timeout;
+            self
+        }
+
+        /// The longest a streamed response may stay silent between two chunks (default 120 s).
+        pub fn stream_idle_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.settings.config.stream_idle_timeout = timeout;
             self
         }
 
         /// The largest response body read (default 16 MiB).
         pub fn max_response_bytes(mut self, max: u64) -> Self {
-            self.config.max_response_bytes = max;
+            self.settings.config.max_response_bytes = max;
             self
         }
     };

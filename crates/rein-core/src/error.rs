@@ -48,9 +48,6 @@ pub enum Error {
     /// The client is misconfigured (a missing key, a bad base URL).
     #[error(transparent)]
     Config(Box<ValidationError>),
-    /// A machine was driven out of order (polled while awaiting a response, or after it finished).
-    #[error("rein state machine misuse: {0}")]
-    Misuse(&'static str),
 }
 
 impl Error {
@@ -123,7 +120,6 @@ impl Error {
             Error::WaitTimedOut(_) => "Processing is taking longer than expected. Please check back later.",
             Error::Cancelled => "The request was cancelled.",
             Error::Config(_) => "The service is not configured correctly.",
-            Error::Misuse(_) => "Something went wrong.",
         }
     }
 }

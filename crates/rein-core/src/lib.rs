@@ -3,16 +3,19 @@
 //! Everything rein decides is decided here, as pure functions and state machines that take the
 //! time as an argument and return the next step: which request to send, how long to wait, and
 //! when the work is done. The core never opens a socket, reads a clock, sleeps or spawns; the
-//! `rein-blocking` and `rein-async` adapters do that, in a dozen lines each.
+//! `rein-blocking` and `rein-async` adapters do that, each with one loop that answers the steps
+//! of any machine.
 //!
 //! ```text
-//!   caller ──────▶ Call::poll(now) ──▶ Step::Send(request) ──▶ transport ──┐
-//!      ▲                  ▲                                                │
-//!      │                  └── Call::handle(outcome, now) ◀─────────────────┘
-//!      │                  ▲
-//!      │                  └── Step::Wait(until) ──▶ sleep until `until`, poll again
-//!      └───────────────────── Step::Done(result)
+//!   caller ──▶ machine.poll(now) ──▶ Step::Acquire ── rate limiter ── answer(slot) ──┐
+//!      ▲            ▲              ──▶ Step::Send    ── transport ──── answer(reply) ─┤
+//!      │            │              ──▶ Step::Sleep   ── sleep until ── wake() ────────┤
+//!      │            └──────────────────────────────── the machine, back ◀────────────┘
+//!      └─────────── Step::Done(result)
 //! ```
+//!
+//! A machine is driven by value (see [`machine`]): each step that wants an answer holds it, so
+//! it cannot be polled, or answered, out of turn.
 //!
 //! # Driving a call
 //!
@@ -23,7 +26,7 @@
 //! ```
 //! use std::time::Duration;
 //! use bytes::Bytes;
-//! use rein_core::{Api, Call, Now, Operation, RetryPolicy, Step, Target};
+//! use rein_core::{Api, Call, Machine, Now, Operation, RetryPolicy, Step, Target};
 //!
 //! let target = Target::new(Api::Jack, "https://api.usejack.io/v1", "jack_demo_key")?;
 //! let request = target.request(Operation::Usage, &[]).build()?;
@@ -39,14 +42,18 @@
 //! let mut now = Now::fake(0.0);
 //! let mut call = Call::new(request, RetryPolicy::for_api(Api::Jack));
 //! let response = loop {
-//!     match call.poll(now) {
-//!         Step::Send(req) => {
-//!             let outcome = transport(req);
-//!             call.handle(outcome, now);
+//!     call = match call.poll(now) {
+//!         Step::Send(exchange) => {
+//!             let (request, awaiting) = exchange.send(now.moment);
+//!             awaiting.answer(transport(request), now)
 //!         }
-//!         Step::Wait(until) => now = now.advanced_to(until), // a fake clock: no real sleep
+//!         Step::Sleep(sleep) => {
+//!             now = now.advanced_to(sleep.until); // a fake clock: no real sleep
+//!             sleep.wake()
+//!         }
 //!         Step::Done(result) => break result?,
-//!     }
+//!         _ => unreachable!("a call without a rate limiter neither acquires nor reads"),
+//!     };
 //! };
 //! assert_eq!(response.status(), 200);
 //! assert_eq!(now.moment.since_origin(), Duration::from_secs(2)); // the Retry-After, exactly
@@ -55,32 +62,46 @@
 //!
 //! # Modules
 //!
-//! - [`error`]: the one [`Error`] type; [`decode`]: error bodies of both dialects, totally.
-//! - [`retry`]: the [`Call`] machine and [`RetryPolicy`]; [`backoff`] and [`retry_after`]: waits.
-//! - [`hint`]: the references' cause/fix tables; [`api`]: every [`Operation`].
+//! - [`machine`]: [`Machine`] and [`Step`], the contract with drivers.
+//! - [`call`]: the [`Call`] machine; [`retry`]: its [`RetryPolicy`]; [`backoff`] and
+//!   [`retry_after`]: waits.
+//! - [`wait`]: the [`Wait`] machine and its presets; [`reconcile`]: [`CreateOnce`];
+//!   [`listing`]: [`Listing`]; [`jack::IngestMany`] and [`jockey::OpenResponse`] for the rest.
+//! - [`runner`]: the [`Runner`], which builds each endpoint's machine and runs it under a client's
+//!   handle; [`api_call`]: [`ApiCall`], every endpoint and the plan that runs it.
+//! - [`limiter`]: the rate limit; [`cancel`]: [`CancelToken`]; [`event`]: [`Event`]s.
+//! - [`error`]: the one [`Error`] type; [`decode`]: error bodies of both dialects, totally;
+//!   [`hint`]: the references' cause/fix tables; [`api`]: every [`Operation`].
 //! - [`request`], [`target`] and [`body`]: requests as values, bodies as descriptions.
-//! - [`time`]: [`Moment`] and [`Now`], the only clocks the core knows.
+//! - [`time`]: [`Moment`] and [`Now`], the only clocks the core knows, and the [`Clock`] trait.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod api_call;
 pub mod backoff;
 pub mod body;
 pub mod call;
+pub mod cancel;
+pub mod clients;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod event;
 pub mod hint;
 pub mod jack;
 pub mod jockey;
 pub mod limiter;
+pub mod listing;
+pub mod machine;
 mod open_enum;
 pub mod pages;
 pub mod reconcile;
 pub mod request;
 pub mod retry;
 pub mod retry_after;
+pub mod runner;
 pub mod sse;
 pub mod status;
 pub mod target;
@@ -88,21 +109,27 @@ pub mod time;
 pub mod wait;
 
 pub use api::{Api, Endpoint, Operation};
+pub use api_call::ApiCall;
 pub use backoff::{Backoff, Jitter, Random, SeedSequence, SplitMix64};
 pub use body::{Body, FileSource, Multipart, PartContent, Segment};
-pub use call::ApiCall;
-pub use config::{ClientConfig, EventHook};
+pub use call::Call;
+pub use cancel::CancelToken;
+pub use config::{ClientConfig, Settings};
 pub use error::{
     ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, RateLimited,
     ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,
     WaitRefused, WaitTimedOut,
 };
+pub use event::{Event, EventHook, Events};
 pub use hint::Hint;
 pub use limiter::{Limiter, RateLimit, Window};
+pub use listing::{Listing, PageWalk, TokenWalk};
+pub use machine::{Machine, Step, Stop};
 pub use reconcile::{CreateOnce, Reconcile};
 pub use request::Request;
-pub use retry::{Call, Event, Machine, RetryPolicy, RetryReason, Step};
+pub use retry::{RetryPolicy, RetryReason};
+pub use runner::{Run, Runner};
 pub use status::{Phase, Pollable};
 pub use target::{ApiKey, Target};
-pub use time::{Moment, Now};
-pub use wait::{Wait, WaitPolicy};
+pub use time::{Clock, ManualClock, Moment, Now};
+pub use wait::{Wait, WaitPolicy, Waitable};

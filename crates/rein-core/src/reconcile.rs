@@ -14,15 +14,15 @@
 //!     └── lookup failed ──▶ Done(Err(the original ambiguous error))
 //! ```
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::convert::Infallible;
 
-use bytes::Bytes;
-
-use crate::call::ApiCall;
+use crate::api::Operation;
+use crate::api_call::ApiCall;
+use crate::call::Call;
 use crate::error::Error;
-use crate::limiter::RateLimit;
-use crate::retry::{Call, Event, Machine, RetryPolicy, Step};
+use crate::event::{Event, Events};
+use crate::machine::{Input, Internal, Machine, Next};
+use crate::retry::RetryPolicy;
 use crate::target::Target;
 use crate::time::{Moment, Now};
 
@@ -64,35 +64,37 @@ fn ambiguous(error: &Error) -> bool {
 enum State<R: Reconcile> {
     Creating(Box<Call<R::Output>>),
     Looking(Box<Call<<R::Lookup as ApiCall>::Output>>, Box<Error>),
-    Finished(Option<Result<R::Output, Error>>),
+    Finished(Result<R::Output, Error>),
+    Spent,
 }
 
-/// A create, retried only when a lookup shows it did not happen. Drive it like a [`Call`].
+/// A create, retried only when a lookup shows it did not happen. Drive it with
+/// [`Machine::poll`].
 pub struct CreateOnce<R: Reconcile> {
     request: R,
     token: Option<String>,
     target: Target,
     policy: RetryPolicy,
-    limiter: Option<Arc<dyn RateLimit>>,
+    events: Events,
+    limited: bool,
     seed: u64,
     creates: u32,
     max_creates: u32,
     state: State<R>,
     deadline: Option<Moment>,
-    events: VecDeque<Event>,
 }
 
 impl<R: Reconcile> std::fmt::Debug for CreateOnce<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CreateOnce")
-            .field("operation", &self.request.operation())
+            .field("operation", &R::OPERATION)
             .field("creates", &self.creates)
             .finish_non_exhaustive()
     }
 }
 
 impl<R: Reconcile> CreateOnce<R> {
-    /// A create of `request`, tagged with `token` (unique per create: drivers derive it from
+    /// A create of `request`, tagged with `token` (unique per create: clients derive it from
     /// fresh entropy). Fails at once, with nothing sent, when the request is invalid.
     pub fn new(
         target: &Target,
@@ -113,33 +115,32 @@ impl<R: Reconcile> CreateOnce<R> {
             token,
             target: target.clone(),
             policy,
-            limiter: None,
+            events: Events::default(),
+            limited: false,
             seed: 0,
             creates: 1,
             max_creates,
             state: State::Creating(Box::new(first)),
             deadline: None,
-            events: VecDeque::new(),
         })
     }
 
-    /// Shares the client's rate limiter with every request.
-    pub fn limiter(mut self, limiter: Arc<dyn RateLimit>) -> Self {
-        if let State::Creating(call) = self.state {
-            let call = (*call).limiter(Arc::clone(&limiter));
-            self.state = State::Creating(Box::new(call));
-        }
-        self.limiter = Some(limiter);
-        self
+    /// Every request asks a rate limiter first (see [`Call::rate_limited`]).
+    pub fn rate_limited(mut self) -> Self {
+        self.limited = true;
+        self.map_first(Call::rate_limited)
+    }
+
+    /// Where the create's events, and its requests', go.
+    pub fn events(mut self, events: Events) -> Self {
+        self.events = events.clone();
+        self.map_first(|call| call.events(events))
     }
 
     /// Seeds the jitter of the retries.
     pub fn seed(mut self, seed: u64) -> Self {
-        if let State::Creating(call) = self.state {
-            self.state = State::Creating(Box::new((*call).seed(seed)));
-        }
         self.seed = seed;
-        self
+        self.map_first(|call| call.seed(seed))
     }
 
     /// How many times in all the create may be sent, each after a lookup found nothing (default:
@@ -149,16 +150,24 @@ impl<R: Reconcile> CreateOnce<R> {
         self
     }
 
+    fn map_first(mut self, f: impl FnOnce(Call<R::Output>) -> Call<R::Output>) -> Self {
+        if let State::Creating(call) = self.state {
+            self.state = State::Creating(Box::new(f(*call)));
+        }
+        self
+    }
+
     /// A lookup or a repeated create, inside the deadline the whole create started with.
     fn prepare<T>(&self, call: Call<T>) -> Call<T> {
-        let mut call = call.seed(self.seed.wrapping_add(u64::from(self.creates)));
+        let mut call =
+            call.seed(self.seed.wrapping_add(u64::from(self.creates))).events(self.events.clone());
         if let Some(deadline) = self.deadline {
             call = call.deadline_at(deadline);
         }
-        match &self.limiter {
-            Some(l) => call.limiter(Arc::clone(l)),
-            None => call,
+        if self.limited {
+            call = call.rate_limited();
         }
+        call
     }
 
     fn on_create_done(&mut self, result: Result<R::Output, Error>, now: Now) {
@@ -170,14 +179,13 @@ impl<R: Reconcile> CreateOnce<R> {
                 let lookup = Call::typed(&self.target, &self.request.lookup(), self.policy.clone());
                 match lookup {
                     Ok(lookup) if self.deadline.is_none_or(|d| at < d) => {
-                        self.events
-                            .push_back(Event::Reconciling { operation: self.request.operation() });
+                        self.events.emit(|| Event::Reconciling { operation: R::OPERATION });
                         State::Looking(Box::new(self.prepare(lookup).not_before(at)), Box::new(e))
                     }
-                    _ => State::Finished(Some(Err(e))),
+                    _ => State::Finished(Err(e)),
                 }
             }
-            other => State::Finished(Some(other)),
+            other => State::Finished(other),
         };
     }
 
@@ -190,85 +198,71 @@ impl<R: Reconcile> CreateOnce<R> {
         let found = result.map(|listing| self.request.find(token, listing));
         if let Ok(f @ (Found::Yes(_) | Found::No)) = &found {
             let found = matches!(f, Found::Yes(_));
-            self.events.push_back(Event::Reconciled { operation: self.request.operation(), found });
+            self.events.emit(|| Event::Reconciled { operation: R::OPERATION, found });
         }
         self.state = match found {
-            Ok(Found::Yes(resource)) => State::Finished(Some(Ok(resource))),
+            Ok(Found::Yes(resource)) => State::Finished(Ok(resource)),
             Ok(Found::No) if self.creates < self.max_creates => {
                 self.creates += 1;
                 match Call::typed(&self.target, &self.request, self.policy.clone()) {
                     Ok(call) => State::Creating(Box::new(self.prepare(call))),
-                    Err(e) => State::Finished(Some(Err(e))),
+                    Err(e) => State::Finished(Err(e)),
                 }
             }
-            _ => State::Finished(Some(Err(original))),
+            _ => State::Finished(Err(original)),
         };
     }
 }
 
 impl<R: Reconcile> Machine for CreateOnce<R> {
     type Output = R::Output;
+    type Item = Infallible;
 
-    fn poll(&mut self, now: Now) -> Step<R::Output> {
+    fn next(&mut self, now: Now, token: Internal) -> Next<R::Output, Infallible> {
         // One budget for the create, its lookups and its repeats: the first call's own.
         self.deadline.get_or_insert(now.moment + self.policy.timeout);
         loop {
             match &mut self.state {
-                State::Finished(result) => {
-                    return Step::Done(
-                        result.take().unwrap_or(Err(Error::Misuse("poll called after Done"))),
-                    )
+                State::Finished(_) | State::Spent => {
+                    return match std::mem::replace(&mut self.state, State::Spent) {
+                        State::Finished(result) => Next::Done(result),
+                        _ => Next::Done(Err(Error::Cancelled)),
+                    }
                 }
-                State::Creating(call) => match call.poll(now) {
-                    Step::Done(result) => self.on_create_done(result, now),
-                    Step::Send(r) => return Step::Send(r),
-                    Step::Wait(t) => return Step::Wait(t),
+                State::Creating(call) => match call.next(now, token).or_done() {
+                    Ok(next) => return next,
+                    Err(result) => self.on_create_done(result, now),
                 },
-                State::Looking(call, original) => match call.poll(now) {
-                    Step::Done(result) => {
+                State::Looking(call, original) => match call.next(now, token).or_done() {
+                    Ok(next) => return next,
+                    Err(result) => {
                         let original = std::mem::replace(original, Box::new(Error::Cancelled));
                         self.on_lookup_done(result, *original);
                     }
-                    Step::Send(r) => return Step::Send(r),
-                    Step::Wait(t) => return Step::Wait(t),
                 },
             }
         }
     }
 
-    fn handle(&mut self, outcome: Result<http::Response<Bytes>, crate::TransportError>, now: Now) {
+    fn feed(&mut self, input: Input, now: Now, token: Internal) {
         match &mut self.state {
-            State::Creating(call) => call.handle(outcome, now),
-            State::Looking(call, _) => call.handle(outcome, now),
-            State::Finished(_) => {}
+            State::Creating(call) => call.feed(input, now, token),
+            State::Looking(call, _) => call.feed(input, now, token),
+            State::Finished(_) | State::Spent => {}
         }
     }
 
-    fn poll_event(&mut self) -> Option<Event> {
-        // Its own events first: `Reconciling` comes before the lookup's requests.
-        if let Some(event) = self.events.pop_front() {
-            return Some(event);
-        }
-        match &mut self.state {
-            State::Creating(call) => call.poll_event(),
-            State::Looking(call, _) => call.poll_event(),
-            State::Finished(_) => None,
-        }
-    }
-
-    fn cancelled(&mut self) -> Error {
+    fn cancel(&mut self, token: Internal) -> Result<R::Output, Error> {
         // Cancelled while looking: the create may have happened, and the caller must know.
-        match std::mem::replace(&mut self.state, State::Finished(None)) {
-            State::Looking(_, original) => *original,
-            _ => Error::Cancelled,
+        match std::mem::replace(&mut self.state, State::Spent) {
+            State::Creating(mut call) => call.cancel(token),
+            State::Looking(_, original) => Err(*original),
+            State::Finished(result) => result,
+            _ => Err(Error::Cancelled),
         }
     }
 
-    fn deadline(&self) -> Option<Moment> {
-        match &self.state {
-            State::Creating(call) => call.deadline(),
-            State::Looking(call, _) => call.deadline(),
-            State::Finished(_) => None,
-        }
+    fn operation(&self) -> Option<Operation> {
+        Some(R::OPERATION)
     }
 }

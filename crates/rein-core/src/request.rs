@@ -9,33 +9,17 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use crate::api::Operation;
 use crate::body::Body;
 
-/// The time an attempt may take, attached by drivers (as an `http::Request` extension) when the
-/// call's deadline is nearer than the client's request timeout, so transports cap their timeout
-/// at the deadline.
+/// The most an attempt may take, from sending to the end of its answer (for a streaming
+/// attempt, to the end of its head). Every request a machine sends carries one as an
+/// `http::Request` extension; transports keep to it, and async drivers enforce it besides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptTimeout(pub std::time::Duration);
 
-impl AttemptTimeout {
-    /// What drivers attach to a request sent at `now` by a machine with `deadline`: the time
-    /// left, when it is less than the `request_timeout` the transport applies anyway.
-    pub fn for_attempt(
-        deadline: Option<crate::Moment>,
-        now: crate::Moment,
-        request_timeout: std::time::Duration,
-    ) -> Option<AttemptTimeout> {
-        deadline
-            .map(|d| d.saturating_since(now))
-            .filter(|t| *t < request_timeout)
-            .map(AttemptTimeout)
-    }
-
-    /// Attaches the attempt's timeout to `request`, when there is one to attach.
-    pub fn attach<B>(request: &mut http::Request<B>, timeout: Option<AttemptTimeout>) {
-        if let Some(t) = timeout {
-            request.extensions_mut().insert(t);
-        }
-    }
-}
+/// The most a streaming response's body may stay silent between two chunks. A streaming
+/// request carries one as an extension, for transports that can only bound a read when they
+/// open the body (a blocking socket).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadTimeout(pub std::time::Duration);
 
 /// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
 /// retry sends it again.

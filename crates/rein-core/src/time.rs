@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::ops::{Add, Sub};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// A point in monotonic time: the duration since the driver's origin.
@@ -100,4 +101,60 @@ impl Now {
 /// 2026-01-01T00:00:00Z: the wall-clock origin of [`Now::fake`].
 pub fn fake_wall_origin() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+}
+
+/// Where a driver reads the time: the adapters' real clocks by default, a [`ManualClock`] in
+/// tests and the simulator.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> Now;
+}
+
+/// A clock that stands still until advanced. Clones share the same time.
+///
+/// ```
+/// use std::time::Duration;
+/// use rein_core::{Clock, ManualClock, Moment};
+///
+/// let clock = ManualClock::new();
+/// clock.advance(Duration::from_secs(90));
+/// assert_eq!(clock.now().moment, Moment::from_secs(90));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<Mutex<Now>>);
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock::new()
+    }
+}
+
+impl ManualClock {
+    /// A clock at [`Now::fake(0.0)`](Now::fake).
+    pub fn new() -> Self {
+        ManualClock(Arc::new(Mutex::new(Now::fake(0.0))))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Now {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves time forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let mut now = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *now = now.advanced_to(now.moment + d);
+    }
+
+    /// Moves time forward to `moment` (a moment already past changes nothing).
+    pub fn advance_to(&self, moment: Moment) {
+        let mut now = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *now = now.advanced_to(moment);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Now {
+        ManualClock::now(self)
+    }
 }

@@ -13,17 +13,21 @@
 //!                                        └── no time left ───▶ Done(Err(WaitTimedOut))
 //! ```
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::api::Operation;
+use crate::api_call::ApiCall;
+use crate::call::{Call, Decoder};
 use crate::error::{Error, ResourceFailed, WaitRefused, WaitTimedOut};
-use crate::limiter::RateLimit;
+use crate::event::{Event, Events};
+use crate::machine::{Input, Internal, Machine, Next};
 use crate::request::Request;
-use crate::retry::{Call, Decoder, Event, Machine, RetryPolicy, Step};
+use crate::retry::RetryPolicy;
 use crate::status::{Phase, Pollable};
+use crate::target::Target;
 use crate::time::{Moment, Now};
 
 /// How often to poll and for how long.
@@ -76,19 +80,28 @@ impl WaitPolicy {
     }
 }
 
+/// A GET of a resource processed in the background, with the references' preset for waiting
+/// on it: every endpoint a client waits on says here how.
+pub trait Waitable: ApiCall {
+    /// How often to poll, and for how long.
+    fn wait_policy(&self) -> WaitPolicy;
+}
+
 enum State<T> {
     Idle { next_poll: Moment },
     Polling(Box<Call<http::Response<Bytes>>>),
-    Finished(Option<Result<T, Error>>),
+    Finished(Result<T, Error>),
+    Spent,
 }
 
-/// Waits on one resource, driven by [`Wait::poll`] and [`Wait::handle`] like [`Call`].
+/// Waits on one resource. Drive it with [`Machine::poll`].
 pub struct Wait<T> {
     request: Request,
     decoder: Decoder<T>,
     policy: WaitPolicy,
     retry: RetryPolicy,
-    limiter: Option<Arc<dyn RateLimit>>,
+    events: Events,
+    limited: bool,
     seed: u64,
     state: State<T>,
     started: Option<Moment>,
@@ -96,7 +109,6 @@ pub struct Wait<T> {
     last_send: Option<Moment>,
     polls: u32,
     last_status: Option<String>,
-    events: VecDeque<Event>,
 }
 
 impl<T> std::fmt::Debug for Wait<T> {
@@ -125,7 +137,8 @@ impl<T: Pollable> Wait<T> {
             decoder,
             policy,
             retry,
-            limiter: None,
+            events: Events::default(),
+            limited: false,
             seed: 0,
             state: State::Idle { next_poll: Moment::ZERO },
             started: None,
@@ -133,14 +146,13 @@ impl<T: Pollable> Wait<T> {
             last_send: None,
             polls: 0,
             last_status: None,
-            events: VecDeque::new(),
         }
     }
 
     /// A wait on the resource a typed GET returns. Fails at once, with nothing sent, when the
     /// request is invalid or `target` is for the other API.
-    pub fn typed<R: crate::ApiCall<Output = T>>(
-        target: &crate::Target,
+    pub fn typed<R: ApiCall<Output = T>>(
+        target: &Target,
         request: &R,
         policy: WaitPolicy,
         retry: RetryPolicy,
@@ -149,9 +161,15 @@ impl<T: Pollable> Wait<T> {
         Ok(Wait::new(rendered, R::decode, policy, retry))
     }
 
-    /// Shares the client's rate limiter with every poll.
-    pub fn limiter(mut self, limiter: Arc<dyn RateLimit>) -> Self {
-        self.limiter = Some(limiter);
+    /// Every poll asks a rate limiter first (see [`Call::rate_limited`]).
+    pub fn rate_limited(mut self) -> Self {
+        self.limited = true;
+        self
+    }
+
+    /// Where the wait's events, and its polls', go.
+    pub fn events(mut self, events: Events) -> Self {
+        self.events = events;
         self
     }
 
@@ -161,83 +179,9 @@ impl<T: Pollable> Wait<T> {
         self
     }
 
-    /// The deadline, once started.
-    pub fn deadline(&self) -> Option<Moment> {
-        self.deadline
-    }
-
     /// The last status seen.
     pub fn last_status(&self) -> Option<&str> {
         self.last_status.as_deref()
-    }
-
-    /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
-    }
-
-    /// What to do next.
-    pub fn poll(&mut self, now: Now) -> Step<T> {
-        let started = *self.started.get_or_insert(now.moment);
-        let deadline = *self.deadline.get_or_insert(started + self.policy.timeout);
-        loop {
-            match &mut self.state {
-                State::Finished(result) => {
-                    return Step::Done(
-                        result.take().unwrap_or(Err(Error::Misuse("poll called after Done"))),
-                    )
-                }
-                State::Idle { next_poll } => {
-                    let next_poll = *next_poll;
-                    if now.moment < next_poll {
-                        return Step::Wait(next_poll);
-                    }
-                    if now.moment >= deadline {
-                        self.time_out(now, None);
-                        continue;
-                    }
-                    let mut retry = self.retry.clone();
-                    retry.max_attempts = u32::MAX;
-                    retry.timeout = deadline - now.moment;
-                    retry.min_wait = retry.min_wait.max(self.policy.interval);
-                    let mut call = Call::new(self.request.clone(), retry)
-                        .seed(self.seed.wrapping_add(self.polls as u64))
-                        .deadline_at(deadline);
-                    if let Some(l) = &self.limiter {
-                        call = call.limiter(Arc::clone(l));
-                    }
-                    self.state = State::Polling(Box::new(call));
-                }
-                State::Polling(call) => {
-                    let step = call.poll(now);
-                    while let Some(e) = call.poll_event() {
-                        self.events.push_back(e);
-                    }
-                    match step {
-                        Step::Send(request) => {
-                            self.last_send = Some(now.moment);
-                            return Step::Send(request);
-                        }
-                        Step::Wait(until) => return Step::Wait(until),
-                        Step::Done(result) => self.poll_done(result, now),
-                    }
-                }
-            }
-        }
-    }
-
-    /// Feeds the outcome of the request last sent.
-    pub fn handle(
-        &mut self,
-        outcome: Result<http::Response<Bytes>, crate::TransportError>,
-        now: Now,
-    ) {
-        if let State::Polling(call) = &mut self.state {
-            call.handle(outcome, now);
-            while let Some(e) = call.poll_event() {
-                self.events.push_back(e);
-            }
-        }
     }
 
     fn poll_done(&mut self, result: Result<http::Response<Bytes>, Error>, now: Now) {
@@ -261,11 +205,12 @@ impl<T: Pollable> Wait<T> {
         };
         self.polls += 1;
         let status = resource.status_text().to_owned();
-        self.events.push_back(Event::Progress {
+        let (polls, elapsed) = (self.polls, now.moment - self.started.unwrap_or(now.moment));
+        self.events.emit(|| Event::Progress {
             operation: op,
             status: status.clone(),
-            polls: self.polls,
-            elapsed: now.moment - self.started.unwrap_or(now.moment),
+            polls,
+            elapsed,
         });
         self.last_status = Some(status.clone());
         match resource.phase() {
@@ -305,22 +250,80 @@ impl<T: Pollable> Wait<T> {
     }
 
     fn finish(&mut self, result: Result<T, Error>) {
-        self.state = State::Finished(Some(result));
+        self.state = State::Finished(result);
+    }
+
+    /// The call of the next poll, inside the wait's deadline.
+    fn poll_call(&self, now: Now, deadline: Moment) -> Call<http::Response<Bytes>> {
+        let mut retry = self.retry.clone();
+        retry.max_attempts = u32::MAX;
+        retry.timeout = deadline - now.moment;
+        retry.min_wait = retry.min_wait.max(self.policy.interval);
+        let call = Call::new(self.request.clone(), retry)
+            .seed(self.seed.wrapping_add(self.polls as u64))
+            .events(self.events.clone())
+            .deadline_at(deadline);
+        if self.limited {
+            call.rate_limited()
+        } else {
+            call
+        }
     }
 }
 
 impl<T: Pollable> Machine for Wait<T> {
     type Output = T;
-    fn poll(&mut self, now: Now) -> Step<T> {
-        Wait::poll(self, now)
+    type Item = Infallible;
+
+    fn next(&mut self, now: Now, token: Internal) -> Next<T, Infallible> {
+        let started = *self.started.get_or_insert(now.moment);
+        let deadline = *self.deadline.get_or_insert(started + self.policy.timeout);
+        loop {
+            match &mut self.state {
+                State::Finished(_) | State::Spent => {
+                    return match std::mem::replace(&mut self.state, State::Spent) {
+                        State::Finished(result) => Next::Done(result),
+                        _ => Next::Done(Err(Error::Cancelled)),
+                    }
+                }
+                State::Idle { next_poll } => {
+                    let next_poll = *next_poll;
+                    if now.moment < next_poll {
+                        return Next::Sleep(next_poll);
+                    }
+                    if now.moment >= deadline {
+                        self.time_out(now, None);
+                        continue;
+                    }
+                    self.state = State::Polling(Box::new(self.poll_call(now, deadline)));
+                }
+                State::Polling(call) => match call.next(now, token).or_done() {
+                    Ok(next) => {
+                        if let Next::Send(_) = next {
+                            self.last_send = Some(now.moment);
+                        }
+                        return next;
+                    }
+                    Err(result) => self.poll_done(result, now),
+                },
+            }
+        }
     }
-    fn handle(&mut self, outcome: Result<http::Response<Bytes>, crate::TransportError>, now: Now) {
-        Wait::handle(self, outcome, now)
+
+    fn feed(&mut self, input: Input, now: Now, token: Internal) {
+        if let State::Polling(call) = &mut self.state {
+            call.feed(input, now, token);
+        }
     }
-    fn poll_event(&mut self) -> Option<Event> {
-        Wait::poll_event(self)
+
+    fn cancel(&mut self, _: Internal) -> Result<T, Error> {
+        match std::mem::replace(&mut self.state, State::Spent) {
+            State::Finished(result) => result,
+            _ => Err(Error::Cancelled),
+        }
     }
-    fn deadline(&self) -> Option<Moment> {
-        Wait::deadline(self)
+
+    fn operation(&self) -> Option<Operation> {
+        Some(self.request.operation)
     }
 }

@@ -110,26 +110,35 @@ fn a_gateway_error_on_a_create_is_looked_up_not_resent() {
 
 #[test]
 fn a_plain_call_still_retries_a_gateway_error_as_the_references_say() {
-    use rein_core::{ApiCall, Call, Now, Step};
+    use rein_core::{ApiCall, Call, Machine, Now, Step};
     let request = CreateKnowledgeStore::new("x").to_request(&jockey()).expect("valid");
-    let mut call = Call::new(request, RetryPolicy::default());
+    let call = Call::new(request, RetryPolicy::default());
     let now = Now::fake(0.0);
-    assert!(matches!(call.poll(now), Step::Send(_)));
+    let Step::Send(exchange) = call.poll(now) else { panic!("a send") };
     let resp = http::Response::builder().status(502).body(bytes::Bytes::new()).expect("502");
-    call.handle(Ok(resp), now);
-    assert!(matches!(call.poll(now), Step::Wait(_)), "a 5xx is retried by a plain call");
+    let call = wire::answer(exchange, Ok(resp), now);
+    assert!(matches!(call.poll(now), Step::Sleep(_)), "a 5xx is retried by a plain call");
 }
 
 #[test]
 fn cancelling_a_lookup_reports_the_possible_create() {
-    use rein_core::{Machine, Now, Step};
-    let mut once =
+    use rein_core::{Api, CancelToken, ClientConfig, Machine, Now, Runner, Step};
+    let token = CancelToken::new();
+    let runner = Runner::new(ClientConfig::new(Api::Jockey, "tlk_k"), None, None, 0)
+        .expect("runner")
+        .with_cancel(&token);
+    let once =
         CreateOnce::new(&jockey(), &CreateKnowledgeStore::new("x"), "tok7", RetryPolicy::default())
             .expect("valid");
+    let once = runner.run(once);
     let now = Now::fake(0.0);
-    assert!(matches!(once.poll(now), Step::Send(_)));
-    once.handle(Err(TransportError::after_send(TransportErrorKind::Timeout, "lost")), now);
-    assert!(matches!(once.poll(now), Step::Wait(_)), "waiting to look the store up");
-    let error = once.cancelled();
-    assert!(error.may_have_succeeded(), "{error}");
+    let Step::Send(exchange) = once.poll(now) else { panic!("a send") };
+    let lost = TransportError::after_send(TransportErrorKind::Timeout, "lost");
+    let once = wire::answer(exchange, Err(lost), now);
+    let Step::Sleep(sleep) = once.poll(now) else { panic!("waiting to look the store up") };
+    token.cancel();
+    match sleep.wake().poll(now) {
+        Step::Done(Err(error)) => assert!(error.may_have_succeeded(), "{error}"),
+        other => panic!("expected the create's own error, got {other:?}"),
+    }
 }

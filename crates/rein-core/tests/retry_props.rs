@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use rein_core::decode::{self, EXCERPT_LIMIT};
 use rein_core::{
-    Api, Backoff, Call, Jitter, Now, Operation, RetryPolicy, SplitMix64, Step, Target,
+    Api, Backoff, Call, Jitter, Machine, Now, Operation, RetryPolicy, SplitMix64, Step, Target,
     TransportError, TransportErrorKind,
 };
 
@@ -198,6 +198,7 @@ proptest! {
         policy.max_attempts = max_attempts;
         policy.timeout = Duration::from_secs(timeout_s);
         let mut call = Call::new(request, policy).seed(seed);
+        // Polling a finished call does not compile: `poll` consumes it, and `Done` gives none back.
 
         let start = Now::fake(start_s as f64);
         let deadline = start.moment + Duration::from_secs(timeout_s);
@@ -209,15 +210,15 @@ proptest! {
         loop {
             steps += 1;
             prop_assert!(steps < 200, "the machine did not finish");
-            match call.poll(now) {
-                Step::Send(_) => {
+            call = match call.poll(now) {
+                Step::Send(exchange) => {
                     sends += 1;
                     prop_assert!(sends <= max_attempts, "attempt {} > max {}", sends, max_attempts);
                     prop_assert!(now.moment >= not_before, "sent at {:?} before Retry-After end {:?}", now.moment, not_before);
                     prop_assert!(now.moment < deadline, "sent at {:?} at or after the deadline {:?}", now.moment, deadline);
                     let Some((o, latency_ms)) = script.next() else {
                         // The script ran out: answer 200 so the call ends.
-                        call.handle(Ok(http::Response::builder().status(200).body(Bytes::new()).expect("200")), now);
+                        call = wire::answer(exchange, Ok(http::Response::builder().status(200).body(Bytes::new()).expect("200")), now);
                         continue;
                     };
                     now = now.advanced_to(now.moment + Duration::from_millis(latency_ms));
@@ -225,30 +226,37 @@ proptest! {
                     if let Some(wait) = asked {
                         not_before = now.moment + wait;
                     }
-                    call.handle(result, now);
+                    wire::answer(exchange, result, now)
                 }
-                Step::Wait(until) => {
+                Step::Sleep(sleep) => {
+                    let until = sleep.until;
                     prop_assert!(until < deadline, "wait until {:?} not before the deadline {:?}", until, deadline);
                     prop_assert!(until > now.moment);
                     // Polling early is harmless: try once halfway, then jump to the wake-up.
                     let half = now.advanced_to(now.moment + (until - now.moment) / 2);
-                    prop_assert!(matches!(call.poll(half), Step::Wait(u) if u == until));
+                    let Step::Sleep(again) = sleep.wake().poll(half) else {
+                        return Err(TestCaseError::fail("woken early, the call did not sleep on"));
+                    };
+                    prop_assert_eq!(again.until, until);
                     now = now.advanced_to(until);
+                    again.wake()
                 }
                 Step::Done(_) => break,
-            }
+                _ => return Err(TestCaseError::fail("an unexpected step")),
+            };
         }
-        prop_assert!(matches!(call.poll(now), Step::Done(Err(rein_core::Error::Misuse(_)))));
     }
 
     #[test]
     fn an_ambiguous_failure_of_a_create_is_never_retried(kind in prop_oneof![Just(TransportErrorKind::Timeout), Just(TransportErrorKind::Reset)]) {
         let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "k").expect("target");
         let request = target.request(Operation::CreateAsset, &[]).build().expect("request");
-        let mut call = Call::new(request, RetryPolicy::default());
+        let call = Call::new(request, RetryPolicy::default());
         let now = Now::fake(0.0);
-        prop_assert!(matches!(call.poll(now), Step::Send(_)));
-        call.handle(Err(TransportError::after_send(kind, "lost")), now);
+        let Step::Send(exchange) = call.poll(now) else {
+            return Err(TestCaseError::fail("a send first"));
+        };
+        let call = wire::answer(exchange, Err(TransportError::after_send(kind, "lost")), now);
         match call.poll(now) {
             Step::Done(Err(e)) => prop_assert!(e.may_have_succeeded()),
             other => prop_assert!(false, "expected Done(Err), got {:?}", other),

@@ -150,58 +150,64 @@ fn schedules_for_fixed_seeds() {
 
 #[test]
 fn a_429_pauses_every_call_of_the_client() {
-    use rein_core::{Limiter, Moment, Now, RateLimit, Step};
-    use std::sync::Arc;
+    use rein_core::{Limiter, Machine, Moment, Now, Step};
 
-    let limiter: Arc<Limiter> = Arc::new(Limiter::default());
-    let shared: Arc<dyn RateLimit> = limiter.clone();
-    let mut a = call(Api::Jack, Operation::Query, &[], RetryPolicy::for_api(Api::Jack))
-        .limiter(shared.clone());
-    let mut b =
-        call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack)).limiter(shared);
+    let limiter = Limiter::default();
+    let a = call(Api::Jack, Operation::Query, &[], RetryPolicy::for_api(Api::Jack)).rate_limited();
+    let b = call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack)).rate_limited();
 
     let t0 = Now::fake(0.0);
-    assert!(matches!(a.poll(t0), Step::Send(_)));
+    let Step::Send(exchange) = a.poll(t0).through(&limiter, t0) else { panic!("a send") };
     let resp = http::Response::builder()
         .status(429)
         .header("retry-after", "5")
         .body(bytes::Bytes::from_static(br#"{"detail":"Rate limit exceeded"}"#))
         .expect("429");
-    a.handle(Ok(resp), t0);
+    let a = wire::answer(exchange, Ok(resp), t0);
+    // The pause goes to the limiter before the call does anything else.
+    match a.poll(t0) {
+        Step::Pause(pause) => {
+            assert_eq!((pause.api, pause.until), (Api::Jack, Moment::from_secs(5)));
+            rein_core::RateLimit::pause(&limiter, pause.api, pause.until);
+        }
+        other => panic!("expected a pause, got {other:?}"),
+    }
     assert_eq!(limiter.paused_until(Api::Jack, Moment::ZERO), Some(Moment::from_secs(5)));
 
     // Another call of the same client, never rate limited itself, waits out the pause.
     let t1 = Now::fake(1.0);
-    match b.poll(t1) {
-        Step::Wait(until) => assert_eq!(until, Moment::from_secs(5)),
+    let b = match b.poll(t1).through(&limiter, t1) {
+        Step::Sleep(sleep) => {
+            assert_eq!(sleep.until, Moment::from_secs(5));
+            sleep.wake()
+        }
         other => panic!("expected a wait, got {other:?}"),
-    }
-    assert!(matches!(b.poll(Now::fake(5.0)), Step::Send(_)));
+    };
+    let t5 = Now::fake(5.0);
+    assert!(matches!(b.poll(t5).through(&limiter, t5), Step::Send(_)));
 }
 
 #[test]
 fn a_full_window_holds_the_61st_request() {
-    use rein_core::{Limiter, Moment, Now, Step};
-    use std::sync::Arc;
+    use rein_core::{Limiter, Machine, Moment, Now, Step};
 
-    let limiter = Arc::new(Limiter::default());
+    let limiter = Limiter::default();
+    let usage = |policy| call(Api::Jack, Operation::Usage, &[], policy).rate_limited();
     for i in 0..60 {
-        let mut c = call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack))
-            .limiter(limiter.clone());
-        assert!(matches!(c.poll(Now::fake(i as f64 * 0.5)), Step::Send(_)), "request {i}");
+        let now = Now::fake(i as f64 * 0.5);
+        let step = usage(RetryPolicy::for_api(Api::Jack)).poll(now).through(&limiter, now);
+        assert!(matches!(step, Step::Send(_)), "request {i}");
     }
-    let mut c = call(Api::Jack, Operation::Usage, &[], RetryPolicy::for_api(Api::Jack))
-        .limiter(limiter.clone());
-    match c.poll(Now::fake(30.0)) {
-        Step::Wait(until) => {
-            assert_eq!(until, Moment::from_secs(60) + rein_core::limiter::WINDOW_MARGIN)
+    let now = Now::fake(30.0);
+    match usage(RetryPolicy::for_api(Api::Jack)).poll(now).through(&limiter, now) {
+        Step::Sleep(sleep) => {
+            assert_eq!(sleep.until, Moment::from_secs(60) + rein_core::limiter::WINDOW_MARGIN)
         }
         other => panic!("expected a wait, got {other:?}"),
     }
     let mut short = RetryPolicy::for_api(Api::Jack);
     short.timeout = Duration::from_secs(10);
-    let mut c = call(Api::Jack, Operation::Usage, &[], short).limiter(limiter);
-    match c.poll(Now::fake(30.0)) {
+    match usage(short).poll(now).through(&limiter, now) {
         Step::Done(Err(e)) => assert!(e.is_rate_limited(), "{e}"),
         other => panic!("expected a rate-limited error, got {other:?}"),
     }
@@ -209,20 +215,21 @@ fn a_full_window_holds_the_61st_request() {
 
 #[test]
 fn a_far_off_retry_after_pauses_the_client_no_longer_than_the_cap() {
-    use rein_core::{Limiter, Moment, Now, Step};
-    use std::sync::Arc;
-    let limiter = Arc::new(Limiter::default());
-    let mut c = call(Api::Jockey, Operation::GetAsset, &["a"], RetryPolicy::default())
-        .limiter(limiter.clone());
+    use rein_core::{Limiter, Machine, Moment, Now, Step};
+    let limiter = Limiter::default();
+    let c = call(Api::Jockey, Operation::GetAsset, &["a"], RetryPolicy::default()).rate_limited();
     let now = Now::fake(0.0);
-    assert!(matches!(c.poll(now), Step::Send(_)));
+    let Step::Send(exchange) = c.poll(now).through(&limiter, now) else { panic!("a send") };
     let resp = http::Response::builder()
         .status(429)
         .header("retry-after", "86400")
         .body(bytes::Bytes::new())
         .expect("429");
-    c.handle(Ok(resp), now);
-    assert!(matches!(c.poll(now), Step::Done(Err(_))), "this call fails fast");
+    let c = wire::answer(exchange, Ok(resp), now);
+    assert!(
+        matches!(c.poll(now).through(&limiter, now), Step::Done(Err(_))),
+        "this call fails fast"
+    );
     assert_eq!(
         limiter.paused_until(Api::Jockey, Moment::ZERO),
         Some(Moment::from_secs(120)),

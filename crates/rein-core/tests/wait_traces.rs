@@ -9,8 +9,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use rein_core::{
-    decode, Api, DecodeError, Error, Now, Operation, Phase, Pollable, RetryPolicy, Step, Target,
-    TransportError, TransportErrorKind, Wait, WaitPolicy,
+    decode, Api, DecodeError, Error, Machine, Now, Operation, Phase, Pollable, RetryPolicy, Step,
+    Target, TransportError, TransportErrorKind, Wait, WaitPolicy,
 };
 use serde::Deserialize;
 use wire::{trace, Reply};
@@ -144,11 +144,12 @@ fn the_floor_holds_unless_lowered_explicitly() {
 
 #[test]
 fn a_failed_resource_comes_back_whole() {
-    let mut w = wait(Api::Jockey, Operation::GetAsset, &["a1"], WaitPolicy::ASSET_DIRECT);
+    let w = wait(Api::Jockey, Operation::GetAsset, &["a1"], WaitPolicy::ASSET_DIRECT);
     let now = Now::fake(0.0);
-    assert!(matches!(w.poll(now), Step::Send(_)));
+    let Step::Send(exchange) = w.poll(now) else { panic!("a send first") };
     let body = r#"{"_id":"a1","status":"failed","error":"unreadable file"}"#;
-    w.handle(
+    let w = wire::answer(
+        exchange,
         Ok(http::Response::builder()
             .status(200)
             .body(Bytes::from_static(body.as_bytes()))
@@ -210,8 +211,8 @@ proptest! {
         let mut terminal_seen = false;
         let mut last_reply = None;
         for _ in 0..500 {
-            match w.poll(now) {
-                Step::Send(_) => {
+            w = match w.poll(now) {
+                Step::Send(exchange) => {
                     prop_assert!(!terminal_seen, "polled again after a terminal status");
                     prop_assert!(now.moment < deadline, "sent at {:?}, deadline {:?}", now.moment, deadline);
                     prop_assert!(now.moment >= not_before, "sent before a Retry-After ended");
@@ -237,11 +238,13 @@ proptest! {
                         }
                         PollReply::Lost => Err(TransportError::after_send(TransportErrorKind::Timeout, "lost")),
                     };
-                    w.handle(outcome, now);
+                    wire::answer(exchange, outcome, now)
                 }
-                Step::Wait(until) => {
+                Step::Sleep(sleep) => {
+                    let until = sleep.until;
                     prop_assert!(until < deadline, "wait until {:?} not before deadline {:?}", until, deadline);
                     now = now.advanced_to(until);
+                    sleep.wake()
                 }
                 Step::Done(result) => {
                     if terminal_seen {
@@ -252,7 +255,8 @@ proptest! {
                     prop_assert!(now.moment <= deadline || Some(now.moment) == last_reply);
                     return Ok(());
                 }
-            }
+                _ => return Err(TestCaseError::fail("an unexpected step")),
+            };
         }
         prop_assert!(false, "the wait did not end");
     }

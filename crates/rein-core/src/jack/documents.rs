@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::api::Operation;
-use crate::call::{decode_empty, ApiCall};
+use crate::api_call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::request::Request;
@@ -137,19 +137,24 @@ impl GetDocument {
     }
 }
 
+impl crate::Waitable for GetDocument {
+    /// A document: every 5 s, for up to 120 s ("most documents are ready in under 60 seconds").
+    fn wait_policy(&self) -> crate::WaitPolicy {
+        crate::WaitPolicy::JACK_DOCUMENT
+    }
+}
+
 impl ApiCall for GetDocument {
     type Output = Document;
-
-    fn operation(&self) -> Operation {
-        Operation::GetDocument
-    }
+    const OPERATION: Operation = Operation::GetDocument;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         check_id(&self.document_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.document_id]).build()
+        target.request(Self::OPERATION, &[&self.document_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Document, DecodeError> {
@@ -182,17 +187,15 @@ struct WrappedList {
 
 impl ApiCall for ListDocuments {
     type Output = Vec<Document>;
-
-    fn operation(&self) -> Operation {
-        Operation::ListDocuments
-    }
+    const OPERATION: Operation = Operation::ListDocuments;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         Ok(())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[]).build()
+        target.request(Self::OPERATION, &[]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Vec<Document>, DecodeError> {
@@ -225,17 +228,15 @@ impl DeleteDocument {
 
 impl ApiCall for DeleteDocument {
     type Output = ();
-
-    fn operation(&self) -> Operation {
-        Operation::DeleteDocument
-    }
+    const OPERATION: Operation = Operation::DeleteDocument;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         check_id(&self.document_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.document_id]).build()
+        target.request(Self::OPERATION, &[&self.document_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Operation;
+use crate::api_call::ApiCall;
 use crate::body::{Body, FileSource, Multipart, PartContent};
-use crate::call::ApiCall;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
@@ -172,10 +172,8 @@ impl IngestFile {
 
 impl ApiCall for IngestFile {
     type Output = FileAccepted;
-
-    fn operation(&self) -> Operation {
-        Operation::IngestFile
-    }
+    const OPERATION: Operation = Operation::IngestFile;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         self.check().map(|_| ())
@@ -191,10 +189,7 @@ impl ApiCall for IngestFile {
             PartContent::File(self.file.clone()),
         );
         let content_type = form.content_type();
-        target
-            .request(self.operation(), &[])
-            .body(Body::Multipart(form), Some(content_type))
-            .build()
+        target.request(Self::OPERATION, &[]).body(Body::Multipart(form), Some(content_type)).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<FileAccepted, DecodeError> {

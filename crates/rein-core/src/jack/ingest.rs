@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::Operation;
-use crate::call::ApiCall;
+use crate::api_call::ApiCall;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
@@ -267,17 +267,15 @@ impl Ingest {
 
 impl ApiCall for Ingest {
     type Output = IngestAccepted;
-
-    fn operation(&self) -> Operation {
-        Operation::Ingest
-    }
+    const OPERATION: Operation = Operation::Ingest;
+    crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
         self.check(Some(MAX_DOCUMENTS_PER_INGEST))
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[]).json(self).build()
+        target.request(Self::OPERATION, &[]).json(self).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<IngestAccepted, DecodeError> {
@@ -348,10 +346,8 @@ impl IngestBatch {
 
 impl ApiCall for IngestBatch {
     type Output = IngestAccepted;
-
-    fn operation(&self) -> Operation {
-        self.request.operation()
-    }
+    const OPERATION: Operation = Operation::Ingest;
+    crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
         self.request.validate()

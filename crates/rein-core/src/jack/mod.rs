@@ -75,6 +75,7 @@ mod documents;
 mod file;
 pub mod hints;
 mod ingest;
+mod ingest_many;
 mod lenient;
 mod query;
 mod usage;
@@ -90,5 +91,6 @@ pub use ingest::{
     CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_DOCUMENTS_PER_INGEST,
     TEXT_CHARS,
 };
+pub use ingest_many::IngestMany;
 pub use query::{Citation, Query, QueryAnswer, DEFAULT_TOP_K, TOP_K};
 pub use usage::{DailyUsage, GetUsage, Usage};

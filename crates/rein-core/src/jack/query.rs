@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Operation;
-use crate::call::ApiCall;
+use crate::api_call::ApiCall;
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::rows;
@@ -60,10 +60,8 @@ impl Query {
 
 impl ApiCall for Query {
     type Output = QueryAnswer;
-
-    fn operation(&self) -> Operation {
-        Operation::Query
-    }
+    const OPERATION: Operation = Operation::Query;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         if self.question.trim().is_empty() {
@@ -86,7 +84,7 @@ impl ApiCall for Query {
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[]).json(self).build()
+        target.request(Self::OPERATION, &[]).json(self).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<QueryAnswer, DecodeError> {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Operation;
-use crate::call::ApiCall;
+use crate::api_call::ApiCall;
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::request::Request;
@@ -26,17 +26,15 @@ impl GetUsage {
 
 impl ApiCall for GetUsage {
     type Output = Usage;
-
-    fn operation(&self) -> Operation {
-        Operation::Usage
-    }
+    const OPERATION: Operation = Operation::Usage;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         Ok(())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[]).build()
+        target.request(Self::OPERATION, &[]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Usage, DecodeError> {

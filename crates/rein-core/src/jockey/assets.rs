@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use super::PageRequest;
 use super::{check_metadata, check_page, check_page_limit, require_id, Metadata, MetadataRules};
 use crate::api::Operation;
+use crate::api_call::{decode_empty, ApiCall};
 use crate::body::{Body, FileSource, Multipart, PartContent};
-use crate::call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::{rows, Hint};
@@ -613,10 +613,8 @@ const BOUNDARY_HINT: Hint = Hint::new(
 
 impl ApiCall for CreateAsset {
     type Output = Asset;
-
-    fn operation(&self) -> Operation {
-        Operation::CreateAsset
-    }
+    const OPERATION: Operation = Operation::CreateAsset;
+    crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
         match &self.source {
@@ -655,10 +653,7 @@ impl ApiCall for CreateAsset {
     fn render(&self, target: &Target) -> Result<Request, Error> {
         let form = self.form();
         let content_type = form.content_type();
-        target
-            .request(self.operation(), &[])
-            .body(Body::Multipart(form), Some(content_type))
-            .build()
+        target.request(Self::OPERATION, &[]).body(Body::Multipart(form), Some(content_type)).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Asset, DecodeError> {
@@ -690,19 +685,25 @@ impl GetAsset {
     }
 }
 
+impl crate::Waitable for GetAsset {
+    /// An asset: every 5 s, for up to 300 s (the preset of an upload by URL, the longer; a
+    /// client waiting on an [`Asset`] it created takes [`Asset::wait_policy`], by its method).
+    fn wait_policy(&self) -> crate::WaitPolicy {
+        crate::WaitPolicy::ASSET_URL
+    }
+}
+
 impl ApiCall for GetAsset {
     type Output = AssetDetail;
-
-    fn operation(&self) -> Operation {
-        Operation::GetAsset
-    }
+    const OPERATION: Operation = Operation::GetAsset;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("asset_id", &self.asset_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.asset_id]).build()
+        target.request(Self::OPERATION, &[&self.asset_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<AssetDetail, DecodeError> {
@@ -759,10 +760,8 @@ impl ListAssets {
 
 impl ApiCall for ListAssets {
     type Output = Page<AssetDetail>;
-
-    fn operation(&self) -> Operation {
-        Operation::ListAssets
-    }
+    const OPERATION: Operation = Operation::ListAssets;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         check_page(self.page)?;
@@ -775,7 +774,7 @@ impl ApiCall for ListAssets {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         let mut req = target
-            .request(self.operation(), &[])
+            .request(Self::OPERATION, &[])
             .query_opt("page", self.page)
             .query_opt("page_limit", self.page_limit);
         for id in &self.asset_ids {
@@ -827,17 +826,15 @@ impl DeleteAsset {
 
 impl ApiCall for DeleteAsset {
     type Output = ();
-
-    fn operation(&self) -> Operation {
-        Operation::DeleteAsset
-    }
+    const OPERATION: Operation = Operation::DeleteAsset;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("asset_id", &self.asset_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.asset_id]).query_opt("force", self.force).build()
+        target.request(Self::OPERATION, &[&self.asset_id]).query_opt("force", self.force).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -872,10 +869,9 @@ macro_rules! metadata_write {
 
         impl ApiCall for $name {
             type Output = ();
+            const OPERATION: Operation = Operation::$op;
+            crate::api_call::plan!(call);
 
-            fn operation(&self) -> Operation {
-                Operation::$op
-            }
 
             fn validate(&self) -> Result<(), ValidationError> {
                 require_id("asset_id", &self.asset_id)?;
@@ -884,7 +880,7 @@ macro_rules! metadata_write {
 
             fn render(&self, target: &Target) -> Result<Request, Error> {
                 target
-                    .request(self.operation(), &[&self.asset_id])
+                    .request(Self::OPERATION, &[&self.asset_id])
                     .json(&UserMetadataBody {
                         user_metadata: &self.user_metadata,
                     })
@@ -925,17 +921,15 @@ impl DeleteAssetMetadata {
 
 impl ApiCall for DeleteAssetMetadata {
     type Output = ();
-
-    fn operation(&self) -> Operation {
-        Operation::DeleteAssetMetadata
-    }
+    const OPERATION: Operation = Operation::DeleteAssetMetadata;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("asset_id", &self.asset_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.asset_id]).build()
+        target.request(Self::OPERATION, &[&self.asset_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

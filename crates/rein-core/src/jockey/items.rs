@@ -28,7 +28,7 @@ use super::{
     SortBy, SortOption,
 };
 use crate::api::Operation;
-use crate::call::{decode_empty, ApiCall};
+use crate::api_call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::pages::Page;
@@ -185,10 +185,8 @@ impl AddItem {
 
 impl ApiCall for AddItem {
     type Output = KnowledgeStoreItem;
-
-    fn operation(&self) -> Operation {
-        Operation::AddItem
-    }
+    const OPERATION: Operation = Operation::AddItem;
+    crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)?;
@@ -201,7 +199,7 @@ impl ApiCall for AddItem {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         target
-            .request(self.operation(), &[&self.knowledge_store_id])
+            .request(Self::OPERATION, &[&self.knowledge_store_id])
             .json(&AddItemBody {
                 asset_id: &self.asset_id,
                 asset_type: self.asset_type.as_ref(),
@@ -230,12 +228,17 @@ impl GetItem {
     }
 }
 
+impl crate::Waitable for GetItem {
+    /// An item: every 10 s, for up to 600 s (indexing takes 1-10 minutes).
+    fn wait_policy(&self) -> crate::WaitPolicy {
+        crate::WaitPolicy::KNOWLEDGE_STORE_ITEM
+    }
+}
+
 impl ApiCall for GetItem {
     type Output = KnowledgeStoreItem;
-
-    fn operation(&self) -> Operation {
-        Operation::GetItem
-    }
+    const OPERATION: Operation = Operation::GetItem;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)?;
@@ -243,7 +246,7 @@ impl ApiCall for GetItem {
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.knowledge_store_id, &self.item_id]).build()
+        target.request(Self::OPERATION, &[&self.knowledge_store_id, &self.item_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStoreItem, DecodeError> {
@@ -315,10 +318,8 @@ impl ListItems {
 
 impl ApiCall for ListItems {
     type Output = Page<KnowledgeStoreItem>;
-
-    fn operation(&self) -> Operation {
-        Operation::ListItems
-    }
+    const OPERATION: Operation = Operation::ListItems;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)?;
@@ -329,7 +330,7 @@ impl ApiCall for ListItems {
     fn render(&self, target: &Target) -> Result<Request, Error> {
         let params = [self.knowledge_store_id.as_str()];
         let mut req = target
-            .request(self.operation(), &params)
+            .request(Self::OPERATION, &params)
             .query_opt("page", self.page)
             .query_opt("page_limit", self.page_limit)
             .query_opt("sort_by", self.sort_by.as_ref())
@@ -373,10 +374,8 @@ impl DeleteItem {
 
 impl ApiCall for DeleteItem {
     type Output = ();
-
-    fn operation(&self) -> Operation {
-        Operation::DeleteItem
-    }
+    const OPERATION: Operation = Operation::DeleteItem;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)?;
@@ -384,7 +383,7 @@ impl ApiCall for DeleteItem {
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.knowledge_store_id, &self.item_id]).build()
+        target.request(Self::OPERATION, &[&self.knowledge_store_id, &self.item_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

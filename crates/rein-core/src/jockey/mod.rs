@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::call::ApiCall;
+use crate::api_call::ApiCall;
 use crate::error::ValidationError;
 use crate::hint::Hint;
 use crate::pages::{Page, MAX_PAGE_LIMIT};
@@ -51,6 +51,7 @@ pub mod items;
 pub mod responses;
 pub mod stores;
 pub mod stream;
+pub mod streaming;
 
 pub use assets::{
     Asset, AssetDetail, AssetMethod, AssetStatus, AssetType, CreateAsset, DeleteAsset,
@@ -66,6 +67,7 @@ pub use stores::{
     ListKnowledgeStores, SearchHit, SearchKnowledgeStore, SearchResponse, UpdateKnowledgeStore,
 };
 pub use stream::{ResponseEvent, ResponseStreamDecoder};
+pub use streaming::{OpenResponse, ResponseEvents};
 
 /// A metadata map (user metadata of an asset, metadata of a store or an item), ordered by key so
 /// rendered bodies are stable.
@@ -193,8 +195,14 @@ pub trait PageRequest: ApiCall<Output = Page<Self::Item>> + Sized {
 /// A request walked by page tokens, so the [`TokenPages`](crate::pages::TokenPages) machine can
 /// drive it.
 pub trait TokenRequest: ApiCall + Sized {
+    /// The type of the listed items.
+    type Item;
+
     /// The same request for the page of `token` (`None`: the first page).
     fn for_token(&self, token: Option<&str>) -> Self;
+
+    /// A page's items, and the token of the page after it.
+    fn into_page(page: Self::Output) -> (Vec<Self::Item>, Option<String>);
 }
 
 /// rein: a page size outside 1..=50.

@@ -36,7 +36,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::require_id;
 use super::stream::{ResponseEvent, ResponseStreamDecoder};
 use crate::api::Operation;
-use crate::call::ApiCall;
+use crate::api_call::ApiCall;
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::{rows, Hint};
@@ -338,9 +338,13 @@ fn is_empty_slice<T>(s: &&[T]) -> bool {
 
 impl ApiCall for CreateResponse {
     type Output = Response;
+    const OPERATION: Operation = Operation::CreateResponse;
+    type Plan = crate::Call<Response>;
 
-    fn operation(&self) -> Operation {
-        Operation::CreateResponse
+    /// A whole answer, in one JSON body: the request goes without `stream` whatever it says (an
+    /// answer streamed as events is [`OpenResponse`](super::stream::OpenResponse)'s).
+    fn plan(&self, runner: &crate::Runner) -> Result<Self::Plan, Error> {
+        runner.call(&self.clone().stream(false))
     }
 
     fn validate(&self) -> Result<(), ValidationError> {
@@ -423,7 +427,7 @@ impl ApiCall for CreateResponse {
         // A question outside a session leaves nothing behind but its answer, so repeating it after
         // a lost response is safe; inside a session a repeat would add the turn twice.
         let retry_safe = self.session_id.is_none();
-        target.request(self.operation(), &[]).json(&body).build_with(Some(retry_safe))
+        target.request(Self::OPERATION, &[]).json(&body).build_with(Some(retry_safe))
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Response, DecodeError> {

@@ -36,7 +36,7 @@ use super::{
     SortBy, SortOption, TokenRequest,
 };
 use crate::api::Operation;
-use crate::call::{decode_empty, ApiCall};
+use crate::api_call::{decode_empty, ApiCall};
 use crate::decode;
 use crate::error::{DecodeError, Error, ValidationError};
 use crate::hint::{rows, Hint};
@@ -133,10 +133,8 @@ impl CreateKnowledgeStore {
 
 impl ApiCall for CreateKnowledgeStore {
     type Output = KnowledgeStore;
-
-    fn operation(&self) -> Operation {
-        Operation::CreateKnowledgeStore
-    }
+    const OPERATION: Operation = Operation::CreateKnowledgeStore;
+    crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
         check_name(&self.name)?;
@@ -151,7 +149,7 @@ impl ApiCall for CreateKnowledgeStore {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         target
-            .request(self.operation(), &[])
+            .request(Self::OPERATION, &[])
             .json(&StoreBody {
                 name: Some(&self.name),
                 description: self.description.as_deref(),
@@ -181,17 +179,15 @@ impl GetKnowledgeStore {
 
 impl ApiCall for GetKnowledgeStore {
     type Output = KnowledgeStore;
-
-    fn operation(&self) -> Operation {
-        Operation::GetKnowledgeStore
-    }
+    const OPERATION: Operation = Operation::GetKnowledgeStore;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.knowledge_store_id]).build()
+        target.request(Self::OPERATION, &[&self.knowledge_store_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStore, DecodeError> {
@@ -241,10 +237,8 @@ impl ListKnowledgeStores {
 
 impl ApiCall for ListKnowledgeStores {
     type Output = Page<KnowledgeStore>;
-
-    fn operation(&self) -> Operation {
-        Operation::ListKnowledgeStores
-    }
+    const OPERATION: Operation = Operation::ListKnowledgeStores;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         check_page(self.page)?;
@@ -253,7 +247,7 @@ impl ApiCall for ListKnowledgeStores {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         target
-            .request(self.operation(), &[])
+            .request(Self::OPERATION, &[])
             .query_opt("page", self.page)
             .query_opt("page_limit", self.page_limit)
             .query_opt("sort_by", self.sort_by.as_ref())
@@ -320,10 +314,8 @@ impl UpdateKnowledgeStore {
 
 impl ApiCall for UpdateKnowledgeStore {
     type Output = KnowledgeStore;
-
-    fn operation(&self) -> Operation {
-        Operation::UpdateKnowledgeStore
-    }
+    const OPERATION: Operation = Operation::UpdateKnowledgeStore;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)?;
@@ -338,7 +330,7 @@ impl ApiCall for UpdateKnowledgeStore {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         target
-            .request(self.operation(), &[&self.knowledge_store_id])
+            .request(Self::OPERATION, &[&self.knowledge_store_id])
             .json(&StoreBody {
                 name: self.name.as_deref(),
                 description: self.description.as_deref(),
@@ -368,17 +360,15 @@ impl DeleteKnowledgeStore {
 
 impl ApiCall for DeleteKnowledgeStore {
     type Output = ();
-
-    fn operation(&self) -> Operation {
-        Operation::DeleteKnowledgeStore
-    }
+    const OPERATION: Operation = Operation::DeleteKnowledgeStore;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.knowledge_store_id]).build()
+        target.request(Self::OPERATION, &[&self.knowledge_store_id]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -564,10 +554,8 @@ impl SearchKnowledgeStore {
 
 impl ApiCall for SearchKnowledgeStore {
     type Output = SearchResponse;
-
-    fn operation(&self) -> Operation {
-        Operation::SearchKnowledgeStore
-    }
+    const OPERATION: Operation = Operation::SearchKnowledgeStore;
+    crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
         require_id("knowledge_store_id", &self.knowledge_store_id)?;
@@ -590,7 +578,7 @@ impl ApiCall for SearchKnowledgeStore {
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(self.operation(), &[&self.knowledge_store_id]).json(&self.body).build()
+        target.request(Self::OPERATION, &[&self.knowledge_store_id]).json(&self.body).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<SearchResponse, DecodeError> {
@@ -599,6 +587,12 @@ impl ApiCall for SearchKnowledgeStore {
 }
 
 impl TokenRequest for SearchKnowledgeStore {
+    type Item = SearchHit;
+
+    fn into_page(page: SearchResponse) -> (Vec<SearchHit>, Option<String>) {
+        (page.data, page.next_page_token)
+    }
+
     fn for_token(&self, token: Option<&str>) -> Self {
         let mut next = self.clone();
         next.body.page_token = token.map(str::to_owned);

@@ -3,10 +3,12 @@
 
 use std::fmt::{Debug, Write as _};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rein_core::{Event, Machine, Now, Step, TransportError};
+use rein_core::machine::Exchange;
+use rein_core::{Event, Events, Machine, Now, Step, TransportError};
 
 /// `<workspace>/fixtures/<rel>`.
 pub fn fixture_path(rel: &str) -> PathBuf {
@@ -70,7 +72,7 @@ impl Reply {
             other => other,
         }
     }
-    fn into_outcome(self) -> Result<http::Response<Bytes>, TransportError> {
+    pub fn into_outcome(self) -> Result<http::Response<Bytes>, TransportError> {
         match self {
             Reply::Http(status, headers, body) => {
                 let mut b = http::Response::builder().status(status);
@@ -84,21 +86,66 @@ impl Reply {
     }
 }
 
-/// Drives `call` against `replies`, each answered `latency` after its send, on a fake clock that
-/// jumps to every wake-up. Returns the trace, one line per step or event.
-pub fn trace<M: Machine>(mut call: M, replies: Vec<Reply>, latency: Duration) -> String
+/// A machine whose events a test can record.
+pub trait Traced: Machine {
+    /// The machine, with its events going to `events`.
+    fn with_events(self, events: Events) -> Self;
+}
+
+impl<T> Traced for rein_core::Call<T> {
+    fn with_events(self, events: Events) -> Self {
+        self.events(events)
+    }
+}
+
+impl<T: rein_core::Pollable> Traced for rein_core::Wait<T> {
+    fn with_events(self, events: Events) -> Self {
+        self.events(events)
+    }
+}
+
+impl<R: rein_core::Reconcile> Traced for rein_core::CreateOnce<R> {
+    fn with_events(self, events: Events) -> Self {
+        self.events(events)
+    }
+}
+
+/// Events, and where they were recorded.
+pub fn recorder() -> (Events, Arc<Mutex<Vec<Event>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&log);
+    (Events::to(Arc::new(move |e: &Event| record.lock().unwrap().push(e.clone()))), log)
+}
+
+/// Answers a machine's request, sent and answered at `now`.
+pub fn answer<M: Machine>(
+    exchange: Exchange<M>,
+    outcome: Result<http::Response<Bytes>, TransportError>,
+    now: Now,
+) -> M {
+    let (_, awaiting) = exchange.send(now.moment);
+    awaiting.answer(outcome, now)
+}
+
+/// Drives `machine` against `replies`, each answered `latency` after its send, on a fake clock
+/// that jumps to every wake-up. Returns the trace, one line per step or event.
+pub fn trace<M: Traced>(machine: M, replies: Vec<Reply>, latency: Duration) -> String
 where
     M::Output: Debug,
 {
+    let (events, log) = recorder();
+    let mut machine = machine.with_events(events);
     let mut out = String::new();
     let mut now = Now::fake(0.0);
     let mut replies = replies.into_iter();
     for _ in 0..100 {
-        let step = call.poll(now);
-        drain(&mut call, &mut out);
-        match step {
-            Step::Send(req) => {
+        let step = machine.poll(now);
+        drain(&log, &mut out);
+        machine = match step {
+            Step::Send(exchange) => {
+                let req = exchange.request();
                 writeln!(out, "{:?} send {} {}", now.moment, req.method(), req.uri().path()).ok();
+                let (_, awaiting) = exchange.send(now.moment);
                 now = now.advanced_to(now.moment + latency);
                 let reply = replies.next().expect("the script has a reply for every send");
                 match &reply {
@@ -114,24 +161,27 @@ where
                         writeln!(out, "{:?} fail {e}", now.moment).ok();
                     }
                 }
-                call.handle(reply.into_outcome(), now);
-                drain(&mut call, &mut out);
+                let machine = awaiting.answer(reply.into_outcome(), now);
+                drain(&log, &mut out);
+                machine
             }
-            Step::Wait(until) => {
-                writeln!(out, "{:?} wait until {until:?}", now.moment).ok();
-                now = now.advanced_to(until);
+            Step::Sleep(sleep) => {
+                writeln!(out, "{:?} wait until {:?}", now.moment, sleep.until).ok();
+                now = now.advanced_to(sleep.until);
+                sleep.wake()
             }
             Step::Done(result) => {
                 writeln!(out, "{:?} done {}", now.moment, summarize(&result)).ok();
                 return out;
             }
-        }
+            _ => panic!("a step the trace does not expect"),
+        };
     }
     panic!("the machine did not finish within 100 steps:\n{out}");
 }
 
-fn drain<M: Machine>(machine: &mut M, out: &mut String) {
-    while let Some(event) = machine.poll_event() {
+fn drain(log: &Mutex<Vec<Event>>, out: &mut String) {
+    for event in log.lock().unwrap().drain(..) {
         write_event(&event, out);
     }
 }

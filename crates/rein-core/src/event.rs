@@ -1,0 +1,167 @@
+//! What happens inside machines, for narration and metrics: [`Event`]s, and the [`Events`] sink
+//! that hands each one to the client's hook and to `tracing` (feature `tracing`) as it happens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{Api, Operation};
+use crate::retry::RetryReason;
+use crate::time::Moment;
+
+/// Something that happened inside a machine.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Attempt number `attempt` is being sent.
+    Sending {
+        /// The operation.
+        operation: Operation,
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// A retry was scheduled.
+    RetryScheduled {
+        /// The operation.
+        operation: Operation,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why it is retried.
+        reason: RetryReason,
+        /// How long the call waits.
+        wait: Duration,
+        /// Whether the wait came from the server (`Retry-After`) rather than the backoff.
+        server_asked: bool,
+    },
+    /// The client's shared limiter holds this call until `until` (a window is full, or a 429
+    /// paused the whole client).
+    Throttled {
+        /// The operation.
+        operation: Operation,
+        /// When the limiter lets it go.
+        until: Moment,
+    },
+    /// A poll of a wait answered with the resource's status.
+    Progress {
+        /// The operation polled.
+        operation: Operation,
+        /// The status as the server spelled it.
+        status: String,
+        /// Polls answered so far.
+        polls: u32,
+        /// Time since the wait started.
+        elapsed: Duration,
+    },
+    /// A create may have happened although its answer was lost: a lookup will tell.
+    Reconciling {
+        /// The create.
+        operation: Operation,
+    },
+    /// The lookup after a lost answer settled it: `found` the created resource, or found
+    /// nothing (and the create is sent again).
+    Reconciled {
+        /// The create.
+        operation: Operation,
+        /// Whether the resource was there.
+        found: bool,
+    },
+    /// A 429 paused every request of the client to this API.
+    Paused {
+        /// The API paused.
+        api: Api,
+        /// Until when.
+        until: Moment,
+    },
+}
+
+impl Event {
+    /// Whether the event changes what the caller sees (a retry, a pause, a throttled send), as
+    /// against routine progress: logs show the first kind at a higher level.
+    pub fn is_notable(&self) -> bool {
+        matches!(
+            self,
+            Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. }
+        )
+    }
+}
+
+/// A callback for everything that happens inside calls (requests sent, retries and their
+/// reasons, rate-limit pauses, poll progress). It runs inside the call: keep it quick.
+pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Where a machine's events go: the client's hook, if it has one, and `tracing`, if the feature
+/// is on. An event nobody takes is never built.
+#[derive(Clone, Default)]
+pub struct Events(Option<EventHook>);
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Events").field(&self.0.is_some()).finish()
+    }
+}
+
+impl Events {
+    /// Events handed to `hook` (and to `tracing`).
+    pub fn to(hook: EventHook) -> Self {
+        Events(Some(hook))
+    }
+
+    /// Events for `hook`, if there is one.
+    pub fn from_hook(hook: Option<EventHook>) -> Self {
+        Events(hook)
+    }
+
+    /// Builds the event and hands it on, if anyone takes it.
+    pub(crate) fn emit(&self, event: impl FnOnce() -> Event) {
+        if self.0.is_none() && !cfg!(feature = "tracing") {
+            return;
+        }
+        let event = event();
+        #[cfg(feature = "tracing")]
+        if event.is_notable() {
+            tracing::info!(?event, "rein");
+        } else {
+            tracing::debug!(?event, "rein");
+        }
+        if let Some(hook) = &self.0 {
+            hook(&event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[test]
+    fn retries_pauses_and_throttling_are_notable_progress_is_not() {
+        let op = Operation::Usage;
+        assert!(!Event::Sending { operation: op, attempt: 1 }.is_notable());
+        assert!(Event::Paused { api: op.api(), until: Moment::ZERO }.is_notable());
+        assert!(Event::Throttled { operation: op, until: Moment::ZERO }.is_notable());
+    }
+
+    #[test]
+    fn events_reach_the_hook_in_order_and_are_not_built_for_no_one() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        let events = Events::to(Arc::new(move |e: &Event| record.lock().unwrap().push(e.clone())));
+        for attempt in 1..=3 {
+            events.emit(|| Event::Sending { operation: Operation::Usage, attempt });
+        }
+        let attempts: Vec<u32> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| match e {
+                Event::Sending { attempt, .. } => *attempt,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(attempts, [1, 2, 3]);
+        if !cfg!(feature = "tracing") {
+            Events::default().emit(|| unreachable!("no one listens"));
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The core half of every client: what its machines are built with and run under.
+//!
+//! A [`Runner`] holds a client's configuration, target, rate limiter, event hook and seeds, and
+//! the options of one handle (a cancel token, a time budget). It builds the machine for each
+//! plan (a call, a create that happens once, a wait) and wraps it in a [`Run`], which owns what
+//! every driver would otherwise repeat: cancellation checks, the attempt timeout and the tracing
+//! spans. An adapter's driver answers the run's steps and does nothing else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{Api, Operation};
+use crate::api_call::ApiCall;
+use crate::backoff::SeedSequence;
+use crate::call::{Call, Decoder};
+use crate::cancel::CancelToken;
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::event::{EventHook, Events};
+use crate::limiter::{Limiter, RateLimit};
+use crate::machine::{Input, Internal, Machine, Next};
+use crate::reconcile::{CreateOnce, Reconcile};
+use crate::request::Request;
+use crate::retry::RetryPolicy;
+use crate::status::Pollable;
+use crate::target::Target;
+use crate::time::Now;
+use crate::wait::{Wait, WaitPolicy};
+
+/// What every machine of one client is built with and run under. Cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    shared: Arc<Shared>,
+    cancel: Option<CancelToken>,
+    timeout: Option<Duration>,
+}
+
+struct Shared {
+    config: ClientConfig,
+    target: Target,
+    limiter: Arc<dyn RateLimit>,
+    events: Events,
+    seeds: SeedSequence,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("config", &self.shared.config)
+            .field("events", &self.shared.events)
+            .field("cancel", &self.cancel)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner for `config`, once it checks out (a usable base URL and key). Without a shared
+    /// `limiter`, the client gets its own, with `config.window` for its API. `entropy` seeds
+    /// every machine's jitter (adapters pass OS-seeded bits, so clients never retry in
+    /// lockstep).
+    pub fn new(
+        config: ClientConfig,
+        limiter: Option<Arc<dyn RateLimit>>,
+        hook: Option<EventHook>,
+        entropy: u64,
+    ) -> Result<Runner, Error> {
+        let target = config.target()?;
+        let limiter = limiter.unwrap_or_else(|| {
+            let (jockey, jack) = match config.api {
+                Api::Jockey => (config.window, None),
+                Api::Jack => (None, config.window),
+            };
+            Arc::new(Limiter::new(jockey, jack))
+        });
+        let shared = Shared {
+            config,
+            target,
+            limiter,
+            events: Events::from_hook(hook),
+            seeds: SeedSequence::new(entropy),
+        };
+        Ok(Runner { shared: Arc::new(shared), cancel: None, timeout: None })
+    }
+
+    /// The configuration (the key never shows in its `Debug`).
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
+    }
+
+    /// Where requests go, and with which key.
+    pub fn target(&self) -> &Target {
+        &self.shared.target
+    }
+
+    /// The rate limiter the client's [`Step::Acquire`](crate::Step::Acquire) and
+    /// [`Step::Pause`](crate::Step::Pause) go to.
+    pub fn limiter(&self) -> &dyn RateLimit {
+        &*self.shared.limiter
+    }
+
+    /// The token this handle's machines stop for, if it has one.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.cancel.as_ref()
+    }
+
+    /// This runner, with every machine it runs stopping when `token` is cancelled.
+    pub fn with_cancel(&self, token: &CancelToken) -> Runner {
+        Runner { cancel: Some(token.clone()), ..self.clone() }
+    }
+
+    /// This runner, with `timeout` as the time budget of every call and wait (instead of the
+    /// retry policy's and the wait presets' own).
+    pub fn with_timeout(&self, timeout: Duration) -> Runner {
+        Runner { timeout: Some(timeout), ..self.clone() }
+    }
+
+    /// A fresh seed: each machine gets its own.
+    pub fn seed(&self) -> u64 {
+        self.shared.seeds.next_seed()
+    }
+
+    /// A fresh multipart boundary, so that no file can contain it by design.
+    pub fn boundary(&self) -> String {
+        crate::body::boundary_from_seed(self.seed())
+    }
+
+    /// The retry policy of a call of this handle.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let mut policy = self.shared.config.retry.clone();
+        if let Some(t) = self.timeout {
+            policy.timeout = t;
+        }
+        policy
+    }
+
+    /// Where machines send their events.
+    pub fn events(&self) -> Events {
+        self.shared.events.clone()
+    }
+
+    /// One call of `request`, with retries. Fails at once, with nothing sent, when the request
+    /// is invalid.
+    pub fn call<R: ApiCall>(&self, request: &R) -> Result<Call<R::Output>, Error> {
+        Ok(self.call_with(request.to_request(self.target())?, R::decode))
+    }
+
+    /// One call of a rendered request, its success decoded by `decoder`.
+    pub fn call_with<T>(&self, request: Request, decoder: Decoder<T>) -> Call<T> {
+        Call::with_decoder(request, self.retry_policy(), decoder)
+            .seed(self.seed())
+            .events(self.events())
+            .rate_limited()
+    }
+
+    /// A create that, when its answer is lost, is looked up before it is ever sent again. Each
+    /// create is tagged with a fresh token.
+    pub fn create_once<R: Reconcile>(&self, request: &R) -> Result<CreateOnce<R>, Error> {
+        let token = format!("{:016x}{:016x}", self.seed(), self.seed());
+        Ok(CreateOnce::new(self.target(), request, &token, self.retry_policy())?
+            .seed(self.seed())
+            .events(self.events())
+            .rate_limited())
+    }
+
+    /// A wait on the resource `request` gets, polled by `policy` (with this handle's time
+    /// budget, if it has one).
+    pub fn wait<R>(&self, request: &R, policy: WaitPolicy) -> Result<Wait<R::Output>, Error>
+    where
+        R: ApiCall,
+        R::Output: Pollable,
+    {
+        let policy = match self.timeout {
+            Some(t) => policy.timeout(t),
+            None => policy,
+        };
+        Ok(Wait::typed(self.target(), request, policy, self.retry_policy())?
+            .seed(self.seed())
+            .events(self.events())
+            .rate_limited())
+    }
+
+    /// `machine`, run under this handle: stopped by its cancel token, each attempt bounded by
+    /// the request timeout.
+    pub fn run<M: Machine>(&self, machine: M) -> Run<M> {
+        Run {
+            #[cfg(feature = "tracing")]
+            span: tracing::info_span!("rein.call", operation = ?machine.operation()),
+            #[cfg(feature = "tracing")]
+            attempt: None,
+            machine,
+            cancel: self.cancel.clone(),
+            request_timeout: self.shared.config.request_timeout,
+        }
+    }
+}
+
+/// A machine run under a client's handle. Drive it like any machine.
+#[derive(Debug)]
+pub struct Run<M> {
+    machine: M,
+    cancel: Option<CancelToken>,
+    request_timeout: Duration,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    attempt: Option<tracing::Span>,
+}
+
+impl<M: Machine> Machine for Run<M> {
+    type Output = M::Output;
+    type Item = M::Item;
+
+    fn operation(&self) -> Option<Operation> {
+        self.machine.operation()
+    }
+
+    fn next(&mut self, now: Now, token: Internal) -> Next<M::Output, M::Item> {
+        #[cfg(feature = "tracing")]
+        let _entered = self.span.clone().entered();
+        // Checked before the machine moves on, so a cancelled request is not even announced;
+        // a machine that has finished keeps its result.
+        if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Next::Done(self.machine.cancel(token));
+        }
+        match self.machine.next(now, token) {
+            Next::Send(mut attempt) => {
+                attempt.timeout = attempt.timeout.min(self.request_timeout);
+                #[cfg(feature = "tracing")]
+                {
+                    self.attempt = Some(tracing::debug_span!(
+                        "rein.attempt",
+                        method = %attempt.request.method(),
+                        path = attempt.request.uri().path()
+                    ));
+                }
+                Next::Send(attempt)
+            }
+            other => other,
+        }
+    }
+
+    fn feed(&mut self, input: Input, now: Now, token: Internal) {
+        #[cfg(feature = "tracing")]
+        let _entered = self.span.clone().entered();
+        #[cfg(feature = "tracing")]
+        let _attempt = match input {
+            Input::Response(_) | Input::Expired => self.attempt.take().map(|s| s.entered()),
+            _ => None,
+        };
+        self.machine.feed(input, now, token)
+    }
+
+    fn cancel(&mut self, token: Internal) -> Result<M::Output, Error> {
+        self.machine.cancel(token)
+    }
+}
