@@ -4,9 +4,9 @@
 //! other than 1, emulated durations the server acts out (a slow response, a `Retry-After`) are
 //! converted back to real time, so a client waits the right *real* duration.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+pub use rein_core::ManualClock;
 use rein_core::{Moment, Now};
 
 /// Where emulated time comes from.
@@ -89,34 +89,6 @@ impl ScaledClock {
     /// The speed.
     pub fn speed(&self) -> f64 {
         self.speed
-    }
-}
-
-/// A clock that stands still until advanced. Clones share the same time.
-#[derive(Clone, Debug)]
-pub struct ManualClock(Arc<Mutex<Now>>);
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        ManualClock::new()
-    }
-}
-
-impl ManualClock {
-    /// A clock at [`Now::fake(0.0)`](Now::fake).
-    pub fn new() -> Self {
-        ManualClock(Arc::new(Mutex::new(Now::fake(0.0))))
-    }
-
-    /// The current time.
-    pub fn now(&self) -> Now {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Moves time forward by `d`.
-    pub fn advance(&self, d: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *now = now.advanced_to(now.moment + d);
     }
 }
 

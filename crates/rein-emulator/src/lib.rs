@@ -12,6 +12,8 @@
 //!   the [`multipart`] scanner so a 200 MB file costs kilobytes, and acting out faults on the
 //!   wire (resets, truncated bodies, delays).
 //! - [`clock`]: real time scaled by a speed, or a [`ManualClock`] that tests advance.
+//! - [`in_process`]: the model as a transport, with no sockets, on a manual clock the client
+//!   shares ([`InProcess`]): virtual-time tests of a whole client.
 //! - [`faults`]: the [`FaultPlan`]; [`limiter`]: jack's sliding window; [`log`]: the request
 //!   log; [`config`]: keys, limits, processing times.
 //!
@@ -92,6 +94,7 @@
 pub mod clock;
 pub mod config;
 pub mod faults;
+pub mod in_process;
 mod handler;
 pub mod jack;
 pub mod jockey;
@@ -108,6 +111,7 @@ mod wire;
 pub use clock::{Clock, ManualClock, ScaledClock};
 pub use config::{Config, Span, Timing, DEMO_JACK_KEY, DEMO_JACK_ORG_ID, DEMO_JOCKEY_KEY};
 pub use faults::{FaultKind, FaultPlan};
+pub use in_process::InProcess;
 pub use log::{LogEntry, RequestLog};
 pub use model::{Emulator, Reply, UnreadBody, WireFault, CONTROL_PREFIX};
 pub use server::{serve, spawn, RunningServer, ServerConfig, Shared};
