@@ -537,3 +537,98 @@ impl Rng {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Operation;
+    use crate::api_call::decode_empty;
+    use crate::machine::Step;
+    use crate::target::Target;
+
+    fn streaming_usage(cap: u64) -> Call<()> {
+        let target = Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_k").expect("target");
+        let request = target.request(Operation::Usage, &[]).build().expect("request");
+        Call::with_decoder(request, RetryPolicy::default(), decode_empty)
+            .streaming(cap, Duration::from_secs(30))
+    }
+
+    fn head(status: u16, headers: &[(&str, &str)]) -> Result<http::Response<Bytes>, TransportError> {
+        let mut response = http::Response::builder().status(status);
+        for (name, value) in headers {
+            response = response.header(*name, *value);
+        }
+        Ok(response.body(Bytes::new()).expect("head"))
+    }
+
+    fn chunk(text: &'static str) -> Option<Result<Bytes, TransportError>> {
+        Some(Ok(Bytes::from_static(text.as_bytes())))
+    }
+
+    /// Sends the call's request and answers it with `outcome`, at `now`.
+    fn exchange(call: Call<()>, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) -> Call<()> {
+        match call.poll(now) {
+            Step::Send(exchange) => {
+                assert!(exchange.streams(), "a streaming call awaits the head only");
+                exchange.send(now.moment).1.answer(outcome, now)
+            }
+            other => panic!("expected a send, got {other:?}"),
+        }
+    }
+
+    fn read(call: Call<()>, chunk: Option<Result<Bytes, TransportError>>, now: Now) -> Call<()> {
+        match call.poll(now) {
+            Step::Read(read) => read.answer(chunk, now),
+            other => panic!("expected a read, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_streaming_call_reads_an_error_body_retries_it_and_ends_at_a_success_head() {
+        let now = Now::fake(0.0);
+        let call = exchange(streaming_usage(1024), head(503, &[("retry-after", "1")]), now);
+        // The error body comes in pieces and is judged whole, like any other.
+        let call = read(call, chunk(r#"{"detail":"#), now);
+        let call = read(call, chunk(r#""busy"}"#), now);
+        let call = read(call, None, now);
+        let call = match call.poll(now) {
+            Step::Sleep(sleep) => {
+                assert_eq!(sleep.until, Moment::from_secs(1), "the 503's Retry-After obeyed");
+                sleep.wake()
+            }
+            other => panic!("expected a retry, got {other:?}"),
+        };
+        let later = Now::fake(1.0);
+        let call = exchange(call, head(200, &[]), later);
+        assert!(matches!(call.poll(later), Step::Done(Ok(()))), "the success body is left unread");
+    }
+
+    #[test]
+    fn an_error_body_is_read_up_to_the_cap_and_a_broken_one_is_a_transport_failure() {
+        let now = Now::fake(0.0);
+        let call = exchange(streaming_usage(5), head(400, &[]), now);
+        let call = read(call, chunk("abc"), now);
+        let call = read(call, chunk("defghi"), now); // the cap is reached: no more reads
+        match call.poll(now) {
+            Step::Done(Err(Error::Api(e))) => {
+                assert_eq!(e.status, 400);
+                assert_eq!(e.body_len, 5, "cut at the cap");
+            }
+            other => panic!("expected the 400, got {other:?}"),
+        }
+
+        let reset = TransportError::after_send(TransportErrorKind::Reset, "reset");
+        let call = exchange(streaming_usage(5).policy_none(), head(500, &[]), now);
+        match read(call, Some(Err(reset)), now).poll(now) {
+            Step::Done(Err(Error::Transport(t))) => assert_eq!(t.error.kind, TransportErrorKind::Reset),
+            other => panic!("expected a transport failure, got {other:?}"),
+        }
+    }
+
+    impl<T> Call<T> {
+        fn policy_none(mut self) -> Self {
+            self.policy = RetryPolicy::none();
+            self
+        }
+    }
+}

@@ -9,7 +9,6 @@
 //! shared across processes (say, one kept in Redis) can replace the in-memory one.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -90,9 +89,6 @@ impl Lane {
 pub struct Limiter {
     jockey: Mutex<Lane>,
     jack: Mutex<Lane>,
-    /// Per API (Jockey, jack): the lane has no window and no pause, so every request may go
-    /// without taking the lock. Cleared, under the lane's lock, by a pause.
-    free: [AtomicBool; 2],
 }
 
 impl Default for Limiter {
@@ -108,7 +104,6 @@ impl Limiter {
         Limiter {
             jockey: Mutex::new(Lane { window: jockey, ..Lane::default() }),
             jack: Mutex::new(Lane { window: jack, ..Lane::default() }),
-            free: [AtomicBool::new(jockey.is_none()), AtomicBool::new(jack.is_none())],
         }
     }
 
@@ -126,13 +121,6 @@ impl Limiter {
         lane.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn free(&self, api: Api) -> &AtomicBool {
-        match api {
-            Api::Jockey => &self.free[0],
-            Api::Jack => &self.free[1],
-        }
-    }
-
     /// When the pause for `api` ends, if it is paused at `now`.
     pub fn paused_until(&self, api: Api, now: Moment) -> Option<Moment> {
         self.lane(api).paused_until.filter(|&until| until > now)
@@ -141,23 +129,13 @@ impl Limiter {
 
 impl RateLimit for Limiter {
     fn try_acquire(&self, api: Api, now: Moment) -> Result<(), Moment> {
-        if self.free(api).load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let mut lane = self.lane(api);
-        let acquired = lane.try_acquire(now);
-        if lane.window.is_none() && lane.paused_until.is_none() {
-            // The pause is over: back to the lock-free path.
-            self.free(api).store(true, Ordering::Release);
-        }
-        acquired
+        self.lane(api).try_acquire(now)
     }
 
     fn pause(&self, api: Api, until: Moment) {
         let mut lane = self.lane(api);
         // Pauses only ever extend: an earlier, shorter Retry-After must not cut a longer one.
         lane.paused_until = Some(lane.paused_until.map_or(until, |u| u.max(until)));
-        self.free(api).store(false, Ordering::Release);
     }
 }
 
