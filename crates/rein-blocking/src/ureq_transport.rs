@@ -96,11 +96,22 @@ impl UreqTransport {
 }
 
 impl Transport for UreqTransport {
+    /// The head, then the whole body, refusing more than the cap (an announced length over it
+    /// before reading anything).
     fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> {
         let response = self.run(request, false)?;
         let (parts, mut body) = response.into_parts();
+        let max = self.max_response_bytes;
+        if let Some(announced) = body.content_length().filter(|&len| len > max) {
+            return Err(too_large(announced, max));
+        }
+        // ureq's limit refuses the read that finds the end of a body exactly at the limit, so
+        // it is asked for one byte more, and the cap is checked here.
         let bytes =
-            body.with_config().limit(self.max_response_bytes).read_to_vec().map_err(map_error)?;
+            body.with_config().limit(max.saturating_add(1)).read_to_vec().map_err(map_error)?;
+        if bytes.len() as u64 > max {
+            return Err(too_large(bytes.len() as u64, max));
+        }
         Ok(http::Response::from_parts(parts, Bytes::from(bytes)))
     }
 
@@ -113,6 +124,13 @@ impl Transport for UreqTransport {
         let reader: Box<dyn Read + Send> = Box::new(body.into_reader());
         Ok(http::Response::from_parts(parts, reader))
     }
+}
+
+fn too_large(size: u64, max: u64) -> TransportError {
+    TransportError::after_send(
+        TransportErrorKind::BodyTooLarge,
+        format!("the response body ({size} bytes or more) exceeds the {max}-byte cap"),
+    )
 }
 
 /// The most one socket read or write may wait: the request timeout less a moment (50 ms, or a

@@ -1,0 +1,262 @@
+//! The async adapter against the emulator's model in process: no sockets, and one `ManualClock`
+//! shared by the emulator and the client (as its clock and its sleeper), so every wait moves the
+//! clock instead of sleeping. Ten-minute item waits, jack's 60 s `Retry-After` and its 30 s wait
+//! after a 500 run in milliseconds, and a seeded run repeats exactly.
+
+use std::future::ready;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use rein_async::{ClientBuilder, Jack, Jockey};
+use rein_core::jack::NewDocument;
+use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse, ItemStatus};
+use rein_core::{ManualClock, Moment, WaitPolicy};
+use rein_emulator::{testing, Config, FaultKind, FaultPlan, InProcess, LogEntry, Span, Timing};
+use rein_emulator::{DEMO_JACK_KEY, DEMO_JOCKEY_KEY};
+
+/// The seed of every client's random draws (jitter, create tokens).
+const CLIENT_SEED: u64 = 7;
+
+/// The emulator's model on a manual clock, and clients that talk to it through a closure.
+struct Emulated {
+    emulator: Arc<InProcess>,
+}
+
+impl Emulated {
+    fn new(config: Config) -> Self {
+        Emulated { emulator: Arc::new(InProcess::new(config, ManualClock::new())) }
+    }
+
+    fn clock(&self) -> ManualClock {
+        self.emulator.clock().clone()
+    }
+
+    /// Virtual time since the start.
+    fn elapsed(&self) -> Duration {
+        self.clock().now().moment.since_origin()
+    }
+
+    fn log(&self) -> Vec<LogEntry> {
+        self.emulator.log()
+    }
+
+    fn jack(&self) -> ClientBuilder<Jack> {
+        let emulator = Arc::clone(&self.emulator);
+        Jack::builder(DEMO_JACK_KEY)
+            .base_url("https://emulator/v1")
+            .transport(move |request| ready(emulator.exchange(request)))
+            .clock(self.clock())
+            .sleeper(self.clock())
+            .seed(CLIENT_SEED)
+    }
+
+    fn jockey(&self) -> ClientBuilder<Jockey> {
+        let emulator = Arc::clone(&self.emulator);
+        Jockey::builder(DEMO_JOCKEY_KEY)
+            .base_url("https://emulator/v1.3")
+            .transport(move |request| ready(emulator.exchange(request)))
+            .clock(self.clock())
+            .sleeper(self.clock())
+            .seed(CLIENT_SEED)
+    }
+}
+
+/// Every failure is an injected fault and no 429's `Retry-After` is undercut. The clocks are one,
+/// so the slack only absorbs rounding.
+fn check_log(log: &[LogEntry]) {
+    assert!(log.iter().any(|e| e.fault.is_some()), "faults were injected");
+    testing::assert_retries_follow_the_policy(log, Duration::from_millis(1));
+}
+
+fn creates(log: &[LogEntry], path_suffix: &str) -> usize {
+    testing::effective(log, &Method::POST, path_suffix)
+}
+
+#[tokio::test]
+async fn a_ten_minute_item_wait_polls_every_10_s_until_ready() {
+    let indexing = Duration::from_secs(540);
+    let timing = Timing {
+        asset_url: Span::fixed(Duration::from_secs(30)),
+        item: Span::fixed(indexing),
+        ..Timing::default()
+    };
+    let emulated = Emulated::new(Config { timing, ..Config::default() });
+    let jockey = emulated.jockey().build().expect("client");
+
+    let store = jockey.create_store(&CreateKnowledgeStore::new("Long")).await.expect("store");
+    let store_id = store.id.expect("id");
+    let asset = jockey.upload_url("https://example.com/long.mp4").await.expect("asset");
+    jockey.wait_for_asset(&asset).await.expect("asset ready");
+    let item =
+        jockey.add_item(&AddItem::new(&store_id, asset.id.expect("id"))).await.expect("item");
+    let item_id = item.id.expect("id");
+    let added = emulated.clock().now().moment;
+
+    let ready =
+        jockey.wait_for_item(&store_id, &item_id).await.expect("ready within the 600 s preset");
+    assert_eq!(ready.status, Some(ItemStatus::Ready));
+
+    let waited = emulated.clock().now().moment.saturating_since(added);
+    assert!(waited >= indexing, "ready after {waited:?} of virtual time");
+    let polls: Vec<Moment> = emulated
+        .log()
+        .into_iter()
+        .filter(|e| e.method == Method::GET && e.path.ends_with(&item_id))
+        .map(|e| e.at)
+        .collect();
+    assert!(polls.last().expect("polls").saturating_since(added) >= indexing);
+    for pair in polls.windows(2) {
+        assert_eq!(pair[1].saturating_since(pair[0]), Duration::from_secs(10), "{polls:?}");
+    }
+}
+
+#[tokio::test]
+async fn jacks_61st_request_in_a_minute_is_retried_after_its_60_s_retry_after() {
+    let emulated = Emulated::new(Config::default());
+    // The client's own window would hold the 61st back; off, the server's 429 is met.
+    let jack = emulated.jack().rate_limit(None).build().expect("client");
+
+    for _ in 0..61 {
+        jack.usage().await.expect("usage, retried after the 429 if need be");
+    }
+
+    let log = emulated.log();
+    let limited: Vec<&LogEntry> = log.iter().filter(|e| e.status == 429).collect();
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    let (i, refused) = log.iter().enumerate().find(|(_, e)| e.status == 429).expect("a 429");
+    assert_eq!(i, 60, "the 61st request is refused");
+    assert_eq!(refused.at, Moment::ZERO);
+    assert_eq!(refused.retry_after, Some(Duration::from_secs(60)));
+    let retry = &log[i + 1];
+    assert_eq!(retry.status, 200);
+    assert!(retry.at.saturating_since(refused.at) >= Duration::from_secs(60), "{retry:?}");
+    assert_eq!(log.len(), 62);
+    assert!(emulated.elapsed() >= Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn jack_waits_30_s_before_retrying_a_500() {
+    // Under this seed the first request meets a 500 and the second does not.
+    let faults = FaultPlan::only(FaultKind::InternalError, 0.5);
+    let emulated = Emulated::new(Config { faults, seed: 2, ..Config::default() });
+    let jack = emulated.jack().build().expect("client");
+
+    jack.usage().await.expect("usage after the retry");
+
+    let log = emulated.log();
+    assert_eq!(log[0].status, 500, "{:?}", log[0]);
+    assert_eq!(log[0].fault, Some(FaultKind::InternalError));
+    let retry = &log[1];
+    assert!(retry.at.saturating_since(log[0].at) >= Duration::from_secs(30), "{retry:?}");
+    assert_eq!(log.last().map(|e| e.status), Some(200));
+    assert!(emulated.elapsed() >= Duration::from_secs(30));
+}
+
+/// Ingests 60 documents, waits for each, and asks a question, under `faults`; returns the log.
+async fn jack_workflow(seed: u64, faults: FaultPlan) -> Vec<LogEntry> {
+    let emulated = Emulated::new(Config { faults, seed, ..Config::default() });
+    let jack = emulated.jack().build().expect("client");
+
+    let report = jack
+        .ingest_many((0..60).map(|i| NewDocument::new(format!("faulty document {i}"))))
+        .await
+        .expect("valid");
+    assert!(report.all_accepted(), "{:?}", report.failures().collect::<Vec<_>>());
+    let ids: Vec<String> =
+        report.document_ids().into_iter().map(|id| id.expect("every document has an id")).collect();
+    // A burst of jack 429s asks for up to 4 x 60 s, more than the preset's 120 s.
+    let wait = WaitPolicy::JACK_DOCUMENT.timeout(Duration::from_secs(600));
+    for id in &ids {
+        jack.wait_for_document_with(id, wait).await.expect("ready");
+    }
+    jack.query("anything?").await.expect("query");
+
+    let log = emulated.log();
+    assert_eq!(creates(&log, "/v1/ingest"), 2, "two batches, each created once");
+    let documents = jack.list_documents().await.expect("list");
+    assert_eq!(documents.len(), 60, "every document exactly once");
+    eprintln!("seed {seed}: {} requests over {:?} of virtual time", log.len(), emulated.elapsed());
+    log
+}
+
+#[tokio::test]
+async fn a_jack_workflow_completes_under_faults_and_creates_nothing_twice() {
+    for seed in [11, 12, 13] {
+        check_log(&jack_workflow(seed, FaultPlan::spread(0.3)).await);
+    }
+}
+
+#[tokio::test]
+async fn a_seeded_run_repeats_exactly() {
+    let essentials = |log: Vec<LogEntry>| -> Vec<_> {
+        log.into_iter().map(|e| (e.method, e.path, e.status, e.at, e.fault)).collect()
+    };
+    let first = essentials(jack_workflow(11, FaultPlan::spread(0.3)).await);
+    assert!(first.iter().any(|e| e.4.is_some()), "faults were injected");
+    assert_eq!(first, essentials(jack_workflow(11, FaultPlan::spread(0.3)).await));
+}
+
+#[tokio::test]
+async fn a_jockey_workflow_completes_under_faults_and_creates_nothing_twice() {
+    for seed in [5, 6, 7] {
+        // Items take the references' 1-10 minutes, kept inside the 600 s preset.
+        let timing = Timing { item: Span::secs(60, 300), ..Timing::default() };
+        let config = Config { faults: FaultPlan::spread(0.3), seed, timing, ..Config::default() };
+        let emulated = Emulated::new(config);
+        let jockey = emulated.jockey().build().expect("client");
+
+        let store = jockey.create_store(&CreateKnowledgeStore::new("Faulty")).await.expect("store");
+        let store_id = store.id.expect("id");
+        let mut items = Vec::new();
+        for i in 0..4 {
+            let url = format!("https://example.com/{i}.mp4");
+            let asset = jockey.upload_url(&url).await.expect("asset");
+            jockey.wait_for_asset(&asset).await.expect("asset ready");
+            let add = AddItem::new(&store_id, asset.id.expect("id"));
+            items.push(jockey.add_item(&add).await.expect("item").id.expect("id"));
+        }
+        for item in &items {
+            jockey.wait_for_item(&store_id, item).await.expect("item ready");
+        }
+        let ask = CreateResponse::ask(&store_id, "Summarise");
+        jockey.create_response(&ask).await.expect("answer");
+
+        let log = emulated.log();
+        check_log(&log);
+        assert_eq!(creates(&log, "/knowledge-stores"), 1);
+        assert_eq!(creates(&log, "/assets"), 4);
+        assert_eq!(creates(&log, "/items"), 4);
+        eprintln!(
+            "seed {seed}: {} requests over {:?} of virtual time",
+            log.len(),
+            emulated.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn creates_whose_answer_is_lost_are_found_not_repeated() {
+    for kind in [
+        FaultKind::ResetAfterProcessing,
+        FaultKind::TruncatedBody,
+        FaultKind::ResetBeforeProcessing,
+    ] {
+        let config = Config { faults: FaultPlan::only(kind, 0.5), seed: 3, ..Config::default() };
+        let emulated = Emulated::new(config);
+        let jockey = emulated.jockey().build().expect("client");
+        let jack = emulated.jack().build().expect("client");
+        for i in 0..4 {
+            let store = CreateKnowledgeStore::new(format!("store {i}"));
+            jockey.create_store(&store).await.expect("store");
+            jockey.upload_url(&format!("https://example.com/{i}.mp4")).await.expect("asset");
+            jack.ingest([NewDocument::new(format!("doc {i}"))]).await.expect("ingest");
+        }
+        let log = emulated.log();
+        let lost = log.iter().filter(|e| e.method == Method::POST && e.fault == Some(kind)).count();
+        assert!(lost > 0, "{kind:?}: some creates lost their answer");
+        assert_eq!(creates(&log, "/knowledge-stores"), 4, "{kind:?}");
+        assert_eq!(creates(&log, "/assets"), 4, "{kind:?}");
+        assert_eq!(creates(&log, "/v1/ingest"), 4, "{kind:?}");
+    }
+}
