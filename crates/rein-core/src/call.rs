@@ -547,13 +547,17 @@ mod tests {
     use crate::target::Target;
 
     fn streaming_usage(cap: u64) -> Call<()> {
-        let target = Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_k").expect("target");
+        let target =
+            Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_k").expect("target");
         let request = target.request(Operation::Usage, &[]).build().expect("request");
         Call::with_decoder(request, RetryPolicy::default(), decode_empty)
             .streaming(cap, Duration::from_secs(30))
     }
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> Result<http::Response<Bytes>, TransportError> {
+    fn head(
+        status: u16,
+        headers: &[(&str, &str)],
+    ) -> Result<http::Response<Bytes>, TransportError> {
         let mut response = http::Response::builder().status(status);
         for (name, value) in headers {
             response = response.header(*name, *value);
@@ -566,7 +570,11 @@ mod tests {
     }
 
     /// Sends the call's request and answers it with `outcome`, at `now`.
-    fn exchange(call: Call<()>, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) -> Call<()> {
+    fn exchange(
+        call: Call<()>,
+        outcome: Result<http::Response<Bytes>, TransportError>,
+        now: Now,
+    ) -> Call<()> {
         match call.poll(now) {
             Step::Send(exchange) => {
                 assert!(exchange.streams(), "a streaming call awaits the head only");
@@ -620,7 +628,9 @@ mod tests {
         let reset = TransportError::after_send(TransportErrorKind::Reset, "reset");
         let call = exchange(streaming_usage(5).policy_none(), head(500, &[]), now);
         match read(call, Some(Err(reset)), now).poll(now) {
-            Step::Done(Err(Error::Transport(t))) => assert_eq!(t.error.kind, TransportErrorKind::Reset),
+            Step::Done(Err(Error::Transport(t))) => {
+                assert_eq!(t.error.kind, TransportErrorKind::Reset)
+            }
             other => panic!("expected a transport failure, got {other:?}"),
         }
     }

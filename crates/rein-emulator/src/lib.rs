@@ -94,8 +94,8 @@
 pub mod clock;
 pub mod config;
 pub mod faults;
-pub mod in_process;
 mod handler;
+pub mod in_process;
 pub mod jack;
 pub mod jockey;
 mod lifecycle;
