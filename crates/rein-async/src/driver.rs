@@ -23,8 +23,9 @@ impl Client {
     /// cancels finishes first; the machine then decides what its end is.
     pub(crate) async fn drive<M: Machine>(&self, mut machine: M, body: &mut OpenBody) -> Stop<M> {
         let (runner, io) = (self.runner(), &self.io);
+        // The clock is read after each wait for IO or sleep; the steps between take no time.
+        let mut now = io.clock.now();
         loop {
-            let now = io.clock.now();
             machine = match machine.poll(now) {
                 // The client's limiter answers at once: it is in memory.
                 Step::Acquire(acquire) => acquire.answer_from(runner.limiter(), now),
@@ -45,9 +46,10 @@ impl Client {
                     } else {
                         within(now, awaiting.expires(), io.transport.send(request)).await
                     };
+                    now = io.clock.now();
                     match outcome {
-                        Some(outcome) => awaiting.answer(outcome, io.clock.now()),
-                        None => awaiting.expired(io.clock.now()),
+                        Some(outcome) => awaiting.answer(outcome, now),
+                        None => awaiting.expired(now),
                     }
                 }
                 Step::Read(read) => {
@@ -55,14 +57,16 @@ impl Client {
                         Some(open) => within(now, read.until, next_chunk(open)).await,
                         None => Some(None),
                     };
+                    now = io.clock.now();
                     match chunk {
-                        Some(chunk) => read.answer(chunk, io.clock.now()),
-                        None => read.expired(io.clock.now()),
+                        Some(chunk) => read.answer(chunk, now),
+                        None => read.expired(now),
                     }
                 }
                 Step::Sleep(sleep) => {
                     let nap = sleep.until.saturating_since(now.moment);
                     io.sleeper.sleep(nap, runner.cancel_token()).await;
+                    now = io.clock.now();
                     sleep.wake()
                 }
                 Step::Yield(item, machine) => return Stop::Yielded(item, machine),

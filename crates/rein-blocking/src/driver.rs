@@ -17,8 +17,9 @@ impl Client {
     /// cancels finishes first; the machine then decides what its end is.
     pub(crate) fn drive<M: Machine>(&self, mut machine: M, body: &mut OpenBody) -> Stop<M> {
         let (runner, io) = (self.runner(), &self.io);
+        // The clock is read after each wait for IO or sleep; the steps between take no time.
+        let mut now = io.clock.now();
         loop {
-            let now = io.clock.now();
             machine = match machine.poll(now) {
                 // The client's limiter answers at once: it is in memory.
                 Step::Acquire(acquire) => acquire.answer_from(runner.limiter(), now),
@@ -30,21 +31,25 @@ impl Client {
                         *body = Some(open);
                         http::Response::from_parts(head, Bytes::new())
                     });
-                    awaiting.answer(outcome, io.clock.now())
+                    now = io.clock.now();
+                    awaiting.answer(outcome, now)
                 }
                 Step::Send(exchange) => {
                     let (request, awaiting) = exchange.send(now.moment);
                     let outcome = io.transport.send(request);
-                    awaiting.answer(outcome, io.clock.now())
+                    now = io.clock.now();
+                    awaiting.answer(outcome, now)
                 }
                 // The transport bounds each read: a socket cannot be interrupted from here.
                 Step::Read(read) => {
                     let chunk = body.as_mut().and_then(read_chunk);
-                    read.answer(chunk, io.clock.now())
+                    now = io.clock.now();
+                    read.answer(chunk, now)
                 }
                 Step::Sleep(sleep) => {
-                    io.sleeper
-                        .sleep(sleep.until.saturating_since(now.moment), runner.cancel_token());
+                    let nap = sleep.until.saturating_since(now.moment);
+                    io.sleeper.sleep(nap, runner.cancel_token());
+                    now = io.clock.now();
                     sleep.wake()
                 }
                 Step::Yield(item, machine) => return Stop::Yielded(item, machine),

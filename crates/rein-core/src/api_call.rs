@@ -29,7 +29,7 @@ pub trait ApiCall {
 
     /// The machine that carries the call out: a plain [`Call`] with retries, or a
     /// [`CreateOnce`](crate::CreateOnce) for a create that must not happen twice.
-    type Plan: Machine<Output = Self::Output, Item = Infallible>;
+    type Plan: Machine<Output = Self::Output, Item = Infallible> + 'static;
 
     /// The machine for a client run by `runner`. Fails at once, with nothing sent, when the
     /// request is invalid.

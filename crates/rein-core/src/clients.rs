@@ -467,7 +467,7 @@ macro_rules! __clients {
             ) -> Result<R::Output, $crate::Error>
             where
                 R: $crate::ApiCall,
-                R::Output: $crate::Pollable,
+                R::Output: $crate::Pollable + 'static,
             {
                 self.client.run(self.client.runner().wait(request, policy)) $($await)*
             }
@@ -519,13 +519,7 @@ macro_rules! __client_glue {
                 Client { runner, io: ::std::sync::Arc::clone(&self.io) }
             }
 
-            /// Runs a machine to its end. An invalid request fails before anything is sent.
-            $($async)? fn run<M>(&self, machine: Result<M, $crate::Error>) -> Result<M::Output, $crate::Error>
-            where
-                M: $crate::Machine<Item = ::std::convert::Infallible>,
-            {
-                self.drive(self.runner.run(machine?), &mut None) $($await)* .into_output()
-            }
+            $crate::__client_glue!(@run [$($async)?]);
 
             /// A machine of items, run as its items are taken.
             fn items<M: $crate::Machine>(&self, machine: M) -> Items<M> {
@@ -604,6 +598,30 @@ macro_rules! __client_glue {
                 let io = Io { transport, clock: self.clock, sleeper: self.sleeper };
                 Ok(Client { runner, io: ::std::sync::Arc::new(io) })
             }
+        }
+    };
+
+    // Runs a machine to its end. An invalid request fails before anything is sent.
+    (@run []) => {
+        fn run<M>(&self, machine: Result<M, $crate::Error>) -> Result<M::Output, $crate::Error>
+        where
+            M: $crate::Machine<Item = ::std::convert::Infallible>,
+        {
+            self.drive(self.runner.run(machine?), &mut None).into_output()
+        }
+    };
+    // The same, as a future that holds the machine boxed (in its `Run`), never the machine
+    // itself: every await of the caller moves the future, so its size is paid per call.
+    (@run [async]) => {
+        fn run<M>(
+            &self,
+            machine: Result<M, $crate::Error>,
+        ) -> impl ::std::future::Future<Output = Result<M::Output, $crate::Error>> + '_
+        where
+            M: $crate::Machine<Item = ::std::convert::Infallible> + 'static,
+        {
+            let run = machine.map(|machine| self.runner.run(machine));
+            async move { self.drive(run?, &mut None).await.into_output() }
         }
     };
 }

@@ -177,12 +177,17 @@ impl<M: Machine> Exchange<M> {
         self.attempt.idle.is_some()
     }
 
-    /// The request as it goes out at `sent`, with an [`AttemptTimeout`] for the transport; and
-    /// what to answer once it is back. The answer is due by [`Awaiting::expires`].
+    /// The request as it goes out at `sent`, with an [`AttemptTimeout`] when the call's deadline
+    /// is nearer than the request timeout; and what to answer once it is back. The answer is due
+    /// by [`Awaiting::expires`].
     pub fn send(self, sent: Moment) -> (http::Request<Body>, Awaiting<M>) {
         let Attempt { mut request, deadline, timeout, idle } = self.attempt;
         let expires = deadline.min(sent + timeout);
-        request.extensions_mut().insert(AttemptTimeout(expires.saturating_since(sent)));
+        // Only a deadline nearer than the request timeout is news to a transport: it applies the
+        // request timeout itself (and an extension costs the request an allocation).
+        if deadline < sent + timeout {
+            request.extensions_mut().insert(AttemptTimeout(deadline.saturating_since(sent)));
+        }
         if let Some(idle) = idle {
             request.extensions_mut().insert(ReadTimeout(idle));
         }

@@ -188,7 +188,7 @@ impl Runner {
             span: tracing::info_span!("rein.call", operation = ?machine.operation()),
             #[cfg(feature = "tracing")]
             attempt: None,
-            machine,
+            machine: Box::new(machine),
             cancel: self.cancel.clone(),
             request_timeout: self.shared.config.request_timeout,
         }
@@ -198,7 +198,8 @@ impl Runner {
 /// A machine run under a client's handle. Drive it like any machine.
 #[derive(Debug)]
 pub struct Run<M> {
-    machine: M,
+    // Boxed: a driver moves its machine at every step, and an async driver's future holds it.
+    machine: Box<M>,
     cancel: Option<CancelToken>,
     request_timeout: Duration,
     #[cfg(feature = "tracing")]
