@@ -4,9 +4,9 @@
 //!    `Instant::now`, `SystemTime::now` or `thread::sleep` in its source.
 //! 2. The facade's features stand alone: `rein` with only `blocking` builds and pulls no tokio or
 //!    hyper; with only `async` it builds and pulls no ureq.
-//! 3. One TLS stack: rustls with ring; nothing in the lockfile pulls aws-lc.
-//! 4. Adapters make no protocol decision: outside their unit tests they name no wait preset,
-//!    build no retry policy, match on no HTTP status and set no page bound.
+//! 3. Adapters make no protocol decision: outside their unit tests they name no wait preset,
+//!    build no retry policy, match on no HTTP status and set no page bound (DESIGN.md's third).
+//! 4. One TLS stack: rustls with ring; nothing in the lockfile pulls aws-lc.
 //!
 //! Each check returns its violations and is also a `#[test]`, so `cargo test --workspace` runs
 //! them all; `cargo xtask boundaries` runs them alone.

@@ -44,7 +44,8 @@ impl Client {
                             })
                         })
                     } else {
-                        within(now, awaiting.expires(), io.transport.send(request)).await
+                        let sent = awaiting.span().instrument(io.transport.send(request));
+                        within(now, awaiting.expires(), sent).await
                     };
                     now = io.clock.now();
                     match outcome {
@@ -96,9 +97,6 @@ pub struct Items<M: Machine> {
     idle: Option<(Run<M>, OpenBody)>,
     driving: Option<Driving<M>>,
 }
-
-// Nothing is pinned in place: the machine in flight is boxed, the rest moves freely.
-impl<M: Machine> Unpin for Items<M> {}
 
 impl<M: Machine> std::fmt::Debug for Items<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -3,10 +3,10 @@
 //! ([`ClientBuilder::clock`](crate::ClientBuilder::clock) and
 //! [`ClientBuilder::sleeper`](crate::ClientBuilder::sleeper)); a [`ManualClock`] serves as both.
 
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use rein_core::time::process_origin;
 use rein_core::{CancelToken, Clock, ManualClock, Moment, Now};
 use tokio::time::Instant;
 
@@ -23,13 +23,7 @@ pub struct TokioClock;
 
 impl Clock for TokioClock {
     fn now(&self) -> Now {
-        // One origin for the process, so clients sharing a limiter measure on one clock; set an
-        // hour back, so that no test's paused clock, started since, reads before it.
-        static ORIGIN: OnceLock<Instant> = OnceLock::new();
-        let origin = *ORIGIN.get_or_init(|| {
-            let now = Instant::now();
-            now.checked_sub(Duration::from_secs(3600)).unwrap_or(now)
-        });
+        let origin = Instant::from_std(process_origin(|| Instant::now().into_std()));
         Now::new(Moment::from_origin(origin.elapsed()), SystemTime::now())
     }
 }

@@ -20,8 +20,8 @@ pub type StreamingResponse = http::Response<BodyStream>;
 /// Implementations must report whether a failed request may have reached the server
 /// ([`TransportError::sent`]); the core decides from that whether a retry is safe. The driver
 /// bounds every attempt and every read of a streamed body by the deadline the core gives it, so
-/// a transport needs no timers of its own (a request whose call's deadline is nearer than the
-/// request timeout also carries an [`AttemptTimeout`](rein_core::request::AttemptTimeout)).
+/// a transport needs no timers of its own (each request also carries its
+/// [`AttemptTimeout`](rein_core::request::AttemptTimeout), for a transport that wants it).
 ///
 /// ```
 /// use bytes::Bytes;

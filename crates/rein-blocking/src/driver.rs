@@ -26,7 +26,8 @@ impl Client {
                 Step::Pause(pause) => pause.tell(runner.limiter()),
                 Step::Send(exchange) if exchange.streams() => {
                     let (request, awaiting) = exchange.send(now.moment);
-                    let outcome = io.transport.send_streaming(request).map(|response| {
+                    let sent = awaiting.span().in_scope(|| io.transport.send_streaming(request));
+                    let outcome = sent.map(|response| {
                         let (head, open) = response.into_parts();
                         *body = Some(open);
                         http::Response::from_parts(head, Bytes::new())
@@ -36,7 +37,7 @@ impl Client {
                 }
                 Step::Send(exchange) => {
                     let (request, awaiting) = exchange.send(now.moment);
-                    let outcome = io.transport.send(request);
+                    let outcome = awaiting.span().in_scope(|| io.transport.send(request));
                     now = io.clock.now();
                     awaiting.answer(outcome, now)
                 }

@@ -4,11 +4,12 @@
 //! so a test runs hours of retries and polls in no time.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
+use rein_core::time::process_origin;
 use rein_core::{CancelToken, Clock, ManualClock, Moment, Now};
 
 /// How a client sleeps between retries and polls.
@@ -24,9 +25,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Now {
-        // One origin for the process, so clients sharing a limiter measure on one clock.
-        static ORIGIN: OnceLock<Instant> = OnceLock::new();
-        let origin = *ORIGIN.get_or_init(Instant::now);
+        let origin = process_origin(Instant::now);
         Now::new(Moment::from_origin(origin.elapsed()), SystemTime::now())
     }
 }

@@ -12,10 +12,10 @@ pub type StreamingResponse = http::Response<Box<dyn Read + Send>>;
 /// Sends requests. Tiny on purpose: a test transport is a closure.
 ///
 /// Implementations must report whether a failed request may have reached the server
-/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. A request
-/// whose call's deadline is nearer than the request timeout carries a
-/// [`rein_core::request::AttemptTimeout`] extension, the most the attempt may take; a streaming
-/// one a [`rein_core::request::ReadTimeout`], the most its body may stay silent.
+/// ([`TransportError::sent`]); the core decides from that whether a retry is safe. Every request
+/// carries a [`rein_core::request::AttemptTimeout`] extension, the most the attempt may take,
+/// which the transport must keep to (the driver cannot interrupt a blocking call); a streaming
+/// one also a [`rein_core::request::ReadTimeout`], the most its body may stay silent.
 ///
 /// ```
 /// use bytes::Bytes;

@@ -65,10 +65,11 @@ impl UreqTransport {
         request: http::Request<Body>,
         streaming: bool,
     ) -> Result<http::Response<ureq::Body>, TransportError> {
-        let limit =
-            |t: Option<Duration>| t.map_or(self.request_timeout, |t| t.min(self.request_timeout));
-        let timeout = limit(request.extensions().get::<AttemptTimeout>().map(|t| t.0));
-        let idle = limit(request.extensions().get::<ReadTimeout>().map(|t| t.0));
+        let timeout = request
+            .extensions()
+            .get::<AttemptTimeout>()
+            .map_or(self.request_timeout, |t| t.0.min(self.request_timeout));
+        let idle = request.extensions().get::<ReadTimeout>().map_or(self.request_timeout, |t| t.0);
         let (parts, body) = request.into_parts();
         let body = match body {
             Body::Empty => SendBody::none(),

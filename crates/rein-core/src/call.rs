@@ -32,6 +32,7 @@ use crate::machine::{Attempt, Input, Internal, Machine, Next};
 use crate::request::Request;
 use crate::retry::{RetryPolicy, RetryReason};
 use crate::time::{Moment, Now};
+use crate::trace::Span;
 
 /// A success-body decoder: from the 2xx response to the call's output.
 pub type Decoder<T> = fn(http::Response<Bytes>) -> Result<T, DecodeError>;
@@ -203,16 +204,18 @@ impl<T> Call<T> {
                 State::Ready | State::Cleared => {
                     self.attempts += 1;
                     self.state = State::Sent;
-                    let attempt = self.attempts;
-                    self.events.emit(|| Event::Sending { operation: op, attempt });
                     return Next::Send(Attempt {
                         request: self.request.to_http(),
                         deadline,
                         timeout: Duration::MAX,
                         idle: self.stream.map(|s| s.idle),
+                        announce: (self.events.clone(), op, self.attempts),
+                        span: Span::default(),
                     });
                 }
-                // Asked and not yet answered: ask again (the driver lost the question).
+                // Polled while an answer is owed: only a composite of this crate could, and none
+                // does (a step that asks holds the machine until it is answered). Asking again is
+                // the harmless answer.
                 State::Acquiring => return Next::Acquire(op.api()),
                 State::Sent => return Next::Sleep(deadline),
                 State::ReadingError { due, .. } => return Next::Read(*due),
@@ -269,8 +272,8 @@ impl<T> Call<T> {
                 body.extend_from_slice(&data[..data.len().min(cap - body.len().min(cap))]);
                 body.len() >= cap
             }
-            None => true,
-            Some(Err(e)) => return self.on_response(Err(e), now),
+            // The status is known: a body that breaks off is judged by what arrived of it.
+            None | Some(Err(_)) => true,
         };
         if complete {
             if let State::ReadingError { head, body, .. } =
@@ -488,9 +491,7 @@ impl<T> Machine for Call<T> {
             (State::Sent, Input::Response(Err(e))) => self.on_response(Err(e), now),
             (State::Sent, Input::Expired) => self.on_response(Err(expired("a response")), now),
             (State::ReadingError { .. }, Input::Chunk(chunk)) => self.on_error_chunk(chunk, now),
-            (State::ReadingError { .. }, Input::Expired) => {
-                self.on_response(Err(expired("the error body")), now)
-            }
+            (State::ReadingError { .. }, Input::Expired) => self.on_error_chunk(None, now),
             _ => {} // an answer to nothing asked: ignored
         }
     }
@@ -612,7 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn an_error_body_is_read_up_to_the_cap_and_a_broken_one_is_a_transport_failure() {
+    fn an_error_body_is_read_up_to_the_cap_and_a_broken_one_is_judged_by_its_status() {
         let now = Now::fake(0.0);
         let call = exchange(streaming_usage(5), head(400, &[]), now);
         let call = read(call, chunk("abc"), now);
@@ -625,13 +626,13 @@ mod tests {
             other => panic!("expected the 400, got {other:?}"),
         }
 
+        // A body that breaks off is judged by its status and what arrived of it.
         let reset = TransportError::after_send(TransportErrorKind::Reset, "reset");
-        let call = exchange(streaming_usage(5).policy_none(), head(500, &[]), now);
+        let call = exchange(streaming_usage(64).policy_none(), head(500, &[]), now);
+        let call = read(call, chunk(r#"{"detail":"Internal"#), now);
         match read(call, Some(Err(reset)), now).poll(now) {
-            Step::Done(Err(Error::Transport(t))) => {
-                assert_eq!(t.error.kind, TransportErrorKind::Reset)
-            }
-            other => panic!("expected a transport failure, got {other:?}"),
+            Step::Done(Err(Error::Api(e))) => assert_eq!((e.status, e.body_len), (500, 19)),
+            other => panic!("expected the 500, got {other:?}"),
         }
     }
 

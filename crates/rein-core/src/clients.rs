@@ -607,7 +607,9 @@ macro_rules! __client_glue {
         where
             M: $crate::Machine<Item = ::std::convert::Infallible>,
         {
-            self.drive(self.runner.run(machine?), &mut None).into_output()
+            let run = self.runner.run(machine?);
+            let span = run.span().clone();
+            span.in_scope(|| self.drive(run, &mut None)).into_output()
         }
     };
     // The same, as a future that holds the machine boxed (in its `Run`), never the machine
@@ -621,7 +623,11 @@ macro_rules! __client_glue {
             M: $crate::Machine<Item = ::std::convert::Infallible> + 'static,
         {
             let run = machine.map(|machine| self.runner.run(machine));
-            async move { self.drive(run?, &mut None).await.into_output() }
+            async move {
+                let run = run?;
+                let span = run.span().clone();
+                span.instrument(self.drive(run, &mut None)).await.into_output()
+            }
         }
     };
 }

@@ -156,11 +156,9 @@ impl Settings {
         Settings { config, limiter: None, hook: None, seed: None }
     }
 
-    /// The client's runner, once the configuration checks out. `entropy` seeds it unless a
-    /// seed was set.
+    /// The client's runner, once the configuration checks out (see [`crate::Runner::new`]).
     pub fn runner(self, entropy: u64) -> Result<crate::Runner, Error> {
-        let seed = self.seed.unwrap_or(entropy);
-        crate::Runner::new(self.config, self.limiter, self.hook, seed)
+        crate::Runner::new(self, entropy)
     }
 }
 
@@ -209,8 +207,9 @@ macro_rules! __client_builder_setters {
             self
         }
 
-        /// Seeds every random draw of the client (retry jitter, create tokens, multipart
-        /// boundaries), for runs that repeat exactly; by default each client draws fresh entropy.
+        /// Seeds the client's random draws (retry jitter, multipart boundaries), for runs that
+        /// repeat exactly; by default each client draws fresh entropy. The tokens that tag creates
+        /// are always fresh, so two runs with one seed never mistake each other's creates.
         pub fn seed(mut self, seed: u64) -> Self {
             self.settings.seed = Some(seed);
             self

@@ -106,6 +106,7 @@ pub mod sse;
 pub mod status;
 pub mod target;
 pub mod time;
+pub mod trace;
 pub mod wait;
 
 pub use api::{Api, Endpoint, Operation};

@@ -16,6 +16,23 @@
 //! ```
 //!
 //! Every answer takes the time it arrived, so a machine never reads a clock.
+//!
+//! A machine polled twice, without the answer it asked for, does not compile:
+//!
+//! ```compile_fail,E0382
+//! # use rein_core::{Api, Call, Machine, Now, Operation, RetryPolicy, Target};
+//! # let target = Target::new(Api::Jack, "https://api.usejack.io/v1", "jack_k").unwrap();
+//! # let request = target.request(Operation::Usage, &[]).build().unwrap();
+//! let call = Call::new(request, RetryPolicy::default());
+//! let step = call.poll(Now::fake(0.0)); // a Send: the machine is inside it, awaiting the answer
+//! let again = call.poll(Now::fake(0.0));
+//! ```
+//!
+//! and no other crate can implement [`Machine`] (its raw methods take types it cannot name):
+//!
+//! ```compile_fail,E0432
+//! use rein_core::machine::{Input, Internal, Next};
+//! ```
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -25,9 +42,11 @@ use bytes::Bytes;
 use crate::api::{Api, Operation};
 use crate::body::Body;
 use crate::error::{Error, TransportError};
+use crate::event::{Event, Events};
 use crate::limiter::RateLimit;
 use crate::request::{AttemptTimeout, ReadTimeout};
 use crate::time::{Moment, Now};
+use crate::trace::Span;
 
 /// Something a driver runs to completion: a call, a wait, a create, a listing.
 ///
@@ -177,21 +196,19 @@ impl<M: Machine> Exchange<M> {
         self.attempt.idle.is_some()
     }
 
-    /// The request as it goes out at `sent`, with an [`AttemptTimeout`] when the call's deadline
-    /// is nearer than the request timeout; and what to answer once it is back. The answer is due
-    /// by [`Awaiting::expires`].
+    /// The request as it goes out at `sent`, with its [`AttemptTimeout`] (for a transport that
+    /// cannot be interrupted: a blocking one); and what to answer once it is back. The answer is
+    /// due by [`Awaiting::expires`].
     pub fn send(self, sent: Moment) -> (http::Request<Body>, Awaiting<M>) {
-        let Attempt { mut request, deadline, timeout, idle } = self.attempt;
+        let Attempt { mut request, deadline, timeout, idle, announce, span } = self.attempt;
+        let (events, operation, n) = announce;
+        events.emit(|| Event::Sending { operation, attempt: n });
         let expires = deadline.min(sent + timeout);
-        // Only a deadline nearer than the request timeout is news to a transport: it applies the
-        // request timeout itself (and an extension costs the request an allocation).
-        if deadline < sent + timeout {
-            request.extensions_mut().insert(AttemptTimeout(deadline.saturating_since(sent)));
-        }
+        request.extensions_mut().insert(AttemptTimeout(expires.saturating_since(sent)));
         if let Some(idle) = idle {
             request.extensions_mut().insert(ReadTimeout(idle));
         }
-        (request, Awaiting { expires, machine: self.machine })
+        (request, Awaiting { expires, span, machine: self.machine })
     }
 }
 
@@ -199,6 +216,7 @@ impl<M: Machine> Exchange<M> {
 #[derive(Debug)]
 pub struct Awaiting<M> {
     expires: Moment,
+    span: Span,
     machine: M,
 }
 
@@ -206,6 +224,11 @@ impl<M: Machine> Awaiting<M> {
     /// When the answer is due: past it, [`Awaiting::expired`].
     pub fn expires(&self) -> Moment {
         self.expires
+    }
+
+    /// The attempt's span, for the driver to send it in.
+    pub fn span(&self) -> &Span {
+        &self.span
     }
 
     /// What came back: the response (for a streaming exchange, its head, with an empty body), or
@@ -302,10 +325,15 @@ pub struct Attempt {
     pub(crate) deadline: Moment,
     pub(crate) timeout: Duration,
     pub(crate) idle: Option<Duration>,
+    /// Announced as [`Event::Sending`] when the driver sends it, not before: a request its
+    /// caller cancelled first was never sent.
+    pub(crate) announce: (Events, Operation, u32),
+    /// The span the driver sends it in.
+    pub(crate) span: Span,
 }
 
-// The raw protocol under `poll`: public in a private module, so only this crate can name it.
-pub use internal::{Input, Internal, Next};
+// The raw protocol under `poll`: public in a private module, and named only inside this crate.
+pub(crate) use internal::{Input, Internal, Next};
 
 #[allow(unreachable_pub, missing_debug_implementations, missing_docs)]
 mod internal {

@@ -10,9 +10,10 @@ use crate::api::Operation;
 use crate::body::Body;
 
 /// The most an attempt may take, from sending to the end of its answer (for a streaming
-/// attempt, to the end of its head), when the call's deadline is nearer than the client's
-/// request timeout: a request carries one as an `http::Request` extension then, and transports
-/// keep to it (async drivers enforce it besides).
+/// attempt, to the end of its head): the request timeout, or less when the call's deadline is
+/// nearer. Every request a machine sends carries one as an `http::Request` extension; a blocking
+/// transport must keep to it (its driver cannot interrupt it), an async driver enforces it
+/// itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptTimeout(pub std::time::Duration);
 

@@ -14,9 +14,9 @@ use crate::api_call::ApiCall;
 use crate::backoff::SeedSequence;
 use crate::call::{Call, Decoder};
 use crate::cancel::CancelToken;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, Settings};
 use crate::error::Error;
-use crate::event::{EventHook, Events};
+use crate::event::Events;
 use crate::limiter::{Limiter, RateLimit};
 use crate::machine::{Input, Internal, Machine, Next};
 use crate::reconcile::{CreateOnce, Reconcile};
@@ -25,6 +25,7 @@ use crate::retry::RetryPolicy;
 use crate::status::Pollable;
 use crate::target::Target;
 use crate::time::Now;
+use crate::trace::Span;
 use crate::wait::{Wait, WaitPolicy};
 
 /// What every machine of one client is built with and run under. Cheap to clone.
@@ -41,6 +42,7 @@ struct Shared {
     limiter: Arc<dyn RateLimit>,
     events: Events,
     seeds: SeedSequence,
+    tokens: SeedSequence,
 }
 
 impl std::fmt::Debug for Runner {
@@ -55,16 +57,13 @@ impl std::fmt::Debug for Runner {
 }
 
 impl Runner {
-    /// A runner for `config`, once it checks out (a usable base URL and key). Without a shared
-    /// `limiter`, the client gets its own, with `config.window` for its API. `entropy` seeds
-    /// every machine's jitter (adapters pass OS-seeded bits, so clients never retry in
-    /// lockstep).
-    pub fn new(
-        config: ClientConfig,
-        limiter: Option<Arc<dyn RateLimit>>,
-        hook: Option<EventHook>,
-        entropy: u64,
-    ) -> Result<Runner, Error> {
+    /// A runner for `settings`, once its configuration checks out (a usable base URL and key).
+    /// Without a shared limiter, the client gets its own, with the configured window for its
+    /// API. `entropy` (adapters pass OS-seeded bits) seeds every machine's jitter and multipart
+    /// boundaries unless `settings.seed` fixes them, and always the tokens creates are tagged
+    /// with: a fixed seed must not make two runs' creates look alike.
+    pub fn new(settings: Settings, entropy: u64) -> Result<Runner, Error> {
+        let Settings { config, limiter, hook, seed } = settings;
         let target = config.target()?;
         let limiter = limiter.unwrap_or_else(|| {
             let (jockey, jack) = match config.api {
@@ -78,7 +77,9 @@ impl Runner {
             target,
             limiter,
             events: Events::from_hook(hook),
-            seeds: SeedSequence::new(entropy),
+            seeds: SeedSequence::new(seed.unwrap_or(entropy)),
+            // Apart from the seeds even when they come from the same entropy.
+            tokens: SeedSequence::new(entropy ^ 0x5EED_0F70_CE5A_1701),
         };
         Ok(Runner { shared: Arc::new(shared), cancel: None, timeout: None })
     }
@@ -156,7 +157,8 @@ impl Runner {
     /// A create that, when its answer is lost, is looked up before it is ever sent again. Each
     /// create is tagged with a fresh token.
     pub fn create_once<R: Reconcile>(&self, request: &R) -> Result<CreateOnce<R>, Error> {
-        let token = format!("{:016x}{:016x}", self.seed(), self.seed());
+        let tokens = &self.shared.tokens;
+        let token = format!("{:016x}{:016x}", tokens.next_seed(), tokens.next_seed());
         Ok(CreateOnce::new(self.target(), request, &token, self.retry_policy())?
             .seed(self.seed())
             .events(self.events())
@@ -184,10 +186,7 @@ impl Runner {
     /// the request timeout.
     pub fn run<M: Machine>(&self, machine: M) -> Run<M> {
         Run {
-            #[cfg(feature = "tracing")]
-            span: tracing::info_span!("rein.call", operation = ?machine.operation()),
-            #[cfg(feature = "tracing")]
-            attempt: None,
+            span: Span::call(machine.operation()),
             machine: Box::new(machine),
             cancel: self.cancel.clone(),
             request_timeout: self.shared.config.request_timeout,
@@ -202,10 +201,14 @@ pub struct Run<M> {
     machine: Box<M>,
     cancel: Option<CancelToken>,
     request_timeout: Duration,
-    #[cfg(feature = "tracing")]
-    span: tracing::Span,
-    #[cfg(feature = "tracing")]
-    attempt: Option<tracing::Span>,
+    span: Span,
+}
+
+impl<M> Run<M> {
+    /// The call's span, for the driver to run the whole call in.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
 }
 
 impl<M: Machine> Machine for Run<M> {
@@ -217,24 +220,23 @@ impl<M: Machine> Machine for Run<M> {
     }
 
     fn next(&mut self, now: Now, token: Internal) -> Next<M::Output, M::Item> {
-        #[cfg(feature = "tracing")]
-        let _entered = self.span.clone().entered();
-        // Checked before the machine moves on, so a cancelled request is not even announced;
-        // a machine that has finished keeps its result.
+        let next = self.span.in_scope(|| self.machine.next(now, token));
         if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
-            return Next::Done(self.machine.cancel(token));
+            // What has arrived is kept (a result, items already fetched, a 429's pause for the
+            // limiter); nothing more is sent, read or slept for.
+            return match next {
+                Next::Done(result) => Next::Done(result),
+                Next::Yield(item) => Next::Yield(item),
+                Next::Pause(api, until) => Next::Pause(api, until),
+                Next::Acquire(_) | Next::Send(_) | Next::Read(_) | Next::Sleep(_) => {
+                    Next::Done(self.machine.cancel(token))
+                }
+            };
         }
-        match self.machine.next(now, token) {
+        match next {
             Next::Send(mut attempt) => {
                 attempt.timeout = attempt.timeout.min(self.request_timeout);
-                #[cfg(feature = "tracing")]
-                {
-                    self.attempt = Some(tracing::debug_span!(
-                        "rein.attempt",
-                        method = %attempt.request.method(),
-                        path = attempt.request.uri().path()
-                    ));
-                }
+                attempt.span = Span::attempt(&attempt.request);
                 Next::Send(attempt)
             }
             other => other,
@@ -242,17 +244,28 @@ impl<M: Machine> Machine for Run<M> {
     }
 
     fn feed(&mut self, input: Input, now: Now, token: Internal) {
-        #[cfg(feature = "tracing")]
-        let _entered = self.span.clone().entered();
-        #[cfg(feature = "tracing")]
-        let _attempt = match input {
-            Input::Response(_) | Input::Expired => self.attempt.take().map(|s| s.entered()),
-            _ => None,
-        };
-        self.machine.feed(input, now, token)
+        self.span.in_scope(|| self.machine.feed(input, now, token))
     }
 
     fn cancel(&mut self, token: Internal) -> Result<M::Output, Error> {
         self.machine.cancel(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_seed_repeats_the_jitter_but_never_the_create_tokens() {
+        let runner = |entropy| {
+            let mut settings = Settings::new(ClientConfig::new(Api::Jack, "jack_k"));
+            settings.seed = Some(42);
+            Runner::new(settings, entropy).expect("runner")
+        };
+        let (a, b) = (runner(1), runner(2));
+        assert_eq!(a.seed(), b.seed(), "the same seed, the same jitter");
+        assert_eq!(a.boundary(), b.boundary());
+        assert_ne!(a.shared.tokens.next_seed(), b.shared.tokens.next_seed(), "tokens are fresh");
     }
 }

@@ -103,6 +103,18 @@ pub fn fake_wall_origin() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)
 }
 
+/// The origin the adapters' default clocks measure [`Moment`]s from: one for the whole process,
+/// so clients (blocking or async) can share a limiter. The first clock reading of the process
+/// sets it, an hour back, so that no later reading (a test's paused clock included) falls before
+/// it; `read` is that reading, taken by the adapter (the core reads no clock).
+pub fn process_origin(read: impl FnOnce() -> std::time::Instant) -> std::time::Instant {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(|| {
+        let now = read();
+        now.checked_sub(Duration::from_secs(3600)).unwrap_or(now)
+    })
+}
+
 /// Where a driver reads the time: the adapters' real clocks by default, a [`ManualClock`] in
 /// tests and the simulator.
 pub trait Clock: Send + Sync + fmt::Debug {

@@ -122,9 +122,9 @@ fn a_plain_call_still_retries_a_gateway_error_as_the_references_say() {
 
 #[test]
 fn cancelling_a_lookup_reports_the_possible_create() {
-    use rein_core::{Api, CancelToken, ClientConfig, Machine, Now, Runner, Step};
+    use rein_core::{Api, CancelToken, ClientConfig, Machine, Now, Runner, Settings, Step};
     let token = CancelToken::new();
-    let runner = Runner::new(ClientConfig::new(Api::Jockey, "tlk_k"), None, None, 0)
+    let runner = Runner::new(Settings::new(ClientConfig::new(Api::Jockey, "tlk_k")), 0)
         .expect("runner")
         .with_cancel(&token);
     let once =

@@ -399,12 +399,9 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    /// Records a batch's outcome and says whether to send the next batch: not after a
-    /// cancellation (see [`IngestReport::cancel_rest`]).
-    pub fn record(&mut self, batch: IngestBatch, result: Result<IngestAccepted, Error>) -> bool {
-        let go_on = !matches!(result, Err(Error::Cancelled));
+    /// Records a batch's outcome.
+    pub fn record(&mut self, batch: IngestBatch, result: Result<IngestAccepted, Error>) {
         self.batches.push((batch, result));
-        go_on
     }
 
     /// Records the batches never sent as cancelled, so the report still accounts for every

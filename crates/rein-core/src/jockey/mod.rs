@@ -48,10 +48,10 @@ use crate::pages::{Page, MAX_PAGE_LIMIT};
 pub mod assets;
 pub mod ingestion;
 pub mod items;
+pub mod response_stream;
 pub mod responses;
 pub mod stores;
 pub mod stream;
-pub mod streaming;
 
 pub use assets::{
     Asset, AssetDetail, AssetMethod, AssetStatus, AssetType, CreateAsset, DeleteAsset,
@@ -61,13 +61,13 @@ pub use ingestion::{EnrichmentConfig, IngestionConfig};
 pub use items::{
     AddItem, DeleteItem, GetItem, ItemAssetType, ItemStatus, KnowledgeStoreItem, ListItems,
 };
+pub use response_stream::{OpenResponse, ResponseEvents};
 pub use responses::{CreateResponse, Response, ResponseStatus, ResponsesShape};
 pub use stores::{
     CreateKnowledgeStore, DeleteKnowledgeStore, GetKnowledgeStore, KnowledgeStore,
     ListKnowledgeStores, SearchHit, SearchKnowledgeStore, SearchResponse, UpdateKnowledgeStore,
 };
 pub use stream::{ResponseEvent, ResponseStreamDecoder};
-pub use streaming::{OpenResponse, ResponseEvents};
 
 /// A metadata map (user metadata of an asset, metadata of a store or an item), ordered by key so
 /// rendered bodies are stable.

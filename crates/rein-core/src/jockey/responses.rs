@@ -342,7 +342,7 @@ impl ApiCall for CreateResponse {
     type Plan = crate::Call<Response>;
 
     /// A whole answer, in one JSON body: the request goes without `stream` whatever it says (an
-    /// answer streamed as events is [`OpenResponse`](super::stream::OpenResponse)'s).
+    /// answer streamed as events is [`OpenResponse`](super::response_stream::OpenResponse)'s).
     fn plan(&self, runner: &crate::Runner) -> Result<Self::Plan, Error> {
         runner.call(&self.clone().stream(false))
     }
