@@ -34,9 +34,8 @@ impl Client {
                     let streams = exchange.streams();
                     let (request, awaiting) = exchange.send(now.moment);
                     let outcome = if streams {
-                        let open =
-                            within(now, awaiting.expires(), io.transport.send_streaming(request));
-                        open.await.map(|outcome| {
+                        let sent = awaiting.span().instrument(io.transport.send_streaming(request));
+                        within(now, awaiting.expires(), sent).await.map(|outcome| {
                             outcome.map(|response| {
                                 let (head, open) = response.into_parts();
                                 *body = Some(open);

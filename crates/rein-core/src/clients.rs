@@ -1,23 +1,23 @@
-//! The typed methods of the Jockey and jack clients, declared once for both adapters.
+//! The Jockey and jack clients, declared once for both adapters: their typed methods
+//! ([`__clients!`](crate::__clients)) and the glue that builds a client and runs its machines
+//! ([`__client_glue!`](crate::__client_glue)).
 //!
 //! Each method names the request it sends and the machine that carries it out ([`ApiCall`]'s
 //! plan, a [`Wait`](crate::Wait) with the endpoint's preset, a [`Listing`](crate::Listing), a
 //! split ingest, a streamed response); the adapter only runs the machine. The blocking adapter
-//! expands [`__clients!`](crate::__clients) plain, the async one with `async` and `.await`, so
-//! the two offer the same methods under the same names, with the same documentation.
+//! expands the macros plain, the async one with `async` and `.await`, so the two offer the same
+//! methods under the same names, with the same documentation.
 //!
-//! The adapter gives the `Jockey` and `Jack` structs their documentation, and provides:
-//! `Client::runner(&self) -> &Runner`, `Client::with_runner(&self, Runner) -> Client`,
-//! `Client::run(machine)` (to the end), `Client::items(machine)` (a listing, lazily),
-//! `Client::stream(open)` (an open response's events), `file_source(path)`, and
-//! `ClientBuilder<C>` with `new(ClientConfig)` and `client(self) -> Result<Client, Error>`.
+//! The adapter gives the `Jockey` and `Jack` structs their documentation, and provides its
+//! `Transport`, sleeper and default clock, `file_source(path)`, `default_transport(&config)`, the
+//! `Items` its listings and streams are, and `Client::drive(machine, &mut body)`: the one loop.
 //!
 //! [`ApiCall`]: crate::ApiCall
 
 /// The client structs and their methods, for an adapter: `__clients!([] [] ...)` for blocking
 /// methods, `__clients!([async] [.await] ...)` for async ones; the structs' docs come before
-/// `struct Jockey;` and `struct Jack;`; `Pages`, `Search` and `Events` name the adapter's types for a page
-/// listing, a search listing and a response's events.
+/// `struct Jockey;` and `struct Jack;`; `Pages`, `Search` and `Events` name the adapter's types
+/// for a page listing, a search listing and a response's events.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __clients {
