@@ -40,9 +40,9 @@ rein_core::__clients! {
     ///     tasks.spawn(async move {
     ///         let asset = jockey.upload_url(url).await?;
     ///         jockey.wait_for_asset(&asset).await?;
-    ///         let added = AddItem::new(&store_id, asset.id.unwrap_or_default());
+    ///         let added = AddItem::new(&store_id, &asset.id);
     ///         let item = jockey.add_item(&added).await?;
-    ///         jockey.wait_for_item(&store_id, &item.id.unwrap_or_default()).await
+    ///         jockey.wait_for_item(&store_id, &item.id).await
     ///     });
     /// }
     /// while let Some(indexed) = tasks.join_next().await {

@@ -32,7 +32,7 @@ impl Client {
                 Step::Pause(pause) => pause.tell(runner.limiter()),
                 Step::Send(exchange) => {
                     let streams = exchange.streams();
-                    let (request, awaiting) = exchange.send(now.moment);
+                    let (request, awaiting) = exchange.send(now);
                     let outcome = if streams {
                         let sent = awaiting.span().instrument(io.transport.send_streaming(request));
                         within(now, awaiting.expires(), sent).await.map(|outcome| {
@@ -64,7 +64,7 @@ impl Client {
                     }
                 }
                 Step::Sleep(sleep) => {
-                    let nap = sleep.until.saturating_since(now.moment);
+                    let nap = now.to_real(sleep.until.saturating_since(now.moment));
                     io.sleeper.sleep(nap, runner.cancel_token()).await;
                     now = io.clock.now();
                     sleep.wake()
@@ -78,7 +78,8 @@ impl Client {
 
 /// `work`'s output, or `None` if `due` (on the client's clock, read at `now`) comes first.
 async fn within<T>(now: Now, due: Moment, work: impl Future<Output = T>) -> Option<T> {
-    tokio::time::timeout(due.saturating_since(now.moment), work).await.ok()
+    let left = now.to_real(due.saturating_since(now.moment));
+    tokio::time::timeout(left, work).await.ok()
 }
 
 async fn next_chunk(body: &mut BodyStream) -> Option<Result<Bytes, rein_core::TransportError>> {

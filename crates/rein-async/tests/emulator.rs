@@ -121,17 +121,11 @@ async fn jockey_every_endpoint() {
     let jockey = jockey(&server);
 
     let asset = jockey.upload_file(temp_file("clip.mp4", &[0u8; 4096])).await.expect("upload");
-    let asset_id = asset.id.clone().expect("an id");
+    let asset_id = asset.id.clone();
     jockey.wait_for_asset_with(&asset_id, wait(WaitPolicy::ASSET_DIRECT)).await.expect("ready");
     let by_url = jockey.upload_url("https://example.com/video.mp4").await.expect("url upload");
-    jockey
-        .wait_for_asset_with(by_url.id.as_deref().expect("id"), wait(WaitPolicy::ASSET_URL))
-        .await
-        .expect("ready");
-    assert_eq!(
-        jockey.get_asset(&asset_id).await.expect("get").id.as_deref(),
-        Some(asset_id.as_str())
-    );
+    jockey.wait_for_asset_with(&by_url.id, wait(WaitPolicy::ASSET_URL)).await.expect("ready");
+    assert_eq!(jockey.get_asset(&asset_id).await.expect("get").id, asset_id);
     assert_eq!(
         jockey.list_assets(&ListAssets::new().page_limit(1)).await.expect("list").data.len(),
         1
@@ -149,7 +143,7 @@ async fn jockey_every_endpoint() {
     jockey.delete_asset_metadata(&asset_id).await.expect("delete metadata");
 
     let store = jockey.create_store(&CreateKnowledgeStore::new("Demo store")).await.expect("store");
-    let store_id = store.id.clone().expect("an id");
+    let store_id = store.id.clone();
     assert_eq!(jockey.get_store(&store_id).await.expect("get").name.as_deref(), Some("Demo store"));
     assert!(!jockey.list_stores(&ListKnowledgeStores::new()).await.expect("list").data.is_empty());
     let updated = jockey
@@ -159,16 +153,13 @@ async fn jockey_every_endpoint() {
     assert_eq!(updated.name.as_deref(), Some("Renamed"));
 
     let item = jockey.add_item(&AddItem::new(&store_id, &asset_id)).await.expect("add");
-    let item_id = item.id.clone().expect("an id");
+    let item_id = item.id.clone();
     let indexed = jockey
         .wait_for_item_with(&store_id, &item_id, wait(WaitPolicy::KNOWLEDGE_STORE_ITEM))
         .await
         .expect("ready");
     assert_eq!(indexed.status, Some(ItemStatus::Ready));
-    assert_eq!(
-        jockey.get_item(&store_id, &item_id).await.expect("get").id.as_deref(),
-        Some(item_id.as_str())
-    );
+    assert_eq!(jockey.get_item(&store_id, &item_id).await.expect("get").id, item_id);
     let ready = jockey
         .list_items(&ListItems::new(&store_id).status(ItemStatus::Ready))
         .await
@@ -214,7 +205,7 @@ async fn jockey_waits_end_on_failed() {
     let jockey = jockey(&server);
     let asset = jockey.upload_url("https://example.com/broken.mp4").await.expect("upload");
     let err = jockey
-        .wait_for_asset_with(asset.id.as_deref().expect("id"), wait(WaitPolicy::ASSET_URL))
+        .wait_for_asset_with(&asset.id, wait(WaitPolicy::ASSET_URL))
         .await
         .expect_err("failed");
     assert!(matches!(err, Error::ResourceFailed(_)), "{err}");

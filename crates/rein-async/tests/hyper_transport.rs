@@ -115,7 +115,7 @@ async fn a_streamed_file_upload_arrives_byte_exact_with_its_content_length() {
 
     let jack = Jack::builder("jack_loopback_key").base_url(format!("http://{addr}/v1")).build();
     let accepted = jack.unwrap().ingest_file(&path).await.expect("uploaded");
-    assert_eq!(accepted.document_id.as_deref(), Some("doc_42"));
+    assert_eq!(accepted.document_id, Some("doc_42".into()));
 
     let (parts, body) = received.lock().unwrap().take().expect("the server saw the request");
     assert_eq!(parts.method, http::Method::POST);

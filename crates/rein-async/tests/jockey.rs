@@ -120,9 +120,9 @@ async fn every_method_hits_its_endpoint() {
     let direct = jockey.upload_file(&video).await.expect("uploaded");
     assert_eq!(direct.method, Some(AssetMethod::Direct));
     let by_url = jockey.upload_url("https://cdn.example.com/demo.mp4").await.unwrap();
-    assert_eq!(by_url.id.as_deref(), Some(ASSET));
+    assert_eq!(by_url.id, ASSET);
     jockey.create_asset(&CreateAsset::url("https://cdn.example.com/b.mp4")).await.unwrap();
-    assert_eq!(jockey.get_asset(ASSET).await.unwrap().id.as_deref(), Some(ASSET));
+    assert_eq!(jockey.get_asset(ASSET).await.unwrap().id, ASSET);
     assert_eq!(jockey.list_assets(&ListAssets::new()).await.unwrap().data.len(), 3);
     assert!(jockey.assets(ListAssets::new()).next().await.unwrap().is_ok());
     jockey.delete_asset(ASSET, true).await.unwrap();
@@ -131,12 +131,12 @@ async fn every_method_hits_its_endpoint() {
     jockey.merge_asset_metadata(ASSET, user).await.unwrap();
     jockey.delete_asset_metadata(ASSET).await.unwrap();
     let ready = jockey.wait_for_asset(&direct).await.expect("the fixture is ready");
-    assert_eq!(ready.id.as_deref(), Some(ASSET));
+    assert_eq!(ready.id, ASSET);
     jockey.wait_for_asset_with(ASSET, WaitPolicy::ASSET_URL).await.unwrap();
 
     let store = jockey.create_store(&CreateKnowledgeStore::new("Super Bowl LVIII")).await.unwrap();
-    assert_eq!(store.id.as_deref(), Some(STORE));
-    assert_eq!(jockey.get_store(STORE).await.unwrap().id.as_deref(), Some(STORE));
+    assert_eq!(store.id, STORE);
+    assert_eq!(jockey.get_store(STORE).await.unwrap().id, STORE);
     assert_eq!(jockey.list_stores(&ListKnowledgeStores::new()).await.unwrap().data.len(), 2);
     assert!(jockey.stores(ListKnowledgeStores::new()).next().await.unwrap().is_ok());
     let renamed = UpdateKnowledgeStore::new(STORE).name("Super Bowl LVIII (Chiefs vs 49ers)");
@@ -149,7 +149,7 @@ async fn every_method_hits_its_endpoint() {
 
     let item = jockey.add_item(&AddItem::new(STORE, ASSET)).await.unwrap();
     assert_eq!(item.status, Some(ItemStatus::Queued));
-    assert_eq!(jockey.get_item(STORE, ITEM).await.unwrap().id.as_deref(), Some(ITEM));
+    assert_eq!(jockey.get_item(STORE, ITEM).await.unwrap().id, ITEM);
     assert!(!jockey.list_items(&ListItems::new(STORE)).await.unwrap().data.is_empty());
     assert!(jockey.items(ListItems::new(STORE)).next().await.unwrap().is_ok());
     jockey.delete_item(STORE, ITEM).await.unwrap();
@@ -238,7 +238,7 @@ async fn assets_walks_three_pages_lazily_and_stops_at_total_page() {
     let mut ids = Vec::new();
     for expected_requests in [1, 1, 2, 2, 3, 3] {
         let asset = assets.next().await.expect("an item").expect("a page");
-        ids.push(asset.id.unwrap());
+        ids.push(asset.id);
         assert_eq!(log.count(), expected_requests, "a page is fetched when it is reached");
     }
     assert!(assets.next().await.is_none());
@@ -482,7 +482,7 @@ async fn create_store_after_a_lost_answer_finds_the_store_without_a_second_post(
     let request = CreateKnowledgeStore::new("Super Bowl LVIII")
         .metadata(metadata([("season", MetadataValue::from("2023"))]));
     let store = jockey.create_store(&request).await.expect("found");
-    assert_eq!(store.id.as_deref(), Some(STORE));
+    assert_eq!(store.id, STORE);
     assert_eq!(log.routes(), ["POST /v1.3/knowledge-stores", "GET /v1.3/knowledge-stores"]);
     let lookup = log.sent()[1].query.clone().unwrap_or_default();
     assert!(lookup.contains("sort_by=created_at"), "the newest stores: {lookup}");
@@ -499,7 +499,7 @@ async fn add_item_after_a_lost_answer_posts_again_once_when_the_lookup_finds_not
         _ => panic!("one create after the lookup, no more"),
     }));
     let item = jockey.add_item(&AddItem::new(STORE, ASSET)).await.expect("created");
-    assert_eq!(item.id.as_deref(), Some(ITEM));
+    assert_eq!(item.id, ITEM);
     let items = format!("/v1.3/knowledge-stores/{STORE}/items");
     assert_eq!(
         log.routes(),
@@ -535,7 +535,7 @@ async fn wait_for_asset_uses_the_direct_preset_for_a_direct_upload() {
     let uploaded: Asset = serde_json::from_str(&fixture("assets-create.json")).unwrap();
     assert_eq!(uploaded.method, Some(AssetMethod::Direct));
     let ready = jockey.wait_for_asset(&uploaded).await.expect("ready");
-    assert_eq!(ready.id.as_deref(), Some(ASSET));
+    assert_eq!(ready.id, ASSET);
     assert_eq!(log.times_ms(), [0, 5000, 10_000], "every 5 s");
 
     // Never ready: the direct preset gives up at 120 s, the URL preset at 300 s.

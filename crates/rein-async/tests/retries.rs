@@ -211,7 +211,7 @@ async fn a_file_ingest_hands_the_transport_a_streamed_file_part() {
         .build()
         .unwrap();
     let accepted = jack.ingest_file(&path).await.expect("accepted");
-    assert_eq!(accepted.document_id.as_deref(), Some("doc_9"));
+    assert_eq!(accepted.document_id, Some("doc_9".into()));
     let parts = parts.lock().unwrap().clone();
     assert!(
         parts

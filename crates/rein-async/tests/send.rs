@@ -23,11 +23,12 @@ fn jockey_futures_and_streams_are_send() {
         .transport(scripted(&Log::new(), |_, _| ok("{}")))
         .build()
         .unwrap();
-    let asset = Asset::default();
+    let asset: Asset = serde_json::from_str(r#"{"_id":"a","method":"url"}"#).unwrap();
     assert_send(jockey.create_asset(&CreateAsset::url("https://cdn.example.com/a.mp4")));
     assert_send(jockey.upload_file("a.mp4"));
     assert_send(jockey.upload_url("https://cdn.example.com/a.mp4"));
     assert_send(jockey.get_asset("a"));
+    assert_send(jockey.get_asset(&asset.id));
     assert_send(jockey.list_assets(&ListAssets::new()));
     assert_send(jockey.delete_asset("a", false));
     assert_send(jockey.replace_asset_metadata("a", Metadata::new()));

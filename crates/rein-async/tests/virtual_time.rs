@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use http::Method;
 use rein_async::{ClientBuilder, Jack, Jockey};
-use rein_core::jack::NewDocument;
+use rein_core::jack::{DocumentId, NewDocument};
 use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse, ItemStatus};
 use rein_core::{ManualClock, Moment, WaitPolicy};
 use rein_emulator::{testing, Config, FaultKind, FaultPlan, InProcess, LogEntry, Span, Timing};
@@ -85,12 +85,11 @@ async fn a_ten_minute_item_wait_polls_every_10_s_until_ready() {
     let jockey = emulated.jockey().build().expect("client");
 
     let store = jockey.create_store(&CreateKnowledgeStore::new("Long")).await.expect("store");
-    let store_id = store.id.expect("id");
+    let store_id = store.id;
     let asset = jockey.upload_url("https://example.com/long.mp4").await.expect("asset");
     jockey.wait_for_asset(&asset).await.expect("asset ready");
-    let item =
-        jockey.add_item(&AddItem::new(&store_id, asset.id.expect("id"))).await.expect("item");
-    let item_id = item.id.expect("id");
+    let item = jockey.add_item(&AddItem::new(&store_id, asset.id)).await.expect("item");
+    let item_id = item.id;
     let added = emulated.clock().now().moment;
 
     let ready =
@@ -102,7 +101,7 @@ async fn a_ten_minute_item_wait_polls_every_10_s_until_ready() {
     let polls: Vec<Moment> = emulated
         .log()
         .into_iter()
-        .filter(|e| e.method == Method::GET && e.path.ends_with(&item_id))
+        .filter(|e| e.method == Method::GET && e.path.ends_with(item_id.as_str()))
         .map(|e| e.at)
         .collect();
     assert!(polls.last().expect("polls").saturating_since(added) >= indexing);
@@ -163,7 +162,7 @@ async fn jack_workflow(seed: u64, faults: FaultPlan) -> Vec<LogEntry> {
         .await
         .expect("valid");
     assert!(report.all_accepted(), "{:?}", report.failures().collect::<Vec<_>>());
-    let ids: Vec<String> =
+    let ids: Vec<DocumentId> =
         report.document_ids().into_iter().map(|id| id.expect("every document has an id")).collect();
     // A burst of jack 429s asks for up to 4 x 60 s, more than the preset's 120 s.
     let wait = WaitPolicy::JACK_DOCUMENT.timeout(Duration::from_secs(600));
@@ -207,14 +206,14 @@ async fn a_jockey_workflow_completes_under_faults_and_creates_nothing_twice() {
         let jockey = emulated.jockey().build().expect("client");
 
         let store = jockey.create_store(&CreateKnowledgeStore::new("Faulty")).await.expect("store");
-        let store_id = store.id.expect("id");
+        let store_id = store.id;
         let mut items = Vec::new();
         for i in 0..4 {
             let url = format!("https://example.com/{i}.mp4");
             let asset = jockey.upload_url(&url).await.expect("asset");
             jockey.wait_for_asset(&asset).await.expect("asset ready");
-            let add = AddItem::new(&store_id, asset.id.expect("id"));
-            items.push(jockey.add_item(&add).await.expect("item").id.expect("id"));
+            let add = AddItem::new(&store_id, asset.id);
+            items.push(jockey.add_item(&add).await.expect("item").id);
         }
         for item in &items {
             jockey.wait_for_item(&store_id, item).await.expect("item ready");

@@ -92,7 +92,7 @@ fn throughput(emulator_bin: &str, only: Option<&str>) -> Result {
     // Something to GET: a knowledge store.
     let store = jockey_blocking(&url)?
         .create_store(&rein_core::jockey::CreateKnowledgeStore::new("bench"))?;
-    let store_id = store.id.ok_or("no id")?;
+    let store_id = store.id;
     let path = format!("/v1.3/knowledge-stores/{store_id}");
     let full = format!("{url}{path}");
 
@@ -430,8 +430,7 @@ fn upload(emulator_bin: &str, mode: &str) -> Result {
     let elapsed = start.elapsed();
     let after = peak_rss_kib()?;
     // The server must have received every byte: it reports the size it counted.
-    let id = asset.id.clone().unwrap_or_default();
-    let detail = jockey_blocking(&emulator.url)?.get_asset(&id)?;
+    let detail = jockey_blocking(&emulator.url)?.get_asset(&asset.id)?;
     if detail.size != Some(size) {
         return Err(format!("the emulator counted {:?} bytes, not {size}", detail.size).into());
     }
@@ -442,7 +441,7 @@ fn upload(emulator_bin: &str, mode: &str) -> Result {
         elapsed.as_secs_f64(),
         before as f64 / 1024.0,
         after as f64 / 1024.0,
-        asset.id.unwrap_or_default()
+        asset.id
     );
     Ok(())
 }

@@ -36,10 +36,9 @@ rein_core::__clients! {
     /// let asset = jockey.upload_file("demo.mp4")?; // streamed from disk
     /// jockey.wait_for_asset(&asset)?; // every 5 s, up to 120 s
     /// let store = jockey.create_store(&CreateKnowledgeStore::new("Demo"))?;
-    /// let store_id = store.id.unwrap_or_default();
-    /// let item = jockey.add_item(&AddItem::new(&store_id, asset.id.unwrap_or_default()))?;
-    /// jockey.wait_for_item(&store_id, &item.id.unwrap_or_default())?; // every 10 s, up to 600 s
-    /// for event in jockey.stream_response(&CreateResponse::ask(&store_id, "What happens?"))? {
+    /// let item = jockey.add_item(&AddItem::new(&store.id, &asset.id))?;
+    /// jockey.wait_for_item(&store.id, &item.id)?; // every 10 s, up to 600 s
+    /// for event in jockey.stream_response(&CreateResponse::ask(&store.id, "What happens?"))? {
     ///     println!("{:?}", event?);
     /// }
     /// # Ok::<(), rein_core::Error>(())

@@ -25,7 +25,7 @@ impl Client {
                 Step::Acquire(acquire) => acquire.answer_from(runner.limiter(), now),
                 Step::Pause(pause) => pause.tell(runner.limiter()),
                 Step::Send(exchange) if exchange.streams() => {
-                    let (request, awaiting) = exchange.send(now.moment);
+                    let (request, awaiting) = exchange.send(now);
                     let sent = awaiting.span().in_scope(|| io.transport.send_streaming(request));
                     let outcome = sent.map(|response| {
                         let (head, open) = response.into_parts();
@@ -36,7 +36,7 @@ impl Client {
                     awaiting.answer(outcome, now)
                 }
                 Step::Send(exchange) => {
-                    let (request, awaiting) = exchange.send(now.moment);
+                    let (request, awaiting) = exchange.send(now);
                     let outcome = awaiting.span().in_scope(|| io.transport.send(request));
                     now = io.clock.now();
                     awaiting.answer(outcome, now)
@@ -48,7 +48,7 @@ impl Client {
                     read.answer(chunk, now)
                 }
                 Step::Sleep(sleep) => {
-                    let nap = sleep.until.saturating_since(now.moment);
+                    let nap = now.to_real(sleep.until.saturating_since(now.moment));
                     io.sleeper.sleep(nap, runner.cancel_token());
                     now = io.clock.now();
                     sleep.wake()

@@ -156,15 +156,13 @@ fn jockey_every_endpoint() {
     // Assets.
     let video = temp_file("clip.mp4", &[0u8; 4096]);
     let asset = jockey.upload_file(&video).expect("upload");
-    let asset_id = asset.id.clone().expect("an id");
+    let asset_id = asset.id.clone();
     let ready =
         jockey.wait_for_asset_with(&asset_id, wait(WaitPolicy::ASSET_DIRECT)).expect("ready");
     assert_eq!(ready.status.as_ref().map(|s| s.as_str()), Some("ready"));
     let by_url = jockey.upload_url("https://example.com/video.mp4").expect("url upload");
-    jockey
-        .wait_for_asset_with(by_url.id.as_deref().expect("id"), wait(WaitPolicy::ASSET_URL))
-        .expect("ready");
-    assert_eq!(jockey.get_asset(&asset_id).expect("get").id.as_deref(), Some(asset_id.as_str()));
+    jockey.wait_for_asset_with(&by_url.id, wait(WaitPolicy::ASSET_URL)).expect("ready");
+    assert_eq!(jockey.get_asset(&asset_id).expect("get").id, asset_id);
     let page = jockey.list_assets(&ListAssets::new().page_limit(1)).expect("list");
     assert_eq!(page.data.len(), 1);
     let all: Vec<_> =
@@ -179,7 +177,7 @@ fn jockey_every_endpoint() {
     let store = jockey
         .create_store(&CreateKnowledgeStore::new("Demo store").description("d"))
         .expect("store");
-    let store_id = store.id.clone().expect("an id");
+    let store_id = store.id.clone();
     assert_eq!(jockey.get_store(&store_id).expect("get").name.as_deref(), Some("Demo store"));
     assert!(!jockey.list_stores(&ListKnowledgeStores::new()).expect("list").data.is_empty());
     assert_eq!(jockey.stores(ListKnowledgeStores::new().page_limit(1)).count(), 1);
@@ -189,15 +187,12 @@ fn jockey_every_endpoint() {
 
     // Items.
     let item = jockey.add_item(&AddItem::new(&store_id, &asset_id)).expect("add");
-    let item_id = item.id.clone().expect("an id");
+    let item_id = item.id.clone();
     let indexed = jockey
         .wait_for_item_with(&store_id, &item_id, wait(WaitPolicy::KNOWLEDGE_STORE_ITEM))
         .expect("ready");
     assert_eq!(indexed.status, Some(ItemStatus::Ready));
-    assert_eq!(
-        jockey.get_item(&store_id, &item_id).expect("get").id.as_deref(),
-        Some(item_id.as_str())
-    );
+    assert_eq!(jockey.get_item(&store_id, &item_id).expect("get").id, item_id);
     let ready_items =
         jockey.list_items(&ListItems::new(&store_id).status(ItemStatus::Ready)).expect("list");
     assert_eq!(ready_items.data.len(), 1);
@@ -236,9 +231,8 @@ fn jockey_waits_end_on_failed() {
     let server = server(Config { failure_rate: 1.0, ..quick_config() });
     let jockey = jockey(&server);
     let asset = jockey.upload_url("https://example.com/broken.mp4").expect("upload");
-    let err = jockey
-        .wait_for_asset_with(asset.id.as_deref().expect("id"), wait(WaitPolicy::ASSET_URL))
-        .expect_err("failed");
+    let err =
+        jockey.wait_for_asset_with(&asset.id, wait(WaitPolicy::ASSET_URL)).expect_err("failed");
     assert!(matches!(err, Error::ResourceFailed(_)), "{err}");
 }
 

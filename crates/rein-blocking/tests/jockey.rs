@@ -114,9 +114,9 @@ fn every_method_hits_its_endpoint() {
     let direct = jockey.upload_file(&video).expect("uploaded");
     assert_eq!(direct.method, Some(AssetMethod::Direct));
     let by_url = jockey.upload_url("https://cdn.example.com/demo.mp4").unwrap();
-    assert_eq!(by_url.id.as_deref(), Some(ASSET));
+    assert_eq!(by_url.id, ASSET);
     jockey.create_asset(&CreateAsset::url("https://cdn.example.com/b.mp4")).unwrap();
-    assert_eq!(jockey.get_asset(ASSET).unwrap().id.as_deref(), Some(ASSET));
+    assert_eq!(jockey.get_asset(ASSET).unwrap().id, ASSET);
     assert_eq!(jockey.list_assets(&ListAssets::new()).unwrap().data.len(), 3);
     assert!(jockey.assets(ListAssets::new()).next().unwrap().is_ok());
     jockey.delete_asset(ASSET, true).unwrap();
@@ -125,12 +125,12 @@ fn every_method_hits_its_endpoint() {
     jockey.merge_asset_metadata(ASSET, user).unwrap();
     jockey.delete_asset_metadata(ASSET).unwrap();
     let ready = jockey.wait_for_asset(&direct).expect("the fixture is ready");
-    assert_eq!(ready.id.as_deref(), Some(ASSET));
+    assert_eq!(ready.id, ASSET);
     jockey.wait_for_asset_with(ASSET, WaitPolicy::ASSET_URL).unwrap();
 
     let store = jockey.create_store(&CreateKnowledgeStore::new("Super Bowl LVIII")).unwrap();
-    assert_eq!(store.id.as_deref(), Some(STORE));
-    assert_eq!(jockey.get_store(STORE).unwrap().id.as_deref(), Some(STORE));
+    assert_eq!(store.id, STORE);
+    assert_eq!(jockey.get_store(STORE).unwrap().id, STORE);
     assert_eq!(jockey.list_stores(&ListKnowledgeStores::new()).unwrap().data.len(), 2);
     assert!(jockey.stores(ListKnowledgeStores::new()).next().unwrap().is_ok());
     let renamed = UpdateKnowledgeStore::new(STORE).name("Super Bowl LVIII (Chiefs vs 49ers)");
@@ -143,7 +143,7 @@ fn every_method_hits_its_endpoint() {
 
     let item = jockey.add_item(&AddItem::new(STORE, ASSET)).unwrap();
     assert_eq!(item.status, Some(ItemStatus::Queued));
-    assert_eq!(jockey.get_item(STORE, ITEM).unwrap().id.as_deref(), Some(ITEM));
+    assert_eq!(jockey.get_item(STORE, ITEM).unwrap().id, ITEM);
     assert!(!jockey.list_items(&ListItems::new(STORE)).unwrap().data.is_empty());
     assert!(jockey.items(ListItems::new(STORE)).next().unwrap().is_ok());
     jockey.delete_item(STORE, ITEM).unwrap();
@@ -235,7 +235,7 @@ fn assets_walks_three_pages_lazily_and_stops_at_total_page() {
     let mut ids = Vec::new();
     for expected_requests in [1, 1, 2, 2, 3, 3] {
         let asset = assets.next().expect("an item").expect("a page");
-        ids.push(asset.id.unwrap());
+        ids.push(asset.id);
         assert_eq!(log.count(), expected_requests, "a page is fetched when it is reached");
     }
     assert!(assets.next().is_none());
@@ -491,7 +491,7 @@ fn create_store_after_a_lost_answer_finds_the_store_without_a_second_post() {
     let request = CreateKnowledgeStore::new("Super Bowl LVIII")
         .metadata(metadata([("season", MetadataValue::from("2023"))]));
     let store = jockey.create_store(&request).expect("found");
-    assert_eq!(store.id.as_deref(), Some(STORE));
+    assert_eq!(store.id, STORE);
     assert_eq!(log.routes(), ["POST /v1.3/knowledge-stores", "GET /v1.3/knowledge-stores"]);
     let lookup = log.sent()[1].query.clone().unwrap_or_default();
     assert!(lookup.contains("sort_by=created_at"), "the newest stores: {lookup}");
@@ -513,7 +513,7 @@ fn add_item_after_a_lost_answer_posts_again_once_when_the_lookup_finds_nothing()
         }),
     );
     let item = jockey.add_item(&AddItem::new(STORE, ASSET)).expect("created");
-    assert_eq!(item.id.as_deref(), Some(ITEM));
+    assert_eq!(item.id, ITEM);
     let items = format!("/v1.3/knowledge-stores/{STORE}/items");
     assert_eq!(
         log.routes(),
@@ -553,7 +553,7 @@ fn wait_for_asset_uses_the_direct_preset_for_a_direct_upload() {
     let uploaded: Asset = serde_json::from_str(&fixture("assets-create.json")).unwrap();
     assert_eq!(uploaded.method, Some(AssetMethod::Direct));
     let ready = jockey.wait_for_asset(&uploaded).expect("ready");
-    assert_eq!(ready.id.as_deref(), Some(ASSET));
+    assert_eq!(ready.id, ASSET);
     assert_eq!(log.times_ms(), [0, 5000, 10_000], "every 5 s");
 
     // Never ready: the direct preset gives up at 120 s, the URL preset at 300 s.

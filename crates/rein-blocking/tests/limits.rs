@@ -44,7 +44,7 @@ fn a_429_on_one_call_pauses_another_call_of_the_same_client() {
     assert!(sent[1..].iter().all(|s| s.at == Duration::from_secs(10)), "{sent:?}");
     let events = events.lock().unwrap();
     assert!(
-        events.iter().any(|e| matches!(e, Event::Throttled { operation: rein_core::Operation::Query, until } if *until >= Moment::from_secs(10))),
+        events.iter().any(|e| matches!(e, Event::Throttled { operation: rein_core::Operation::Query, until, .. } if *until >= Moment::from_secs(10))),
         "the query was held by the pause: {events:?}"
     );
 }

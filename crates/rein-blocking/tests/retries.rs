@@ -221,7 +221,7 @@ fn a_file_ingest_hands_the_transport_a_streamed_file_part() {
         .build()
         .unwrap();
     let accepted = jack.ingest_file(&path).expect("accepted");
-    assert_eq!(accepted.document_id.as_deref(), Some("doc_9"));
+    assert_eq!(accepted.document_id, Some("doc_9".into()));
     let parts = parts.lock().unwrap().clone();
     assert!(
         parts

@@ -60,7 +60,7 @@ fn a_streamed_file_upload_arrives_byte_exact_with_its_content_length() {
 
     let jack = Jack::builder("jack_loopback_key").base_url(format!("http://{addr}/v1")).build();
     let accepted = jack.unwrap().ingest_file(&path).expect("uploaded");
-    assert_eq!(accepted.document_id.as_deref(), Some("doc_42"));
+    assert_eq!(accepted.document_id, Some("doc_42".into()));
 
     let (method, path, headers, body) =
         received.lock().unwrap().take().expect("the server saw the request");

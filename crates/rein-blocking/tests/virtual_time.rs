@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::Method;
 use rein_blocking::{ClientBuilder, Jack, Jockey};
-use rein_core::jack::NewDocument;
+use rein_core::jack::{DocumentId, NewDocument};
 use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse, ItemStatus};
 use rein_core::{ManualClock, Moment, WaitPolicy};
 use rein_emulator::{testing, Config, FaultKind, FaultPlan, InProcess, LogEntry, Span, Timing};
@@ -83,12 +83,11 @@ fn a_ten_minute_item_wait_polls_every_10_s_until_ready() {
     let emulated = Emulated::new(Config { timing, ..Config::default() });
     let jockey = emulated.jockey().build().expect("client");
 
-    let store_id =
-        jockey.create_store(&CreateKnowledgeStore::new("Long")).expect("store").id.expect("id");
+    let store_id = jockey.create_store(&CreateKnowledgeStore::new("Long")).expect("store").id;
     let asset = jockey.upload_url("https://example.com/long.mp4").expect("asset");
     jockey.wait_for_asset(&asset).expect("asset ready");
-    let item = jockey.add_item(&AddItem::new(&store_id, asset.id.expect("id"))).expect("item");
-    let item_id = item.id.expect("id");
+    let item = jockey.add_item(&AddItem::new(&store_id, asset.id)).expect("item");
+    let item_id = item.id;
     let added = emulated.clock().now().moment;
 
     let ready = jockey.wait_for_item(&store_id, &item_id).expect("ready within the 600 s preset");
@@ -99,7 +98,7 @@ fn a_ten_minute_item_wait_polls_every_10_s_until_ready() {
     let polls: Vec<Moment> = emulated
         .log()
         .into_iter()
-        .filter(|e| e.method == Method::GET && e.path.ends_with(&item_id))
+        .filter(|e| e.method == Method::GET && e.path.ends_with(item_id.as_str()))
         .map(|e| e.at)
         .collect();
     assert!(polls.last().expect("polls").saturating_since(added) >= indexing);
@@ -159,7 +158,7 @@ fn jack_workflow(seed: u64, faults: FaultPlan) -> Vec<LogEntry> {
         .ingest_many((0..60).map(|i| NewDocument::new(format!("faulty document {i}"))))
         .expect("valid");
     assert!(report.all_accepted(), "{:?}", report.failures().collect::<Vec<_>>());
-    let ids: Vec<String> =
+    let ids: Vec<DocumentId> =
         report.document_ids().into_iter().map(|id| id.expect("every document has an id")).collect();
     // A burst of jack 429s asks for up to 4 x 60 s, more than the preset's 120 s.
     let wait = WaitPolicy::JACK_DOCUMENT.timeout(Duration::from_secs(600));
@@ -204,18 +203,13 @@ fn a_jockey_workflow_completes_under_faults_and_creates_nothing_twice() {
         let emulated = Emulated::new(config);
         let jockey = emulated.jockey().build().expect("client");
 
-        let store_id = jockey
-            .create_store(&CreateKnowledgeStore::new("Faulty"))
-            .expect("store")
-            .id
-            .expect("id");
+        let store_id = jockey.create_store(&CreateKnowledgeStore::new("Faulty")).expect("store").id;
         let mut items = Vec::new();
         for i in 0..4 {
             let asset = jockey.upload_url(&format!("https://example.com/{i}.mp4")).expect("asset");
             jockey.wait_for_asset(&asset).expect("asset ready");
-            let item =
-                jockey.add_item(&AddItem::new(&store_id, asset.id.expect("id"))).expect("item");
-            items.push(item.id.expect("id"));
+            let item = jockey.add_item(&AddItem::new(&store_id, asset.id)).expect("item");
+            items.push(item.id);
         }
         for item in &items {
             jockey.wait_for_item(&store_id, item).expect("item ready");

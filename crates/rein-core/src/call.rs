@@ -75,6 +75,7 @@ pub struct Call<T = http::Response<Bytes>> {
     attempts: u32,
     previous_delay: Option<Duration>,
     server_errors: u32,
+    connect_failures: u32,
 }
 
 impl<T> std::fmt::Debug for Call<T> {
@@ -112,6 +113,7 @@ impl<T> Call<T> {
             attempts: 0,
             previous_delay: None,
             server_errors: 0,
+            connect_failures: 0,
         }
     }
 
@@ -246,7 +248,7 @@ impl<T> Call<T> {
                 response: None,
             }))));
         }
-        self.events.emit(|| Event::Throttled { operation: op, until });
+        self.events.emit(|| Event::Throttled { operation: op, until, wait: until - now.moment });
         self.state = State::Waiting(until);
     }
 
@@ -287,6 +289,9 @@ impl<T> Call<T> {
     /// Judges the outcome of the request last sent.
     fn on_response(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
         let op = self.request.operation;
+        if outcome.is_ok() {
+            self.connect_failures = 0;
+        }
         match outcome {
             Ok(response) if response.status().is_success() => match (self.decoder)(response) {
                 Ok(value) => self.finish(Ok(value)),
@@ -309,7 +314,8 @@ impl<T> Call<T> {
                 let status = response.status().as_u16();
                 let mut api = decode::api_error(op.api(), Some(op), &response, now.wall);
                 api.attempts = self.attempts;
-                let retry_after = api.retry_after;
+                // The server's seconds are real ones; a client on a faster clock counts more.
+                let retry_after = api.retry_after.map(|ra| now.from_real(ra));
                 let ambiguous_gateway = matches!(status, 502 | 504) && !self.request.idempotent;
                 if !self.policy.retries_status(status)
                     || (ambiguous_gateway && !self.policy.retry_gateway_errors_on_creates)
@@ -340,7 +346,8 @@ impl<T> Call<T> {
                     // or far-off Retry-After (a proxy's, say) must not stop every call for hours.
                     let until = now.moment + w.min(self.policy.max_retry_after);
                     self.pause = Some((op.api(), until));
-                    self.events.emit(|| Event::Paused { api: op.api(), until });
+                    let wait = until - now.moment;
+                    self.events.emit(|| Event::Paused { api: op.api(), until, wait });
                 }
                 self.retry_with(
                     RetryReason::Status(status),
@@ -367,6 +374,11 @@ impl<T> Call<T> {
                     attempts: self.attempts,
                     may_have_succeeded,
                 }));
+                self.connect_failures =
+                    if kind == TransportErrorKind::Connect { self.connect_failures + 1 } else { 0 };
+                if self.connect_failures >= self.policy.max_connect_failures.max(1) {
+                    return self.finish(Err(failure));
+                }
                 if safe && retryable_kind {
                     self.retry(RetryReason::Transport(kind), failure, None, now);
                 } else {
@@ -579,7 +591,7 @@ mod tests {
         match call.poll(now) {
             Step::Send(exchange) => {
                 assert!(exchange.streams(), "a streaming call awaits the head only");
-                exchange.send(now.moment).1.answer(outcome, now)
+                exchange.send(now).1.answer(outcome, now)
             }
             other => panic!("expected a send, got {other:?}"),
         }

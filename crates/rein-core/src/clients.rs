@@ -77,7 +77,7 @@ macro_rules! __clients {
             /// An asset.
             pub $($async)? fn get_asset(
                 &self,
-                asset_id: &str,
+                asset_id: impl Into<$crate::jockey::AssetId>,
             ) -> Result<$crate::jockey::AssetDetail, $crate::Error> {
                 self.call(&$crate::jockey::GetAsset::new(asset_id)) $($await)*
             }
@@ -102,7 +102,7 @@ macro_rules! __clients {
             /// Deletes an asset (with `force`, even when indexed assets reference it).
             pub $($async)? fn delete_asset(
                 &self,
-                asset_id: &str,
+                asset_id: impl Into<$crate::jockey::AssetId>,
                 force: bool,
             ) -> Result<(), $crate::Error> {
                 self.call(&$crate::jockey::DeleteAsset::new(asset_id).force(force)) $($await)*
@@ -111,7 +111,7 @@ macro_rules! __clients {
             /// Replaces an asset's user metadata (keys left out are removed).
             pub $($async)? fn replace_asset_metadata(
                 &self,
-                asset_id: &str,
+                asset_id: impl Into<$crate::jockey::AssetId>,
                 metadata: $crate::jockey::Metadata,
             ) -> Result<(), $crate::Error> {
                 let request = $crate::jockey::ReplaceAssetMetadata::new(asset_id, metadata);
@@ -121,7 +121,7 @@ macro_rules! __clients {
             /// Merges into an asset's user metadata (a null value deletes its key).
             pub $($async)? fn merge_asset_metadata(
                 &self,
-                asset_id: &str,
+                asset_id: impl Into<$crate::jockey::AssetId>,
                 metadata: $crate::jockey::Metadata,
             ) -> Result<(), $crate::Error> {
                 let request = $crate::jockey::MergeAssetMetadata::new(asset_id, metadata);
@@ -131,7 +131,7 @@ macro_rules! __clients {
             /// Deletes an asset's user metadata.
             pub $($async)? fn delete_asset_metadata(
                 &self,
-                asset_id: &str,
+                asset_id: impl Into<$crate::jockey::AssetId>,
             ) -> Result<(), $crate::Error> {
                 self.call(&$crate::jockey::DeleteAssetMetadata::new(asset_id)) $($await)*
             }
@@ -143,14 +143,13 @@ macro_rules! __clients {
                 &self,
                 asset: &$crate::jockey::Asset,
             ) -> Result<$crate::jockey::AssetDetail, $crate::Error> {
-                let asset_id = asset.id.as_deref().unwrap_or_default();
-                self.wait_for_asset_with(asset_id, asset.wait_policy()) $($await)*
+                self.wait_for_asset_with(&asset.id, asset.wait_policy()) $($await)*
             }
 
             /// Waits on an asset by id with any policy.
             pub $($async)? fn wait_for_asset_with(
                 &self,
-                asset_id: &str,
+                asset_id: impl Into<$crate::jockey::AssetId>,
                 policy: $crate::WaitPolicy,
             ) -> Result<$crate::jockey::AssetDetail, $crate::Error> {
                 self.wait_for(&$crate::jockey::GetAsset::new(asset_id), policy) $($await)*
@@ -169,7 +168,7 @@ macro_rules! __clients {
             /// A knowledge store.
             pub $($async)? fn get_store(
                 &self,
-                knowledge_store_id: &str,
+                knowledge_store_id: impl Into<$crate::jockey::KnowledgeStoreId>,
             ) -> Result<$crate::jockey::KnowledgeStore, $crate::Error> {
                 self.call(&$crate::jockey::GetKnowledgeStore::new(knowledge_store_id)) $($await)*
             }
@@ -201,7 +200,7 @@ macro_rules! __clients {
             /// Deletes a knowledge store and its items.
             pub $($async)? fn delete_store(
                 &self,
-                knowledge_store_id: &str,
+                knowledge_store_id: impl Into<$crate::jockey::KnowledgeStoreId>,
             ) -> Result<(), $crate::Error> {
                 self.call(&$crate::jockey::DeleteKnowledgeStore::new(knowledge_store_id)) $($await)*
             }
@@ -235,8 +234,8 @@ macro_rules! __clients {
             /// An item.
             pub $($async)? fn get_item(
                 &self,
-                knowledge_store_id: &str,
-                item_id: &str,
+                knowledge_store_id: impl Into<$crate::jockey::KnowledgeStoreId>,
+                item_id: impl Into<$crate::jockey::ItemId>,
             ) -> Result<$crate::jockey::KnowledgeStoreItem, $crate::Error> {
                 self.call(&$crate::jockey::GetItem::new(knowledge_store_id, item_id)) $($await)*
             }
@@ -261,8 +260,8 @@ macro_rules! __clients {
             /// Removes an item from its store.
             pub $($async)? fn delete_item(
                 &self,
-                knowledge_store_id: &str,
-                item_id: &str,
+                knowledge_store_id: impl Into<$crate::jockey::KnowledgeStoreId>,
+                item_id: impl Into<$crate::jockey::ItemId>,
             ) -> Result<(), $crate::Error> {
                 self.call(&$crate::jockey::DeleteItem::new(knowledge_store_id, item_id)) $($await)*
             }
@@ -271,8 +270,8 @@ macro_rules! __clients {
             /// with [`Error::ResourceFailed`]($crate::Error::ResourceFailed).
             pub $($async)? fn wait_for_item(
                 &self,
-                knowledge_store_id: &str,
-                item_id: &str,
+                knowledge_store_id: impl Into<$crate::jockey::KnowledgeStoreId>,
+                item_id: impl Into<$crate::jockey::ItemId>,
             ) -> Result<$crate::jockey::KnowledgeStoreItem, $crate::Error> {
                 let get = $crate::jockey::GetItem::new(knowledge_store_id, item_id);
                 self.wait_for(&get, $crate::Waitable::wait_policy(&get)) $($await)*
@@ -281,8 +280,8 @@ macro_rules! __clients {
             /// Waits on an item with any policy.
             pub $($async)? fn wait_for_item_with(
                 &self,
-                knowledge_store_id: &str,
-                item_id: &str,
+                knowledge_store_id: impl Into<$crate::jockey::KnowledgeStoreId>,
+                item_id: impl Into<$crate::jockey::ItemId>,
                 policy: $crate::WaitPolicy,
             ) -> Result<$crate::jockey::KnowledgeStoreItem, $crate::Error> {
                 let get = $crate::jockey::GetItem::new(knowledge_store_id, item_id);
@@ -354,7 +353,7 @@ macro_rules! __clients {
             /// A document.
             pub $($async)? fn get_document(
                 &self,
-                document_id: &str,
+                document_id: impl Into<$crate::jack::DocumentId>,
             ) -> Result<$crate::jack::Document, $crate::Error> {
                 self.call(&$crate::jack::GetDocument::new(document_id)) $($await)*
             }
@@ -367,7 +366,10 @@ macro_rules! __clients {
             }
 
             /// Deletes a document.
-            pub $($async)? fn delete_document(&self, document_id: &str) -> Result<(), $crate::Error> {
+            pub $($async)? fn delete_document(
+                &self,
+                document_id: impl Into<$crate::jack::DocumentId>,
+            ) -> Result<(), $crate::Error> {
                 self.call(&$crate::jack::DeleteDocument::new(document_id)) $($await)*
             }
 
@@ -389,7 +391,7 @@ macro_rules! __clients {
             /// carrying its `error_message`.
             pub $($async)? fn wait_for_document(
                 &self,
-                document_id: &str,
+                document_id: impl Into<$crate::jack::DocumentId>,
             ) -> Result<$crate::jack::Document, $crate::Error> {
                 let get = $crate::jack::GetDocument::new(document_id);
                 self.wait_for(&get, $crate::Waitable::wait_policy(&get)) $($await)*
@@ -398,7 +400,7 @@ macro_rules! __clients {
             /// Waits on a document with another policy.
             pub $($async)? fn wait_for_document_with(
                 &self,
-                document_id: &str,
+                document_id: impl Into<$crate::jack::DocumentId>,
                 policy: $crate::WaitPolicy,
             ) -> Result<$crate::jack::Document, $crate::Error> {
                 self.wait_for(&$crate::jack::GetDocument::new(document_id), policy) $($await)*
@@ -587,15 +589,29 @@ macro_rules! __client_glue {
                 self
             }
 
+            /// Virtual time, for tests: `clock` is the client's clock and its sleeper, so every
+            /// wait (a backoff, a `Retry-After`, a poll interval) moves it on at once instead of
+            /// sleeping.
+            pub fn manual_clock(self, clock: $crate::ManualClock) -> Self {
+                self.clock(clock.clone()).sleeper(clock)
+            }
+
             fn client(self) -> Result<Client, $crate::Error> {
                 use ::std::hash::{BuildHasher, Hasher};
                 let entropy = ::std::collections::hash_map::RandomState::new().build_hasher().finish();
+                let scale = self.settings.config.time_scale;
                 let runner = self.settings.runner(entropy)?;
                 let transport = match self.transport {
                     Some(transport) => transport,
                     None => default_transport(runner.config())?,
                 };
-                let io = Io { transport, clock: self.clock, sleeper: self.sleeper };
+                // The whole policy runs on the server's time: a clock as fast as it.
+                let clock: ::std::sync::Arc<dyn $crate::Clock> = if scale == 1.0 {
+                    self.clock
+                } else {
+                    ::std::sync::Arc::new($crate::ScaledClock::new(self.clock, scale))
+                };
+                let io = Io { transport, clock, sleeper: self.sleeper };
                 Ok(Client { runner, io: ::std::sync::Arc::new(io) })
             }
         }

@@ -51,6 +51,16 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// The longest a streamed response may stay silent between two chunks.
     pub stream_idle_timeout: Duration,
+    /// Tag every create with a `rein_token` in the resource's metadata (on by default), so that
+    /// a create whose answer is lost is found again instead of being sent twice. Off, nothing
+    /// is written into metadata, and a lost answer is an error that says the create may have
+    /// happened.
+    pub tag_creates: bool,
+    /// Seconds of the server's time per real second: 60 for an emulator run at `--speed 60`.
+    /// The client then runs its whole policy (retry waits, `Retry-After`, windows, poll
+    /// intervals, timeouts) on a clock that much faster, so a test against a fast emulator is
+    /// fast with nothing else tuned. 1, the default, for the real APIs.
+    pub time_scale: f64,
     /// The largest response body read into memory.
     pub max_response_bytes: u64,
 }
@@ -73,6 +83,8 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             stream_idle_timeout: Duration::from_secs(120),
+            tag_creates: true,
+            time_scale: 1.0,
             max_response_bytes: 16 << 20,
         }
     }
@@ -102,6 +114,16 @@ impl ClientConfig {
 
     /// Checks the configuration and renders the [`Target`] requests are built for.
     pub fn target(&self) -> Result<Target, Error> {
+        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
+            return Err(Error::Config(Box::new(ValidationError::new(
+                "time_scale",
+                format!("{} is not a positive number", self.time_scale),
+                Hint::new(
+                    "A time scale that is not a speed",
+                    "Use the emulator's --speed (1 for the real APIs)",
+                ),
+            ))));
+        }
         let target = if self.allow_insecure_http {
             Target::allow_insecure_http(self.api, &self.base_url, self.key.clone())
         } else {
@@ -224,6 +246,22 @@ macro_rules! __client_builder_setters {
         /// The longest connecting may take (default 10 s).
         pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
             self.settings.config.connect_timeout = timeout;
+            self
+        }
+
+        /// Whether creates are tagged with a `rein_token` in the resource's metadata (on by
+        /// default): the token lets a create whose answer was lost be found instead of sent
+        /// twice. Off, a lost answer is an error that says the create may have happened.
+        pub fn tag_creates(mut self, tag: bool) -> Self {
+            self.settings.config.tag_creates = tag;
+            self
+        }
+
+        /// Runs the client's whole policy (retry waits, `Retry-After`, windows, poll intervals,
+        /// timeouts) on a clock `scale` times as fast as real time: the `--speed` of the
+        /// emulator it talks to (its startup lines print it). One setting, nothing else to tune.
+        pub fn time_scale(mut self, scale: f64) -> Self {
+            self.settings.config.time_scale = scale;
             self
         }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::api::{Api, Endpoint};
 use crate::hint::Hint;
+use crate::time::Human;
 
 /// Any failure of a rein call.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -46,7 +47,7 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
     /// The client is misconfigured (a missing key, a bad base URL).
-    #[error(transparent)]
+    #[error("invalid client configuration: {}: {}; fix: {}", .0.field, .0.problem, .0.hint.fix)]
     Config(Box<ValidationError>),
 }
 
@@ -100,6 +101,9 @@ impl Error {
         match self {
             Error::Invalid(v) | Error::Config(v) => Some(v.hint),
             Error::RateLimited(r) => r.response.as_ref().and_then(|e| e.hint),
+            Error::Transport(t) if t.error.kind == TransportErrorKind::Connect => {
+                Some(crate::hint::rows::UNREACHABLE)
+            }
             _ => self.api_error().and_then(|e| e.hint),
         }
     }
@@ -345,12 +349,12 @@ pub struct RateLimited {
 
 impl fmt::Display for RateLimited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} rate limit: asked to wait {:?}", self.api, self.wait)?;
+        write!(f, "{} rate limit: asked to wait {}", self.api, Human(self.wait))?;
         if let Some(endpoint) = self.endpoint {
             write!(f, " before {endpoint}")?;
         }
         match self.refused {
-            WaitRefused::ExceedsCap { cap } => write!(f, ", more than the {cap:?} cap"),
+            WaitRefused::ExceedsCap { cap } => write!(f, ", more than the {} cap", Human(cap)),
             WaitRefused::PastDeadline => write!(f, ", past the call's deadline"),
             WaitRefused::LimiterPaused => write!(f, ", longer than the call may wait"),
         }
@@ -527,7 +531,7 @@ pub struct DeadlineExceeded {
 
 impl fmt::Display for DeadlineExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "deadline exceeded after {:?}", self.elapsed)?;
+        write!(f, "deadline exceeded after {}", Human(self.elapsed))?;
         if let Some(endpoint) = self.endpoint {
             write!(f, " on {endpoint}")?;
         }
@@ -597,7 +601,7 @@ pub struct WaitTimedOut {
 
 impl fmt::Display for WaitTimedOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not ready after {:.1}s (timeout {:?}", self.waited.as_secs_f64(), self.timeout)?;
+        write!(f, "not ready after {} (timeout {}", Human(self.waited), Human(self.timeout))?;
         if let Some(endpoint) = self.endpoint {
             write!(f, ", {endpoint}")?;
         }

@@ -1,12 +1,13 @@
 //! What happens inside machines, for narration and metrics: [`Event`]s, and the [`Events`] sink
 //! that hands each one to the client's hook and to `tracing` (feature `tracing`) as it happens.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::{Api, Operation};
 use crate::retry::RetryReason;
-use crate::time::Moment;
+use crate::time::{Human, Moment};
 
 /// Something that happened inside a machine.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +40,8 @@ pub enum Event {
         operation: Operation,
         /// When the limiter lets it go.
         until: Moment,
+        /// How long that is from now.
+        wait: Duration,
     },
     /// A poll of a wait answered with the resource's status.
     Progress {
@@ -70,7 +73,75 @@ pub enum Event {
         api: Api,
         /// Until when.
         until: Moment,
+        /// How long that is from now.
+        wait: Duration,
     },
+    /// A batch of a split ingest was answered.
+    Batch {
+        /// The create each batch is.
+        operation: Operation,
+        /// 1 for the first batch.
+        batch: u32,
+        /// How many batches there are.
+        batches: u32,
+        /// Whether it was accepted (its error is in the report).
+        accepted: bool,
+        /// Documents accepted so far, this batch's included.
+        documents: u64,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Sending { operation, attempt } => {
+                write!(f, "{}: sending, attempt {attempt}", operation.endpoint())
+            }
+            Event::RetryScheduled { operation, attempt, reason, wait, server_asked } => {
+                write!(f, "{}: attempt {attempt} failed ({reason}); ", operation.endpoint())?;
+                write!(f, "retrying in {}", Human(*wait))?;
+                if *server_asked {
+                    f.write_str(", as the server asked")?;
+                }
+                Ok(())
+            }
+            Event::Throttled { operation, wait, .. } => {
+                write!(
+                    f,
+                    "{}: held {} by the client's rate limit",
+                    operation.endpoint(),
+                    Human(*wait)
+                )
+            }
+            Event::Progress { operation, status, polls, elapsed } => write!(
+                f,
+                "{}: {status} after {} ({polls} poll{})",
+                operation.endpoint(),
+                Human(*elapsed),
+                if *polls == 1 { "" } else { "s" }
+            ),
+            Event::Reconciling { operation } => write!(
+                f,
+                "{}: the answer was lost; looking for what the create made",
+                operation.endpoint()
+            ),
+            Event::Reconciled { operation, found: true } => {
+                write!(f, "{}: the lookup found what the create made", operation.endpoint())
+            }
+            Event::Reconciled { operation, found: false } => {
+                write!(f, "{}: the lookup found nothing; creating again", operation.endpoint())
+            }
+            Event::Paused { api, wait, .. } => {
+                write!(f, "{api}: every request paused {} by a 429", Human(*wait))
+            }
+            Event::Batch { operation, batch, batches, accepted, documents } => write!(
+                f,
+                "{}: batch {batch} of {batches} {}; {documents} documents accepted so far",
+                operation.endpoint(),
+                if *accepted { "accepted" } else { "failed" }
+            ),
+        }
+    }
 }
 
 impl Event {
@@ -138,8 +209,30 @@ mod tests {
     fn retries_pauses_and_throttling_are_notable_progress_is_not() {
         let op = Operation::Usage;
         assert!(!Event::Sending { operation: op, attempt: 1 }.is_notable());
-        assert!(Event::Paused { api: op.api(), until: Moment::ZERO }.is_notable());
-        assert!(Event::Throttled { operation: op, until: Moment::ZERO }.is_notable());
+        let wait = Duration::from_secs(3);
+        assert!(Event::Paused { api: op.api(), until: Moment::ZERO, wait }.is_notable());
+        assert!(Event::Throttled { operation: op, until: Moment::ZERO, wait }.is_notable());
+    }
+
+    #[test]
+    fn events_read_as_sentences_with_human_durations() {
+        let retry = Event::RetryScheduled {
+            operation: Operation::Usage,
+            attempt: 1,
+            reason: RetryReason::Status(429),
+            wait: Duration::from_millis(60_000),
+            server_asked: true,
+        };
+        assert_eq!(
+            retry.to_string(),
+            "GET /v1/usage: attempt 1 failed (429); retrying in 1 min, as the server asked"
+        );
+        let paused = Event::Paused {
+            api: Api::Jack,
+            until: Moment::from_secs(3656),
+            wait: Duration::from_secs(3),
+        };
+        assert_eq!(paused.to_string(), "jack: every request paused 3 s by a 429");
     }
 
     #[test]

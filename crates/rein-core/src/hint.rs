@@ -41,6 +41,19 @@ impl fmt::Display for Hint {
 pub mod rows {
     use super::Hint;
 
+    /// rein: a 404 from an endpoint that names no resource, or a framework's bare "Not Found":
+    /// the request went to the wrong place.
+    pub const NO_SUCH_ENDPOINT: Hint = Hint::new(
+        "No such endpoint: the base URL is probably wrong",
+        "Check the base URL (Jockey: https://api.twelvelabs.io/v1.3, jack: https://api.usejack.io/v1)",
+    );
+
+    /// rein: connections refused, or a host name that did not resolve.
+    pub const UNREACHABLE: Hint = Hint::new(
+        "The service could not be reached (connection refused, or its host name did not resolve)",
+        "Check the base URL and the network",
+    );
+
     // Jockey: Common Errors by Endpoint.
     /// Assets: method required.
     pub const ASSET_METHOD_REQUIRED: Hint =
@@ -176,7 +189,18 @@ pub fn for_response(
     server_words: &str,
 ) -> Option<Hint> {
     let words = server_words.to_ascii_lowercase();
+    if status == 404 && no_such_endpoint(operation, words.trim()) {
+        return Some(rows::NO_SUCH_ENDPOINT);
+    }
     endpoint_row(operation, status, &words).or_else(|| status_row(api, operation, status))
+}
+
+/// Whether a 404 says the endpoint itself is not there, rather than a resource: the path names
+/// no resource that could be missing, or the answer is a web framework's bare "Not Found" for a
+/// route it does not know (both APIs name what they did not find: "Document not found").
+fn no_such_endpoint(operation: Option<Operation>, words: &str) -> bool {
+    let names_a_resource = operation.is_some_and(|op| op.path_template().contains('{'));
+    !names_a_resource || words == "not found" || words == "not_found not found"
 }
 
 fn endpoint_row(operation: Option<Operation>, status: u16, words: &str) -> Option<Hint> {

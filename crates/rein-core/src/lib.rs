@@ -44,7 +44,7 @@
 //! let response = loop {
 //!     call = match call.poll(now) {
 //!         Step::Send(exchange) => {
-//!             let (request, awaiting) = exchange.send(now.moment);
+//!             let (request, awaiting) = exchange.send(now);
 //!             awaiting.answer(transport(request), now)
 //!         }
 //!         Step::Sleep(sleep) => {
@@ -123,6 +123,8 @@ pub use error::{
 };
 pub use event::{Event, EventHook, Events};
 pub use hint::Hint;
+pub use jack::DocumentId;
+pub use jockey::{AssetId, ItemId, KnowledgeStoreId};
 pub use limiter::{Limiter, RateLimit, Window};
 pub use listing::{Listing, PageWalk, TokenWalk};
 pub use machine::{Machine, Step, Stop};
@@ -132,5 +134,5 @@ pub use retry::{RetryPolicy, RetryReason};
 pub use runner::{Run, Runner};
 pub use status::{Phase, Pollable};
 pub use target::{ApiKey, Target};
-pub use time::{Clock, ManualClock, Moment, Now};
+pub use time::{Clock, Human, ManualClock, Moment, Now, ScaledClock};
 pub use wait::{Wait, WaitPolicy, Waitable};

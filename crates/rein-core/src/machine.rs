@@ -196,17 +196,18 @@ impl<M: Machine> Exchange<M> {
         self.attempt.idle.is_some()
     }
 
-    /// The request as it goes out at `sent`, with its [`AttemptTimeout`] (for a transport that
-    /// cannot be interrupted: a blocking one); and what to answer once it is back. The answer is
-    /// due by [`Awaiting::expires`].
-    pub fn send(self, sent: Moment) -> (http::Request<Body>, Awaiting<M>) {
+    /// The request as it goes out `now`, with its [`AttemptTimeout`] in real time (for a
+    /// transport that cannot be interrupted: a blocking one); and what to answer once it is back.
+    /// The answer is due by [`Awaiting::expires`].
+    pub fn send(self, now: Now) -> (http::Request<Body>, Awaiting<M>) {
         let Attempt { mut request, deadline, timeout, idle, announce, span } = self.attempt;
         let (events, operation, n) = announce;
         events.emit(|| Event::Sending { operation, attempt: n });
-        let expires = deadline.min(sent + timeout);
-        request.extensions_mut().insert(AttemptTimeout(expires.saturating_since(sent)));
+        let expires = deadline.min(now.moment + timeout);
+        let budget = now.to_real(expires.saturating_since(now.moment));
+        request.extensions_mut().insert(AttemptTimeout(budget));
         if let Some(idle) = idle {
-            request.extensions_mut().insert(ReadTimeout(idle));
+            request.extensions_mut().insert(ReadTimeout(now.to_real(idle)));
         }
         (request, Awaiting { expires, span, machine: self.machine })
     }

@@ -102,10 +102,25 @@ impl<R: Reconcile> CreateOnce<R> {
         token: &str,
         policy: RetryPolicy,
     ) -> Result<Self, Error> {
-        let (request, token) = match request.tagged(token) {
-            Some(tagged) => (tagged, Some(token.to_owned())),
-            None => (request.clone(), None),
-        };
+        match request.tagged(token) {
+            Some(tagged) => CreateOnce::build(target, tagged, Some(token.to_owned()), policy),
+            None => CreateOnce::build(target, request.clone(), None, policy),
+        }
+    }
+
+    /// A create sent untagged: nothing is written into the resource's metadata, and so nothing
+    /// can find it again. A create whose answer is lost ends with an error that says it may
+    /// have happened; it is never sent twice either way.
+    pub fn untagged(target: &Target, request: &R, policy: RetryPolicy) -> Result<Self, Error> {
+        CreateOnce::build(target, request.clone(), None, policy)
+    }
+
+    fn build(
+        target: &Target,
+        request: R,
+        token: Option<String>,
+        policy: RetryPolicy,
+    ) -> Result<Self, Error> {
         // A gateway's 502 or 504 may come after the create happened: look, do not resend.
         let policy = RetryPolicy { retry_gateway_errors_on_creates: false, ..policy };
         let first = Call::typed(target, &request, policy.clone())?;

@@ -37,6 +37,10 @@ pub struct RetryPolicy {
     pub server_error_first_wait: Option<Duration>,
     /// No retry comes sooner than this after a failure (a poll's interval floor uses it).
     pub min_wait: Duration,
+    /// Connections that failed in a row (refused, or a host name that did not resolve) after
+    /// which a call, or a wait's poll, gives up: the service is not there to answer, and the
+    /// caller should hear so in seconds, not at the deadline.
+    pub max_connect_failures: u32,
     /// Retry a 502 or 504 of a non-idempotent request. A gateway's error can come after the
     /// server behind it carried the request out; [`crate::CreateOnce`] turns this off and looks
     /// the resource up instead of sending the create again.
@@ -57,6 +61,7 @@ impl Default for RetryPolicy {
             rate_limited_wait: None,
             server_error_first_wait: None,
             min_wait: Duration::ZERO,
+            max_connect_failures: 3,
             retry_gateway_errors_on_creates: true,
         }
     }
@@ -93,6 +98,19 @@ impl RetryPolicy {
             408 => self.retry_request_timeout,
             500..=599 => self.retry_server_errors,
             _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for RetryReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetryReason::Status(status) => write!(f, "{status}"),
+            RetryReason::Transport(TransportErrorKind::Connect) => f.write_str("could not connect"),
+            RetryReason::Transport(TransportErrorKind::Timeout) => f.write_str("timed out"),
+            RetryReason::Transport(TransportErrorKind::Reset) => f.write_str("connection lost"),
+            RetryReason::Transport(kind) => write!(f, "transport: {kind:?}"),
+            RetryReason::UndecodableBody => f.write_str("an unreadable answer"),
         }
     }
 }

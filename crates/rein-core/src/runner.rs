@@ -155,14 +155,17 @@ impl Runner {
     }
 
     /// A create that, when its answer is lost, is looked up before it is ever sent again. Each
-    /// create is tagged with a fresh token.
+    /// create is tagged with a fresh token (`rein_token` in its metadata), unless the client was
+    /// told not to ([`ClientConfig::tag_creates`]).
     pub fn create_once<R: Reconcile>(&self, request: &R) -> Result<CreateOnce<R>, Error> {
-        let tokens = &self.shared.tokens;
-        let token = format!("{:016x}{:016x}", tokens.next_seed(), tokens.next_seed());
-        Ok(CreateOnce::new(self.target(), request, &token, self.retry_policy())?
-            .seed(self.seed())
-            .events(self.events())
-            .rate_limited())
+        let create = if self.shared.config.tag_creates {
+            let tokens = &self.shared.tokens;
+            let token = format!("{:016x}{:016x}", tokens.next_seed(), tokens.next_seed());
+            CreateOnce::new(self.target(), request, &token, self.retry_policy())?
+        } else {
+            CreateOnce::untagged(self.target(), request, self.retry_policy())?
+        };
+        Ok(create.seed(self.seed()).events(self.events()).rate_limited())
     }
 
     /// A wait on the resource `request` gets, polled by `policy` (with this handle's time

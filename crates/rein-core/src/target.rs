@@ -71,6 +71,9 @@ impl fmt::Debug for Target {
     }
 }
 
+/// How every jack key starts (jack-api.md: `Authorization: Bearer jack_...`).
+pub const JACK_KEY_PREFIX: &str = "jack_";
+
 const BASE_URL_HINT: Hint = Hint::new(
     "The base URL is not an https URL (http is allowed for loopback hosts only)",
     "Use https://, or allow plain http explicitly for a trusted network",
@@ -101,10 +104,17 @@ impl Target {
         insecure_ok: bool,
     ) -> Result<Self, ValidationError> {
         let invalid = |problem: String| ValidationError::new("base_url", problem, BASE_URL_HINT);
-        let base: Uri = base_url
-            .trim_end_matches('/')
-            .parse()
-            .map_err(|e| invalid(format!("{base_url:?} is not a URL: {e}")))?;
+        let trimmed = base_url.trim().trim_end_matches('/');
+        let base: Uri =
+            trimmed.parse().map_err(|e| invalid(format!("{base_url:?} is not a URL: {e}")))?;
+        // A bare host gets the API's version prefix: every path of the API starts with it.
+        let base: Uri = if base.path().trim_end_matches('/').is_empty() {
+            format!("{trimmed}{}", api.path_prefix())
+                .parse()
+                .map_err(|e| invalid(format!("{base_url:?} is not a URL: {e}")))?
+        } else {
+            base
+        };
         let host = base.host().ok_or_else(|| invalid(format!("{base_url:?} has no host")))?;
         if base.query().is_some() {
             return Err(invalid(format!("{base_url:?} has a query")));
@@ -124,9 +134,30 @@ impl Target {
             Api::Jockey => rows::JOCKEY_401,
             Api::Jack => rows::JACK_401,
         };
-        let k = key.expose().trim();
-        if k.is_empty() {
+        let k = key.expose();
+        if k.trim().is_empty() {
             return Err(ValidationError::new("api_key", "the API key is empty", key_hint));
+        }
+        if k.chars().any(char::is_whitespace) {
+            return Err(ValidationError::new(
+                "api_key",
+                "the API key has whitespace in it",
+                Hint::new(
+                    "A key copied with a space or a line break",
+                    "Remove the whitespace from the key",
+                ),
+            ));
+        }
+        // jack's keys all start `jack_` (the key format the references show).
+        if api == Api::Jack && !k.starts_with(JACK_KEY_PREFIX) {
+            return Err(ValidationError::new(
+                "api_key",
+                "a jack key starts with `jack_`",
+                Hint::new(
+                    "Not a jack key (a Twelve Labs key given to the jack client?)",
+                    "Use the jack key from your jack dashboard, which starts with jack_",
+                ),
+            ));
         }
         let value = match api {
             Api::Jockey => HeaderValue::from_str(k),

@@ -69,32 +69,113 @@ impl fmt::Debug for Moment {
     }
 }
 
-/// The current time, as handed to a machine by its driver.
+/// A duration as people read it: `250 ms`, `3 s`, `2.5 s`, `1 min 30 s`, `2 h 5 min`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Human(pub Duration);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        let secs = d.as_secs();
+        if d < Duration::from_millis(1) && !d.is_zero() {
+            f.write_str("under 1 ms")
+        } else if d < Duration::from_secs(1) {
+            write!(f, "{} ms", d.as_millis())
+        } else if secs < 60 {
+            let tenths = (d.as_millis() % 1000) / 100;
+            if tenths == 0 {
+                write!(f, "{secs} s")
+            } else {
+                write!(f, "{secs}.{tenths} s")
+            }
+        } else if secs < 3600 {
+            match secs % 60 {
+                0 => write!(f, "{} min", secs / 60),
+                s => write!(f, "{} min {s} s", secs / 60),
+            }
+        } else {
+            match (secs % 3600) / 60 {
+                0 => write!(f, "{} h", secs / 3600),
+                m => write!(f, "{} h {m} min", secs / 3600),
+            }
+        }
+    }
+}
+
+/// The current time, as handed to a machine by its driver, and how fast that time runs: a
+/// client pointed at an emulator run faster than real time keeps its whole policy on a clock
+/// as fast ([`ScaledClock`]).
+#[derive(Clone, Copy, Debug)]
 pub struct Now {
     /// Monotonic time: deadlines and waits are measured on it.
     pub moment: Moment,
     /// Wall-clock time: used only to measure an HTTP-date when the response has no `Date`.
     pub wall: SystemTime,
+    /// Seconds of this time per real second.
+    rate: f64,
 }
 
+impl PartialEq for Now {
+    fn eq(&self, other: &Now) -> bool {
+        (self.moment, self.wall, self.rate.to_bits())
+            == (other.moment, other.wall, other.rate.to_bits())
+    }
+}
+
+impl Eq for Now {}
+
 impl Now {
-    /// A `Now` from both clocks.
+    /// A `Now` from both clocks, running at real speed.
     pub const fn new(moment: Moment, wall: SystemTime) -> Self {
-        Now { moment, wall }
+        Now { moment, wall, rate: 1.0 }
     }
 
     /// A fake clock reading for tests: `secs` after the origin, with the wall clock at
     /// 2026-01-01T00:00:00Z plus the same offset.
     pub fn fake(secs_since_origin: f64) -> Self {
         let d = Duration::from_secs_f64(secs_since_origin.max(0.0));
-        Now { moment: Moment(d), wall: fake_wall_origin() + d }
+        Now::new(Moment(d), fake_wall_origin() + d)
     }
 
     /// The same reading moved forward to `moment` (the wall clock moves by the same amount).
     pub fn advanced_to(self, moment: Moment) -> Self {
         let d = moment.saturating_since(self.moment);
-        Now { moment: self.moment.max(moment), wall: self.wall + d }
+        Now { moment: self.moment.max(moment), wall: self.wall + d, rate: self.rate }
+    }
+
+    /// The same reading, on a clock that runs `rate` times as fast as real time.
+    pub fn with_rate(self, rate: f64) -> Self {
+        Now { rate: if rate.is_finite() && rate > 0.0 { rate } else { 1.0 }, ..self }
+    }
+
+    /// Seconds of this time per real second (1 unless the clock is scaled).
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// How long `d` of this time lasts in real time: what a driver sleeps, or gives a socket.
+    pub fn to_real(&self, d: Duration) -> Duration {
+        if self.rate == 1.0 {
+            d
+        } else {
+            d.div_f64(self.rate)
+        }
+    }
+
+    /// How much of this time a real duration is: a server's `Retry-After`, say.
+    pub fn from_real(&self, d: Duration) -> Duration {
+        if self.rate == 1.0 {
+            d
+        } else {
+            d.mul_f64(self.rate)
+        }
+    }
+}
+
+/// A frozen clock: always this reading (for tests and hand-driven machines).
+impl Clock for Now {
+    fn now(&self) -> Now {
+        *self
     }
 }
 
@@ -168,5 +249,68 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Now {
         ManualClock::now(self)
+    }
+}
+
+/// A clock `rate` times as fast as another: an emulator's time at `--speed rate`. Its moments
+/// are the other clock's, scaled; its wall time stays the other's (HTTP dates are real).
+#[derive(Clone, Debug)]
+pub struct ScaledClock<C> {
+    inner: C,
+    rate: f64,
+}
+
+impl<C: Clock> ScaledClock<C> {
+    /// `inner`, `rate` times as fast (a rate that is not a positive number counts as 1).
+    pub fn new(inner: C, rate: f64) -> Self {
+        let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+        ScaledClock { inner, rate }
+    }
+}
+
+impl<C: Clock> Clock for ScaledClock<C> {
+    fn now(&self) -> Now {
+        let now = self.inner.now();
+        let moment = Moment::from_origin(now.moment.since_origin().mul_f64(self.rate));
+        Now::new(moment, now.wall).with_rate(now.rate() * self.rate)
+    }
+}
+
+impl Clock for std::sync::Arc<dyn Clock> {
+    fn now(&self) -> Now {
+        (**self).now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        let human = |ms: u64| Human(Duration::from_millis(ms)).to_string();
+        assert_eq!(human(0), "0 ms");
+        assert_eq!(human(250), "250 ms");
+        assert_eq!(human(3_000), "3 s");
+        assert_eq!(human(2_560), "2.5 s");
+        assert_eq!(human(90_000), "1 min 30 s");
+        assert_eq!(human(120_000), "2 min");
+        assert_eq!(human(3_656_066), "1 h");
+        assert_eq!(human(7_500_000), "2 h 5 min");
+        assert_eq!(Human(Duration::from_micros(5)).to_string(), "under 1 ms");
+    }
+
+    #[test]
+    fn a_scaled_clock_runs_faster_and_converts_back_to_real_time() {
+        let manual = ManualClock::new();
+        let scaled = ScaledClock::new(manual.clone(), 60.0);
+        manual.advance(Duration::from_secs(2));
+        let now = scaled.now();
+        assert_eq!(now.moment, Moment::from_secs(120), "two real seconds, two emulated minutes");
+        assert_eq!(now.wall, manual.now().wall, "wall time stays real");
+        assert_eq!(now.to_real(Duration::from_secs(60)), Duration::from_secs(1));
+        assert_eq!(now.from_real(Duration::from_secs(1)), Duration::from_secs(60));
+        assert_eq!(Now::fake(0.0).to_real(Duration::from_secs(5)), Duration::from_secs(5));
+        assert_eq!(ScaledClock::new(manual, f64::NAN).now().rate(), 1.0);
     }
 }

@@ -72,7 +72,7 @@ fn a_lookup_answered_after_the_cancel_settles_the_create() {
     let found = r#"{"data":[{"_id":"ks_1","metadata":{"rein_token":"tok1"}}],"page_info":{"total_page":1}}"#;
     let create = wire::answer(lookup, json(200, found), now);
     match create.poll(now) {
-        Step::Done(Ok(store)) => assert_eq!(store.id.as_deref(), Some("ks_1")),
+        Step::Done(Ok(store)) => assert_eq!(store.id, "ks_1"),
         other => panic!("expected the store the lookup found, got {other:?}"),
     }
 }
@@ -93,7 +93,7 @@ fn items_fetched_before_the_cancel_are_yielded_then_it_ends() {
     loop {
         listing = match listing.poll(now) {
             Step::Yield(item, listing) => {
-                ids.push(item.expect("an item").id.unwrap_or_default());
+                ids.push(item.expect("an item").id);
                 listing
             }
             Step::Done(result) => {

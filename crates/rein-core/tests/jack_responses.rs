@@ -128,7 +128,7 @@ fn file_ingest_response_shapes() {
     ];
     for body in bodies {
         let accepted = IngestFile::decode(response(202, body)).expect("decodes");
-        assert_eq!(accepted.document_id.as_deref(), Some("d1"), "{body}");
+        assert_eq!(accepted.document_id, Some("d1".into()), "{body}");
     }
     assert_debug_snapshot!(
         "jack_file_accepted",

@@ -263,8 +263,8 @@ fn batches_keep_the_chunking_and_map_ids_back() {
     }))
     .expect("parses");
     let pairs = second.ids_by_index(&accepted).expect("ten ids for ten documents");
-    assert_eq!(pairs[0], (50, "id-0".to_owned()));
-    assert_eq!(pairs[9], (59, "id-9".to_owned()));
+    assert_eq!(pairs[0], (50, "id-0".into()));
+    assert_eq!(pairs[9], (59, "id-9".into()));
 
     let short = rein_core::jack::IngestAccepted::default();
     assert_eq!(second.ids_by_index(&short), None);

@@ -122,7 +122,7 @@ fn a_missing_status_is_pending() {
         serde_json::from_str(r#"{"_id":"ksi_1","asset_type":"video"}"#).expect("decodes");
     assert_eq!((item.phase(), item.status_text()), (Phase::Pending, ""));
     let asset: AssetDetail = serde_json::from_str(r#"{"id":"a1"}"#).expect("decodes");
-    assert_eq!(asset.id.as_deref(), Some("a1"), "plain id is accepted too");
+    assert_eq!(asset.id, "a1", "plain id is accepted too");
     assert_eq!(asset.phase(), Phase::Pending);
 }
 

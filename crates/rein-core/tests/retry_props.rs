@@ -192,7 +192,7 @@ proptest! {
             (false, true) => (Api::Jockey, Operation::GetAsset, "https://api.twelvelabs.io/v1.3", &["a"]),
             (false, false) => (Api::Jockey, Operation::AddItem, "https://api.twelvelabs.io/v1.3", &["ks"]),
         };
-        let target = Target::new(api, base, "k").expect("target");
+        let target = Target::new(api, base, "jack_k").expect("target");
         let request = target.request(op, params).build().expect("request");
         let mut policy = RetryPolicy::for_api(api);
         policy.max_attempts = max_attempts;

@@ -48,7 +48,7 @@ fn wait(api: Api, op: Operation, params: &[&str], policy: WaitPolicy) -> Wait<Re
         Api::Jockey => "https://api.twelvelabs.io/v1.3",
         Api::Jack => "https://api.usejack.io/v1",
     };
-    let target = Target::new(api, base, "key").expect("target");
+    let target = Target::new(api, base, "jack_key").expect("target");
     let request = target.request(op, params).build().expect("request");
     Wait::new(request, decode_resource, policy, RetryPolicy::for_api(api))
 }

@@ -38,7 +38,9 @@ struct Args {
     faults: f64,
 
     /// Time scale: emulated seconds per real second (60 makes a minute pass in a second).
-    /// Retry-After headers are converted to real time.
+    /// Retry-After headers are converted to real time. A rein client runs its whole policy
+    /// (retries, Retry-After, windows, poll intervals, timeouts) as fast with one setting:
+    /// `.time_scale(SPEED)` on its builder.
     #[arg(long, default_value_t = 1.0, value_parser = speed)]
     speed: f64,
 
@@ -83,6 +85,7 @@ fn speed(s: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let (jockey_key, jack_key) = (args.jockey_key.clone(), args.jack_key.clone());
     let config = Config {
         seed: args.seed,
         jockey_keys: vec![args.jockey_key],
@@ -104,7 +107,12 @@ fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         let addr = listener.local_addr()?;
         let mut out = std::io::stdout().lock();
+        // The first line stays exactly this: tools read the port from it.
         writeln!(out, "listening on http://{addr}")?;
+        writeln!(out, "jockey: http://{addr}/v1.3 (x-api-key: {jockey_key})")?;
+        writeln!(out, "jack:   http://{addr}/v1 (Authorization: Bearer {jack_key})")?;
+        let speed = args.speed;
+        writeln!(out, "speed:  {speed} emulated seconds per real second; a rein client keeps up with `.time_scale({speed:?})`")?;
         out.flush()?;
         drop(out);
         let shared = Shared::new(Emulator::new(config), Clock::scaled(args.speed));

@@ -464,6 +464,16 @@ impl RunningServer {
         format!("{}/v1", self.url())
     }
 
+    /// The time scale a client of this server runs at (`.time_scale(server.time_scale())` on a
+    /// rein client's builder): its clock's speed, or 1 under a manual clock, which only a test
+    /// moves.
+    pub fn time_scale(&self) -> f64 {
+        match self.shared.clock() {
+            Clock::Scaled(clock) => clock.speed(),
+            Clock::Manual(_) => 1.0,
+        }
+    }
+
     /// The request log so far.
     pub fn log(&self) -> Vec<LogEntry> {
         self.shared.log()

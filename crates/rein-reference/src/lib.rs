@@ -3,7 +3,8 @@
 //! JSON Schema validators for one operation's request or response.
 //!
 //! Missing files follow one rule: under `CI=true` a missing reference fails the test (CI always
-//! has them); elsewhere the test skips with a message.
+//! has them); elsewhere the test skips with a message, which `cargo xtask ci` repeats in its
+//! summary ([`skip`]).
 //!
 //! ```no_run
 //! use rein_reference::OpenApi;
@@ -37,8 +38,27 @@ pub fn reference_file(name: &str) -> Option<PathBuf> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("reference file {} is missing (CI=true requires it)", path.display());
     }
-    eprintln!("skipping: reference file {} is not present", path.display());
+    skip(&format!("reference file {} is not present", path.display()));
     None
+}
+
+/// The environment variable naming the file where skipped tests are listed, one line each;
+/// `cargo xtask ci` sets it and prints the list at the end of its run.
+pub const SKIPPED_LOG_VAR: &str = "REIN_SKIPPED_LOG";
+
+/// Notes that the running test is skipped, and why: on stderr, and in the file
+/// [`SKIPPED_LOG_VAR`] names, so that a summary can tell how many tests did not run.
+pub fn skip(reason: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    eprintln!("skipping {test}: {reason}");
+    if let Some(log) = std::env::var_os(SKIPPED_LOG_VAR) {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log);
+        if let Ok(mut file) = file {
+            // One write per line: tests run in parallel, and appends of a line do not interleave.
+            let _ = file.write_all(format!("{test}: {reason}\n").as_bytes());
+        }
+    }
 }
 
 /// The text of reference file `name`, if it exists (same rule as [`reference_file`]).

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use rein::asynchronous::Jack;
-use rein::jack::NewDocument;
+use rein::jack::{DocumentId, NewDocument};
 use rein::WaitPolicy;
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (indexes, error) in report.failures() {
         println!("documents {indexes:?} were not accepted: {error}");
     }
-    let ids: Vec<String> = report.document_ids().into_iter().flatten().collect();
+    let ids: Vec<DocumentId> = report.document_ids().into_iter().flatten().collect();
     println!("{} documents accepted in {} requests", ids.len(), report.batches.len());
 
     let policy =

@@ -25,16 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |preset: WaitPolicy| preset.interval_below_floor(preset.poll_interval().div_f64(speed));
 
     let asset = jockey.upload_file(&path)?;
-    let asset_id = asset.id.clone().unwrap_or_default();
-    println!("uploaded {} as asset {asset_id}", path.display());
-    jockey.wait_for_asset_with(&asset_id, scaled(WaitPolicy::ASSET_DIRECT))?;
+    println!("uploaded {} as asset {}", path.display(), asset.id);
+    jockey.wait_for_asset_with(&asset.id, scaled(WaitPolicy::ASSET_DIRECT))?;
 
     let store = jockey.create_store(&CreateKnowledgeStore::new("rein example"))?;
-    let store_id = store.id.unwrap_or_default();
-    let item = jockey.add_item(&AddItem::new(&store_id, &asset_id))?;
-    let item_id = item.id.unwrap_or_default();
-    match jockey.wait_for_item_with(&store_id, &item_id, scaled(WaitPolicy::KNOWLEDGE_STORE_ITEM)) {
-        Ok(_) => println!("item {item_id} is indexed"),
+    let item = jockey.add_item(&AddItem::new(&store.id, &asset.id))?;
+    match jockey.wait_for_item_with(&store.id, &item.id, scaled(WaitPolicy::KNOWLEDGE_STORE_ITEM)) {
+        Ok(_) => println!("item {} is indexed", item.id),
         Err(Error::ResourceFailed(failed)) => {
             println!("indexing failed: {}", failed.message.as_deref().unwrap_or("no reason given"));
             return Ok(());
@@ -44,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     print!("answer: ");
     for event in
-        jockey.stream_response(&CreateResponse::ask(&store_id, "What happens in this video?"))?
+        jockey.stream_response(&CreateResponse::ask(&store.id, "What happens in this video?"))?
     {
         if let ResponseEvent::OutputTextDelta(delta) = event? {
             print!("{}", delta.delta);

@@ -2,15 +2,13 @@
 //! responses) and the **jack** API (document ingest, documents, query) that gets errors, rate
 //! limits, retries and polling right, so you never write a retry loop or a polling loop.
 //!
-//! - `rein::blocking` (feature `blocking`, on by default): [`blocking::Jockey`] and
+//! - [`blocking`] (feature `blocking`, on by default): [`blocking::Jockey`] and
 //!   [`blocking::Jack`] over ureq.
-//! - `rein::asynchronous` (feature `async`): the same clients, the same names, over hyper-util and
+//! - [`asynchronous`] (feature `async`): the same clients, the same methods, over hyper-util and
 //!   tokio; every call is `async`.
-//!
-//! Both run the same sans-IO core ([`rein_core`], re-exported here): requests validated before
-//! they are sent, errors decoded into one [`Error`] with the references' fix hints, retries that
-//! obey `Retry-After` and never outlive a deadline, one rate limiter per client, and waits that
-//! poll at the references' intervals.
+//! - [`jockey`] and [`jack`]: every request and model of the two APIs; [`Error`] and the policies
+//!   ([`RetryPolicy`], [`WaitPolicy`], [`Window`]) at the top; [`core`]: the sans-IO machinery
+//!   under the clients, for those who drive it themselves.
 //!
 //! ```no_run
 //! # #[cfg(feature = "blocking")]
@@ -18,10 +16,10 @@
 //! use rein::blocking::Jack;
 //! use rein::jack::NewDocument;
 //!
-//! let jack = Jack::from_env()?; // JACK_API_KEY
+//! let jack = Jack::from_env()?; // JACK_API_KEY (and JACK_BASE_URL to point elsewhere)
 //! let accepted = jack.ingest([NewDocument::new("Refunds take 5 days.")])?;
 //! for id in &accepted.document_ids {
-//!     jack.wait_for_document(id)?;
+//!     jack.wait_for_document(id)?; // every 5 s, up to 120 s; `failed` is an error
 //! }
 //! println!("{}", jack.query("How long do refunds take?")?.answer);
 //! # Ok(())
@@ -29,11 +27,151 @@
 //! # #[cfg(not(feature = "blocking"))]
 //! # fn main() {}
 //! ```
+//!
+//! Every call validates its request before sending (nothing is spent on a request the API would
+//! refuse), retries 429s after their `Retry-After` and 5xx with jittered backoff inside a
+//! deadline, shares one rate limiter per client, finds a create whose answer was lost instead of
+//! sending it twice, and fails with one [`Error`] that carries the references' fix hint and a
+//! message safe to show end users.
+//!
+//! # Against the emulator
+//!
+//! `rein-emulator` serves both APIs locally, faster than real time (`--speed 60`: a minute
+//! passes in a second). One setting makes a client keep up: [`time_scale`], the emulator's
+//! speed, runs the client's whole policy (retries, `Retry-After`, windows, poll intervals,
+//! timeouts) on a clock as fast. A bare host as the base URL gets the API's prefix (`/v1`).
+//!
+//! [`time_scale`]: blocking::ClientBuilder::time_scale
+//!
+//! ```
+//! # #[cfg(feature = "blocking")] {
+//! use rein::blocking::Jack;
+//! use rein_emulator::{spawn, Clock, Config, ServerConfig, DEMO_JACK_KEY};
+//!
+//! let emulator = ServerConfig { clock: Clock::scaled(60.0), ..ServerConfig::for_tests(Config::default()) };
+//! let server = spawn(emulator).expect("an emulator on a free loopback port");
+//! let jack = Jack::builder(DEMO_JACK_KEY)
+//!     .base_url(server.url())
+//!     .time_scale(server.time_scale())
+//!     .build()?;
+//! assert_eq!(jack.usage()?.rate_limit_rpm, Some(60));
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! One [`Error`] for everything, with what it takes to act on it: [`Error::hint`] (the
+//! references' cause and fix), [`Error::user_message`] (safe to show end users: never the
+//! server's raw text), [`Error::status`], [`Error::may_have_succeeded`] for a create whose
+//! answer was lost.
+//!
+//! ```no_run
+//! # #[cfg(feature = "blocking")] {
+//! use rein::{blocking::Jack, Error, ErrorKind};
+//!
+//! let jack = Jack::from_env()?;
+//! match jack.get_document("doc_1") {
+//!     Ok(doc) => println!("{}", doc.status),
+//!     Err(e) if e.api_error().is_some_and(|api| api.kind == ErrorKind::NotFound) => {
+//!         println!("gone: {}", e.hint().map_or("", |h| h.fix));
+//!     }
+//!     Err(e @ Error::Transport(_)) if e.may_have_succeeded() => println!("check before repeating"),
+//!     Err(e) => eprintln!("{e}\n(shown to users: {})", e.user_message()),
+//! }
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
+//!
+//! # Retries and waits
+//!
+//! Every default comes from the references (429 and 5xx retried, `Retry-After` obeyed, jack's
+//! 60 s after a 429 and 30 s before retrying a 500, jittered backoff, 5 attempts, a 600 s budget);
+//! each is a field of [`RetryPolicy`]. A wait polls at its preset's interval, which is also a
+//! floor ([`WaitPolicy`]).
+//!
+//! ```no_run
+//! # #[cfg(feature = "blocking")] {
+//! use std::time::Duration;
+//! use rein::{blocking::Jockey, RetryPolicy, WaitPolicy};
+//!
+//! let mut retry = RetryPolicy::default();
+//! retry.max_attempts = 3;
+//! retry.timeout = Duration::from_secs(120);
+//! let jockey = Jockey::builder("tlk_...").retry_policy(retry).build()?;
+//! let slow = WaitPolicy::KNOWLEDGE_STORE_ITEM.timeout(Duration::from_secs(1200));
+//! let item = jockey.wait_for_item_with("ks_1", "item_1", slow)?;
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
+//!
+//! # Creates that happen once
+//!
+//! Neither API has idempotency keys, so rein tags every create (asset, knowledge store, item,
+//! jack ingest) with a `rein_token` in the resource's metadata. When a create's answer is lost
+//! (a timeout or reset after sending, a gateway's 502 or 504), rein looks for the token before
+//! it ever sends the create again, so nothing is created twice. The token is visible in the
+//! resource's metadata; `ClientBuilder::tag_creates(false)` turns it off (a lost answer is then
+//! an error that says the create may have happened).
+//!
+//! # Events
+//!
+//! `ClientBuilder::on_event` takes a hook called for everything that happens inside calls:
+//! requests sent, retries and why, rate-limit pauses, poll progress, lookups after lost answers,
+//! batches of a split ingest. Events print as sentences.
+//!
+//! ```
+//! # #[cfg(feature = "blocking")] {
+//! use bytes::Bytes;
+//! use rein::{blocking::Jack, Event};
+//!
+//! let replies = std::sync::Mutex::new(vec![
+//!     http::Response::new(Bytes::from(r#"{"org_id":"org_1","rate_limit_rpm":60}"#)),
+//!     http::Response::builder().status(503).header("retry-after", "1").body(Bytes::new()).unwrap(),
+//! ]);
+//! let jack = Jack::builder("jack_test_key")
+//!     .transport(move |_req: http::Request<rein::core::Body>| Ok(replies.lock().unwrap().pop().unwrap()))
+//!     .manual_clock(rein::ManualClock::new()) // no real waiting here: a sleep moves the clock on
+//!     .on_event(|event: &Event| println!("{event}"))
+//!     .build()?;
+//! jack.usage()?; // prints "GET /v1/usage: attempt 1 failed (503); retrying in 1 s, as the server asked"
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
+//!
+//! # Tracing
+//!
+//! With the `tracing` feature, every event is also a `tracing` event (retries, pauses and
+//! throttling at `info`, the rest at `debug`), inside a `rein.call` span per call and a
+//! `rein.attempt` span per request. Install any subscriber (`tracing-subscriber`'s `fmt`, say)
+//! and set `RUST_LOG=rein=debug` to see them.
+//!
+//! # Testing your own code
+//!
+//! A client takes its transport, clock and sleeper from its builder. A closure is a transport;
+//! a [`ManualClock`] as both clock and sleeper makes every wait instant; and
+//! `rein_emulator::InProcess` answers with the emulator's model, in process, on that clock.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use rein_core::*;
+pub use rein_core::{jack, jockey, pages};
+pub use rein_core::{
+    Api, ApiError, ApiKey, AssetId, Backoff, BodyShape, CancelToken, ClientConfig,
+    DeadlineExceeded, DecodeError, DocumentId, Error, ErrorKind, Event, EventHook, Hint, ItemId,
+    Jitter, KnowledgeStoreId, Limiter, ManualClock, RateLimit, RateLimited, ResourceFailed,
+    RetryPolicy, RetryReason, TransportError, TransportErrorKind, TransportFailure,
+    ValidationError, WaitPolicy, WaitRefused, WaitTimedOut, Window,
+};
+/// JSON, for what requests take as JSON (an ingestion schema, document metadata).
+pub use serde_json;
+
+/// The sans-IO core: the machines the clients run (`Call`, `Wait`, `CreateOnce`, `Listing`),
+/// the `Machine` contract, time as values (`Moment`, `Now`), requests as values. For driving
+/// machines by hand, or writing an adapter; the clients need none of it.
+pub mod core {
+    pub use rein_core::*;
+}
 
 /// Blocking clients (feature `blocking`).
 #[cfg(feature = "blocking")]

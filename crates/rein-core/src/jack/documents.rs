@@ -15,6 +15,7 @@ use crate::status::{Phase, Pollable};
 use crate::target::Target;
 
 use super::hints;
+use super::ids::DocumentId;
 use super::lenient::{null_as_default, string_map};
 
 crate::open_enum! {
@@ -57,9 +58,9 @@ crate::open_enum! {
 /// the ISO-8601 text the server sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
-    /// The document id (`id`, or `_id`).
+    /// The document id (`id`, or `_id`). Required: a body without it fails to decode.
     #[serde(alias = "_id")]
-    pub id: String,
+    pub id: DocumentId,
     /// The uploaded file's name, for file ingests.
     #[serde(default)]
     pub filename: Option<String>,
@@ -127,12 +128,12 @@ fn check_id(id: &str) -> Result<(), ValidationError> {
 #[non_exhaustive]
 pub struct GetDocument {
     /// The document id.
-    pub document_id: String,
+    pub document_id: DocumentId,
 }
 
 impl GetDocument {
     /// Reads document `document_id`.
-    pub fn new(document_id: impl Into<String>) -> Self {
+    pub fn new(document_id: impl Into<DocumentId>) -> Self {
         GetDocument { document_id: document_id.into() }
     }
 }
@@ -150,11 +151,11 @@ impl ApiCall for GetDocument {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        check_id(&self.document_id)
+        check_id(self.document_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.document_id]).build()
+        target.request(Self::OPERATION, &[self.document_id.as_str()]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Document, DecodeError> {
@@ -216,12 +217,12 @@ impl ApiCall for ListDocuments {
 #[non_exhaustive]
 pub struct DeleteDocument {
     /// The document id.
-    pub document_id: String,
+    pub document_id: DocumentId,
 }
 
 impl DeleteDocument {
     /// Deletes document `document_id`.
-    pub fn new(document_id: impl Into<String>) -> Self {
+    pub fn new(document_id: impl Into<DocumentId>) -> Self {
         DeleteDocument { document_id: document_id.into() }
     }
 }
@@ -232,11 +233,11 @@ impl ApiCall for DeleteDocument {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        check_id(&self.document_id)
+        check_id(self.document_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.document_id]).build()
+        target.request(Self::OPERATION, &[self.document_id.as_str()]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

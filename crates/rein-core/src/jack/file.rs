@@ -16,6 +16,7 @@ use crate::request::Request;
 use crate::target::Target;
 
 use super::hints;
+use super::ids::DocumentId;
 use super::ingest::IngestStatus;
 use super::lenient::json_or_default;
 
@@ -203,8 +204,9 @@ impl ApiCall for IngestFile {
 /// Every field is optional: the references say only that file ingest "returns a document id".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileAccepted {
-    /// The new document's id, when the response carried one.
-    pub document_id: Option<String>,
+    /// The new document's id, when the response carried one (the response's shape is not
+    /// published, and an empty body is accepted, so it may be missing).
+    pub document_id: Option<DocumentId>,
     /// `accepted`, when the response said.
     pub status: Option<IngestStatus>,
     /// The organisation, when the response said.
@@ -217,13 +219,13 @@ pub struct FileAccepted {
 #[derive(Default, Deserialize)]
 struct FileAcceptedWire {
     #[serde(default)]
-    document_id: Option<String>,
+    document_id: Option<DocumentId>,
     #[serde(default)]
-    id: Option<String>,
+    id: Option<DocumentId>,
     #[serde(default, rename = "_id")]
-    underscore_id: Option<String>,
+    underscore_id: Option<DocumentId>,
     #[serde(default)]
-    document_ids: Option<Vec<String>>,
+    document_ids: Option<Vec<DocumentId>>,
     #[serde(default)]
     status: Option<IngestStatus>,
     #[serde(default)]

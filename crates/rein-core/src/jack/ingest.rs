@@ -16,6 +16,7 @@ use crate::request::Request;
 use crate::target::Target;
 
 use super::hints;
+use super::ids::DocumentId;
 use super::lenient::{json_or_default, null_as_default};
 
 /// The most documents one `POST /v1/ingest` takes. jack-api.md: "The ingest page says up to 50
@@ -336,7 +337,7 @@ impl IngestBatch {
     ///
     /// GUESS: the pairing assumes ids come back in document order; the references show one id
     /// per document but do not state the order.
-    pub fn ids_by_index(&self, accepted: &IngestAccepted) -> Option<Vec<(usize, String)>> {
+    pub fn ids_by_index(&self, accepted: &IngestAccepted) -> Option<Vec<(usize, DocumentId)>> {
         if accepted.document_ids.len() != self.request.documents.len() {
             return None;
         }
@@ -387,7 +388,7 @@ pub struct IngestAccepted {
     pub queued: Option<u64>,
     /// One id per document, in request order.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub document_ids: Vec<String>,
+    pub document_ids: Vec<DocumentId>,
 }
 
 /// What happened to each batch of a split ingest: nothing is lost, so a failed batch is reported
@@ -417,7 +418,7 @@ impl IngestReport {
 
     /// The document id of each input document, by input index: `None` where its batch failed
     /// or the ids could not be paired with documents.
-    pub fn document_ids(&self) -> Vec<Option<String>> {
+    pub fn document_ids(&self) -> Vec<Option<DocumentId>> {
         let len = self.batches.last().map_or(0, |(b, _)| b.indexes().end);
         let mut ids = vec![None; len];
         for (batch, result) in &self.batches {
@@ -463,11 +464,11 @@ impl crate::reconcile::Reconcile for Ingest {
         listing: Vec<super::Document>,
     ) -> crate::reconcile::Found<IngestAccepted> {
         use crate::reconcile::{Found, TOKEN_KEY};
-        let by_token: BTreeMap<&str, &str> = listing
+        let by_token: BTreeMap<&str, &DocumentId> = listing
             .iter()
-            .filter_map(|d| d.metadata.get(TOKEN_KEY).map(|t| (t.as_str(), d.id.as_str())))
+            .filter_map(|d| d.metadata.get(TOKEN_KEY).map(|t| (t.as_str(), &d.id)))
             .collect();
-        let ids: Vec<Option<&str>> = (0..self.documents.len())
+        let ids: Vec<Option<&DocumentId>> = (0..self.documents.len())
             .map(|i| by_token.get(format!("{token}.{i}").as_str()).copied())
             .collect();
         if ids.iter().all(Option::is_none) {
@@ -477,7 +478,7 @@ impl crate::reconcile::Reconcile for Ingest {
                 status: Some(IngestStatus::Accepted),
                 org_id: None,
                 queued: Some(ids.len() as u64),
-                document_ids: ids.into_iter().flatten().map(str::to_owned).collect(),
+                document_ids: ids.into_iter().flatten().cloned().collect(),
             })
         } else {
             Found::Partly

@@ -14,7 +14,8 @@
 //! | [`Query`] | `POST /v1/query` | [`QueryAnswer`] |
 //! | [`GetUsage`] | `GET /v1/usage` | [`Usage`] |
 //!
-//! Decoding: any 2xx is success. Unknown fields are ignored, fields the references do not
+//! Decoding: any 2xx is success. Unknown fields are ignored, a document without its `id` fails
+//! to decode (ids are [`DocumentId`]s, never empty stand-ins), fields the references do not
 //! guarantee are optional, and a document status rein does not know is kept and counts as
 //! pending. An empty body is accepted where the response is only an acknowledgement (delete,
 //! ingest, file ingest); where the response *is* the data (a document, a list, an answer,
@@ -74,6 +75,7 @@
 mod documents;
 mod file;
 pub mod hints;
+mod ids;
 mod ingest;
 mod ingest_many;
 mod lenient;
@@ -86,6 +88,7 @@ pub use documents::{
 pub use file::{
     FileAccepted, FileFormat, IngestFile, DEFAULT_BOUNDARY, FILE_FIELD, MAX_FILE_BYTES,
 };
+pub use ids::DocumentId;
 pub use ingest::{
     ingest_many, Ingest, IngestAccepted, IngestBatch, IngestReport, IngestStatus, NewDocument,
     CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_DOCUMENTS_PER_INGEST,

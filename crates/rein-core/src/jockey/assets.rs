@@ -25,6 +25,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::ids::AssetId;
 use super::PageRequest;
 use super::{check_metadata, check_page, check_page_limit, require_id, Metadata, MetadataRules};
 use crate::api::Operation;
@@ -161,11 +162,11 @@ pub struct AssetError {
 }
 
 /// An asset, as the create call returns it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Asset {
-    /// The asset's id (`_id` on the wire).
-    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    /// The asset's id (`_id` on the wire). Required: a body without it fails to decode.
+    #[serde(rename = "_id", alias = "id")]
+    pub id: AssetId,
     /// How it was uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<AssetMethod>,
@@ -373,11 +374,11 @@ optional_fields! {
 }
 
 /// An asset, as retrieve and list return it: [`Asset`] plus what processing produced.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AssetDetail {
-    /// The asset's id (`_id` on the wire).
-    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    /// The asset's id (`_id` on the wire). Required: a body without it fails to decode.
+    #[serde(rename = "_id", alias = "id")]
+    pub id: AssetId,
     /// How it was uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<AssetMethod>,
@@ -675,12 +676,12 @@ impl Asset {
 /// `GET /assets/{asset_id}`: an asset, to poll until `ready` or `failed`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GetAsset {
-    asset_id: String,
+    asset_id: AssetId,
 }
 
 impl GetAsset {
     /// The asset `asset_id`.
-    pub fn new(asset_id: impl Into<String>) -> Self {
+    pub fn new(asset_id: impl Into<AssetId>) -> Self {
         GetAsset { asset_id: asset_id.into() }
     }
 }
@@ -699,11 +700,11 @@ impl ApiCall for GetAsset {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("asset_id", &self.asset_id)
+        require_id("asset_id", self.asset_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.asset_id]).build()
+        target.request(Self::OPERATION, &[self.asset_id.as_str()]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<AssetDetail, DecodeError> {
@@ -716,7 +717,7 @@ impl ApiCall for GetAsset {
 pub struct ListAssets {
     page: Option<u32>,
     page_limit: Option<u32>,
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
     asset_types: Vec<AssetType>,
     filename: Option<String>,
 }
@@ -740,7 +741,7 @@ impl ListAssets {
     }
 
     /// Only these assets (repeated `asset_ids=` keys).
-    pub fn asset_ids<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+    pub fn asset_ids<S: Into<AssetId>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
         self.asset_ids.extend(ids.into_iter().map(Into::into));
         self
     }
@@ -767,7 +768,7 @@ impl ApiCall for ListAssets {
         check_page(self.page)?;
         check_page_limit("page_limit", self.page_limit)?;
         for (i, id) in self.asset_ids.iter().enumerate() {
-            require_id(&format!("asset_ids[{i}]"), id)?;
+            require_id(&format!("asset_ids[{i}]"), id.as_str())?;
         }
         Ok(())
     }
@@ -807,13 +808,13 @@ impl PageRequest for ListAssets {
 /// still reference the asset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeleteAsset {
-    asset_id: String,
+    asset_id: AssetId,
     force: Option<bool>,
 }
 
 impl DeleteAsset {
     /// Deletes asset `asset_id`.
-    pub fn new(asset_id: impl Into<String>) -> Self {
+    pub fn new(asset_id: impl Into<AssetId>) -> Self {
         DeleteAsset { asset_id: asset_id.into(), force: None }
     }
 
@@ -830,11 +831,14 @@ impl ApiCall for DeleteAsset {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("asset_id", &self.asset_id)
+        require_id("asset_id", self.asset_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.asset_id]).query_opt("force", self.force).build()
+        target
+            .request(Self::OPERATION, &[self.asset_id.as_str()])
+            .query_opt("force", self.force)
+            .build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -853,13 +857,13 @@ macro_rules! metadata_write {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq)]
         pub struct $name {
-            asset_id: String,
+            asset_id: AssetId,
             user_metadata: Metadata,
         }
 
         impl $name {
             /// Writes `user_metadata` to asset `asset_id`.
-            pub fn new(asset_id: impl Into<String>, user_metadata: Metadata) -> Self {
+            pub fn new(asset_id: impl Into<AssetId>, user_metadata: Metadata) -> Self {
                 $name {
                     asset_id: asset_id.into(),
                     user_metadata,
@@ -874,13 +878,13 @@ macro_rules! metadata_write {
 
 
             fn validate(&self) -> Result<(), ValidationError> {
-                require_id("asset_id", &self.asset_id)?;
+                require_id("asset_id", self.asset_id.as_str())?;
                 check_metadata("user_metadata", &self.user_metadata, MetadataRules::USER)
             }
 
             fn render(&self, target: &Target) -> Result<Request, Error> {
                 target
-                    .request(Self::OPERATION, &[&self.asset_id])
+                    .request(Self::OPERATION, &[self.asset_id.as_str()])
                     .json(&UserMetadataBody {
                         user_metadata: &self.user_metadata,
                     })
@@ -909,12 +913,12 @@ metadata_write! {
 /// `DELETE /assets/{asset_id}/user-metadata`: removes all user metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeleteAssetMetadata {
-    asset_id: String,
+    asset_id: AssetId,
 }
 
 impl DeleteAssetMetadata {
     /// Clears the user metadata of asset `asset_id`.
-    pub fn new(asset_id: impl Into<String>) -> Self {
+    pub fn new(asset_id: impl Into<AssetId>) -> Self {
         DeleteAssetMetadata { asset_id: asset_id.into() }
     }
 }
@@ -925,11 +929,11 @@ impl ApiCall for DeleteAssetMetadata {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("asset_id", &self.asset_id)
+        require_id("asset_id", self.asset_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.asset_id]).build()
+        target.request(Self::OPERATION, &[self.asset_id.as_str()]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {

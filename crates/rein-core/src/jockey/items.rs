@@ -23,6 +23,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::ids::{AssetId, ItemId, KnowledgeStoreId};
 use super::{
     check_metadata, check_page, check_page_limit, require_id, Metadata, MetadataRules, PageRequest,
     SortBy, SortOption,
@@ -92,18 +93,19 @@ pub struct ItemSystemMetadata {
 }
 
 /// An item of a knowledge store.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KnowledgeStoreItem {
-    /// The item's id (`_id` on the wire; prefix `ksi_`).
-    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    /// The item's id (`_id` on the wire; prefix `ksi_`). Required: a body without it fails to
+    /// decode.
+    #[serde(rename = "_id", alias = "id")]
+    pub id: ItemId,
     /// The kind of asset (required by the spec; optional here so a missing one does not fail
     /// the decode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_type: Option<ItemAssetType>,
-    /// The asset indexed.
+    /// The asset indexed (optional in the spec's `KnowledgeStoreItem` and in jockey-api.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub asset_id: Option<String>,
+    pub asset_id: Option<AssetId>,
     /// Indexing status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ItemStatus>,
@@ -142,7 +144,7 @@ impl Pollable for KnowledgeStoreItem {
 
 #[derive(Serialize)]
 struct AddItemBody<'a> {
-    asset_id: &'a str,
+    asset_id: &'a AssetId,
     #[serde(skip_serializing_if = "Option::is_none")]
     asset_type: Option<&'a ItemAssetType>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,15 +155,18 @@ struct AddItemBody<'a> {
 /// ready) to a store. Answered 202 with the item `queued`; poll it until `ready` or `failed`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AddItem {
-    knowledge_store_id: String,
-    asset_id: String,
+    knowledge_store_id: KnowledgeStoreId,
+    asset_id: AssetId,
     asset_type: Option<ItemAssetType>,
     metadata: Option<Metadata>,
 }
 
 impl AddItem {
     /// Adds asset `asset_id` to store `knowledge_store_id`.
-    pub fn new(knowledge_store_id: impl Into<String>, asset_id: impl Into<String>) -> Self {
+    pub fn new(
+        knowledge_store_id: impl Into<KnowledgeStoreId>,
+        asset_id: impl Into<AssetId>,
+    ) -> Self {
         AddItem {
             knowledge_store_id: knowledge_store_id.into(),
             asset_id: asset_id.into(),
@@ -189,8 +194,8 @@ impl ApiCall for AddItem {
     crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)?;
-        require_id("asset_id", &self.asset_id)?;
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
+        require_id("asset_id", self.asset_id.as_str())?;
         if let Some(meta) = &self.metadata {
             check_metadata("metadata", meta, MetadataRules::ITEM)?;
         }
@@ -199,7 +204,7 @@ impl ApiCall for AddItem {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         target
-            .request(Self::OPERATION, &[&self.knowledge_store_id])
+            .request(Self::OPERATION, &[self.knowledge_store_id.as_str()])
             .json(&AddItemBody {
                 asset_id: &self.asset_id,
                 asset_type: self.asset_type.as_ref(),
@@ -217,13 +222,16 @@ impl ApiCall for AddItem {
 /// `GET /knowledge-stores/{knowledge_store_id}/items/{item_id}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GetItem {
-    knowledge_store_id: String,
-    item_id: String,
+    knowledge_store_id: KnowledgeStoreId,
+    item_id: ItemId,
 }
 
 impl GetItem {
     /// Item `item_id` of store `knowledge_store_id`.
-    pub fn new(knowledge_store_id: impl Into<String>, item_id: impl Into<String>) -> Self {
+    pub fn new(
+        knowledge_store_id: impl Into<KnowledgeStoreId>,
+        item_id: impl Into<ItemId>,
+    ) -> Self {
         GetItem { knowledge_store_id: knowledge_store_id.into(), item_id: item_id.into() }
     }
 }
@@ -241,12 +249,13 @@ impl ApiCall for GetItem {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)?;
-        require_id("item_id", &self.item_id)
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
+        require_id("item_id", self.item_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.knowledge_store_id, &self.item_id]).build()
+        let params = [self.knowledge_store_id.as_str(), self.item_id.as_str()];
+        target.request(Self::OPERATION, &params).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStoreItem, DecodeError> {
@@ -258,7 +267,7 @@ impl ApiCall for GetItem {
 /// in some statuses (repeated `status=` keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListItems {
-    knowledge_store_id: String,
+    knowledge_store_id: KnowledgeStoreId,
     page: Option<u32>,
     page_limit: Option<u32>,
     sort_by: Option<SortBy>,
@@ -268,7 +277,7 @@ pub struct ListItems {
 
 impl ListItems {
     /// The items of store `knowledge_store_id`, first page, server defaults.
-    pub fn new(knowledge_store_id: impl Into<String>) -> Self {
+    pub fn new(knowledge_store_id: impl Into<KnowledgeStoreId>) -> Self {
         ListItems {
             knowledge_store_id: knowledge_store_id.into(),
             page: None,
@@ -322,7 +331,7 @@ impl ApiCall for ListItems {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
         check_page(self.page)?;
         check_page_limit("page_limit", self.page_limit)
     }
@@ -361,13 +370,16 @@ impl PageRequest for ListItems {
 /// `DELETE /knowledge-stores/{knowledge_store_id}/items/{item_id}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeleteItem {
-    knowledge_store_id: String,
-    item_id: String,
+    knowledge_store_id: KnowledgeStoreId,
+    item_id: ItemId,
 }
 
 impl DeleteItem {
     /// Deletes item `item_id` of store `knowledge_store_id`.
-    pub fn new(knowledge_store_id: impl Into<String>, item_id: impl Into<String>) -> Self {
+    pub fn new(
+        knowledge_store_id: impl Into<KnowledgeStoreId>,
+        item_id: impl Into<ItemId>,
+    ) -> Self {
         DeleteItem { knowledge_store_id: knowledge_store_id.into(), item_id: item_id.into() }
     }
 }
@@ -378,12 +390,13 @@ impl ApiCall for DeleteItem {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)?;
-        require_id("item_id", &self.item_id)
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
+        require_id("item_id", self.item_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.knowledge_store_id, &self.item_id]).build()
+        let params = [self.knowledge_store_id.as_str(), self.item_id.as_str()];
+        target.request(Self::OPERATION, &params).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -402,7 +415,7 @@ impl crate::reconcile::Reconcile for AddItem {
     }
 
     fn lookup(&self) -> ListItems {
-        ListItems::new(self.knowledge_store_id.clone())
+        ListItems::new(&self.knowledge_store_id)
             .page_limit(50)
             .sort_by(super::SortBy::CreatedAt)
             .sort_option(super::SortOption::Desc)

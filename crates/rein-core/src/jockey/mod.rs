@@ -12,10 +12,13 @@
 //! - [`items`]: the items of a store (indexing runs in the background).
 //! - [`responses`]: a question answered over a store; [`stream`]: its SSE events, typed.
 //! - [`ingestion`]: a store's ingestion config and the schema rules Jockey imposes on it.
+//! - [`ids`]: [`AssetId`], [`KnowledgeStoreId`], [`ItemId`].
 //!
 //! Models map the wire's `_id` to `id` (a plain `id` is read too; a body carrying both is a
 //! duplicate field and fails to decode), keep every optional field optional, ignore unknown
-//! fields and keep unknown enum values (an unknown status counts as pending).
+//! fields and keep unknown enum values (an unknown status counts as pending). An asset, store or
+//! item always has its id: a body without one fails to decode rather than yield an id that
+//! addresses nothing.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -30,7 +33,7 @@
 //!     br#"{"_id":"a1","status":"failed","error":{"message":"corrupt file"}}"#,
 //! ))?;
 //! let asset: AssetDetail = GetAsset::decode(reply)?;
-//! assert_eq!(asset.id.as_deref(), Some("a1"));
+//! assert_eq!(asset.id, "a1");
 //! assert_eq!(asset.phase(), Phase::Failed);
 //! assert_eq!(asset.failure_message(), Some("corrupt file"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -46,6 +49,7 @@ use crate::hint::Hint;
 use crate::pages::{Page, MAX_PAGE_LIMIT};
 
 pub mod assets;
+pub mod ids;
 pub mod ingestion;
 pub mod items;
 pub mod response_stream;
@@ -57,6 +61,7 @@ pub use assets::{
     Asset, AssetDetail, AssetMethod, AssetStatus, AssetType, CreateAsset, DeleteAsset,
     DeleteAssetMetadata, GetAsset, ListAssets, MergeAssetMetadata, ReplaceAssetMetadata,
 };
+pub use ids::{AssetId, ItemId, KnowledgeStoreId};
 pub use ingestion::{EnrichmentConfig, IngestionConfig};
 pub use items::{
     AddItem, DeleteItem, GetItem, ItemAssetType, ItemStatus, KnowledgeStoreItem, ListItems,

@@ -33,6 +33,7 @@ use bytes::Bytes;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::ids::KnowledgeStoreId;
 use super::require_id;
 use super::stream::{ResponseEvent, ResponseStreamDecoder};
 use crate::api::Operation;
@@ -80,12 +81,12 @@ pub struct Tool {
     /// What the tool is.
     pub kind: ToolType,
     /// The store it reads (for a `knowledge_store` tool).
-    pub knowledge_store_id: Option<String>,
+    pub knowledge_store_id: Option<KnowledgeStoreId>,
 }
 
 impl Tool {
     /// A `knowledge_store` tool over store `knowledge_store_id`.
-    pub fn knowledge_store(knowledge_store_id: impl Into<String>) -> Self {
+    pub fn knowledge_store(knowledge_store_id: impl Into<KnowledgeStoreId>) -> Self {
         Tool { kind: ToolType::KnowledgeStore, knowledge_store_id: Some(knowledge_store_id.into()) }
     }
 }
@@ -214,7 +215,7 @@ pub struct CreateResponse {
 impl CreateResponse {
     /// A request over store `knowledge_store_id`, with no input yet (add it with
     /// [`message`](CreateResponse::message)).
-    pub fn new(knowledge_store_id: impl Into<String>) -> Self {
+    pub fn new(knowledge_store_id: impl Into<KnowledgeStoreId>) -> Self {
         CreateResponse {
             shape: ResponsesShape::default(),
             tools: vec![Tool::knowledge_store(knowledge_store_id)],
@@ -229,7 +230,10 @@ impl CreateResponse {
     }
 
     /// A question `content` over store `knowledge_store_id`.
-    pub fn ask(knowledge_store_id: impl Into<String>, content: impl Into<String>) -> Self {
+    pub fn ask(
+        knowledge_store_id: impl Into<KnowledgeStoreId>,
+        content: impl Into<String>,
+    ) -> Self {
         CreateResponse::new(knowledge_store_id).message(content)
     }
 
@@ -305,7 +309,8 @@ impl CreateResponse {
     fn the_store(&self) -> Option<&str> {
         match self.tools.as_slice() {
             [tool] if tool.kind == ToolType::KnowledgeStore => {
-                tool.knowledge_store_id.as_deref().filter(|id| !id.is_empty())
+                let id = tool.knowledge_store_id.as_ref()?.as_str();
+                (!id.is_empty()).then_some(id)
             }
             _ => None,
         }

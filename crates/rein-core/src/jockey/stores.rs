@@ -29,6 +29,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::ids::KnowledgeStoreId;
 use super::ingestion::IngestionConfig;
 use super::items::ItemAssetType;
 use super::{
@@ -45,11 +46,12 @@ use crate::request::Request;
 use crate::target::Target;
 
 /// A knowledge store.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KnowledgeStore {
-    /// The store's id (`_id` on the wire; prefix `ks_`).
-    #[serde(rename = "_id", alias = "id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    /// The store's id (`_id` on the wire; prefix `ks_`). Required: a body without it fails to
+    /// decode.
+    #[serde(rename = "_id", alias = "id")]
+    pub id: KnowledgeStoreId,
     /// Its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -167,12 +169,12 @@ impl ApiCall for CreateKnowledgeStore {
 /// `GET /knowledge-stores/{knowledge_store_id}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GetKnowledgeStore {
-    knowledge_store_id: String,
+    knowledge_store_id: KnowledgeStoreId,
 }
 
 impl GetKnowledgeStore {
     /// The store `knowledge_store_id`.
-    pub fn new(knowledge_store_id: impl Into<String>) -> Self {
+    pub fn new(knowledge_store_id: impl Into<KnowledgeStoreId>) -> Self {
         GetKnowledgeStore { knowledge_store_id: knowledge_store_id.into() }
     }
 }
@@ -183,11 +185,11 @@ impl ApiCall for GetKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.knowledge_store_id]).build()
+        target.request(Self::OPERATION, &[self.knowledge_store_id.as_str()]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<KnowledgeStore, DecodeError> {
@@ -276,7 +278,7 @@ impl PageRequest for ListKnowledgeStores {
 /// metadata of a store (new metadata replaces the old in full).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UpdateKnowledgeStore {
-    knowledge_store_id: String,
+    knowledge_store_id: KnowledgeStoreId,
     name: Option<String>,
     description: Option<String>,
     metadata: Option<Metadata>,
@@ -284,7 +286,7 @@ pub struct UpdateKnowledgeStore {
 
 impl UpdateKnowledgeStore {
     /// An update of store `knowledge_store_id` that changes nothing yet.
-    pub fn new(knowledge_store_id: impl Into<String>) -> Self {
+    pub fn new(knowledge_store_id: impl Into<KnowledgeStoreId>) -> Self {
         UpdateKnowledgeStore {
             knowledge_store_id: knowledge_store_id.into(),
             name: None,
@@ -318,7 +320,7 @@ impl ApiCall for UpdateKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
         if let Some(name) = &self.name {
             check_name(name)?;
         }
@@ -330,7 +332,7 @@ impl ApiCall for UpdateKnowledgeStore {
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
         target
-            .request(Self::OPERATION, &[&self.knowledge_store_id])
+            .request(Self::OPERATION, &[self.knowledge_store_id.as_str()])
             .json(&StoreBody {
                 name: self.name.as_deref(),
                 description: self.description.as_deref(),
@@ -348,12 +350,12 @@ impl ApiCall for UpdateKnowledgeStore {
 /// `DELETE /knowledge-stores/{knowledge_store_id}` (its items are deleted too).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeleteKnowledgeStore {
-    knowledge_store_id: String,
+    knowledge_store_id: KnowledgeStoreId,
 }
 
 impl DeleteKnowledgeStore {
     /// Deletes store `knowledge_store_id`.
-    pub fn new(knowledge_store_id: impl Into<String>) -> Self {
+    pub fn new(knowledge_store_id: impl Into<KnowledgeStoreId>) -> Self {
         DeleteKnowledgeStore { knowledge_store_id: knowledge_store_id.into() }
     }
 }
@@ -364,11 +366,11 @@ impl ApiCall for DeleteKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.knowledge_store_id]).build()
+        target.request(Self::OPERATION, &[self.knowledge_store_id.as_str()]).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<(), DecodeError> {
@@ -492,13 +494,13 @@ pub const EMPTY_PAGE_TOKEN_HINT: Hint = Hint::new(
 /// token (a bad token gives 400, an expired one 410).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchKnowledgeStore {
-    knowledge_store_id: String,
+    knowledge_store_id: KnowledgeStoreId,
     body: SearchBody,
 }
 
 impl SearchKnowledgeStore {
     /// A search of store `knowledge_store_id` for `text`.
-    pub fn new(knowledge_store_id: impl Into<String>, text: impl Into<String>) -> Self {
+    pub fn new(knowledge_store_id: impl Into<KnowledgeStoreId>, text: impl Into<String>) -> Self {
         SearchKnowledgeStore {
             knowledge_store_id: knowledge_store_id.into(),
             body: SearchBody {
@@ -558,7 +560,7 @@ impl ApiCall for SearchKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", &self.knowledge_store_id)?;
+        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
         if self.body.query.text.trim().is_empty() {
             return Err(ValidationError::new(
                 "query.text",
@@ -578,7 +580,10 @@ impl ApiCall for SearchKnowledgeStore {
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
-        target.request(Self::OPERATION, &[&self.knowledge_store_id]).json(&self.body).build()
+        target
+            .request(Self::OPERATION, &[self.knowledge_store_id.as_str()])
+            .json(&self.body)
+            .build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<SearchResponse, DecodeError> {

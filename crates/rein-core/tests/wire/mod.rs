@@ -123,7 +123,7 @@ pub fn answer<M: Machine>(
     outcome: Result<http::Response<Bytes>, TransportError>,
     now: Now,
 ) -> M {
-    let (_, awaiting) = exchange.send(now.moment);
+    let (_, awaiting) = exchange.send(now);
     awaiting.answer(outcome, now)
 }
 
@@ -145,7 +145,7 @@ where
             Step::Send(exchange) => {
                 let req = exchange.request();
                 writeln!(out, "{:?} send {} {}", now.moment, req.method(), req.uri().path()).ok();
-                let (_, awaiting) = exchange.send(now.moment);
+                let (_, awaiting) = exchange.send(now);
                 now = now.advanced_to(now.moment + latency);
                 let reply = replies.next().expect("the script has a reply for every send");
                 match &reply {
