@@ -5,10 +5,11 @@
 
 use std::convert::Infallible;
 
-use super::ingest::{ingest_many, IngestBatch, IngestReport, NewDocument};
+use super::ingest::{ingest_many, IngestAccepted, IngestBatch, IngestReport, NewDocument};
 use crate::api::Operation;
 use crate::api_call::ApiCall;
 use crate::error::Error;
+use crate::event::{Event, Events};
 use crate::machine::{Input, Internal, Machine, Next};
 use crate::reconcile::CreateOnce;
 use crate::runner::Runner;
@@ -18,6 +19,8 @@ use crate::time::Now;
 #[derive(Debug)]
 pub struct IngestMany {
     runner: Runner,
+    events: Events,
+    total: u32,
     batches: std::vec::IntoIter<IngestBatch>,
     current: Option<(IngestBatch, CreateOnce<IngestBatch>)>,
     report: IngestReport,
@@ -30,12 +33,28 @@ impl IngestMany {
         runner: &Runner,
         documents: impl IntoIterator<Item = D>,
     ) -> Result<Self, Error> {
+        let batches = ingest_many(documents)?;
         Ok(IngestMany {
             runner: runner.clone(),
-            batches: ingest_many(documents)?.into_iter(),
+            events: runner.events(),
+            total: u32::try_from(batches.len()).unwrap_or(u32::MAX),
+            batches: batches.into_iter(),
             current: None,
             report: IngestReport::default(),
         })
+    }
+}
+
+impl IngestMany {
+    /// Records a batch's outcome, and says so to the event hook: progress of a long ingest.
+    fn record(&mut self, batch: IngestBatch, result: Result<IngestAccepted, Error>) {
+        let accepted = result.is_ok();
+        self.report.record(batch, result);
+        let batch = u32::try_from(self.report.batches.len()).unwrap_or(u32::MAX);
+        let accepted_batches = self.report.batches.iter().filter_map(|(_, r)| r.as_ref().ok());
+        let documents = accepted_batches.map(|a| a.document_ids.len() as u64).sum();
+        let (operation, batches) = (IngestBatch::OPERATION, self.total);
+        self.events.emit(|| Event::Batch { operation, batch, batches, accepted, documents });
     }
 }
 
@@ -50,16 +69,14 @@ impl Machine for IngestMany {
                     Ok(next) => return next,
                     Err(result) => {
                         if let Some((batch, _)) = self.current.take() {
-                            self.report.record(batch, result);
+                            self.record(batch, result);
                         }
                     }
                 },
                 None => match self.batches.next() {
                     Some(batch) => match self.runner.create_once(&batch) {
                         Ok(create) => self.current = Some((batch, create)),
-                        Err(e) => {
-                            self.report.record(batch, Err(e));
-                        }
+                        Err(e) => self.record(batch, Err(e)),
                     },
                     None => return Next::Done(Ok(std::mem::take(&mut self.report))),
                 },
