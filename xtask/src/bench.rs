@@ -55,6 +55,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         report.push_str(&cmd!(sh, "{bench} upload {emulator} {mode}").read()?);
         report.push('\n');
     }
+    report.push_str(&newcomer_programs(&sh)?);
     let host = cmd!(sh, "uname -srm").read().unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     report.push_str(&format!("\nMachine: {host}, {cpus} CPUs.\n"));
@@ -65,6 +66,33 @@ pub(crate) fn run(args: &[String]) -> Result {
     println!("{report}");
     println!("(written to target/bench/report.md)");
     Ok(())
+}
+
+/// The two programs of a newcomer's first hour (crates/rein/examples), each against an
+/// in-process emulator at speed 60 with faults on a fifth of the requests, timed whole.
+fn newcomer_programs(sh: &Shell) -> Result<String> {
+    let programs = [("jack_ingest_and_wait", 30.0), ("blocking_upload_and_wait", 10.0)];
+    cmd!(sh, "cargo build --release --locked -p rein --example jack_ingest_and_wait --example blocking_upload_and_wait").run()?;
+    let mut out = String::from(
+        "\n\n## A newcomer's two programs (emulator at speed 60, faults 0.2)\n\n\
+         | program | real time | target | last line |\n|---|---|---|---|\n",
+    );
+    for (program, target) in programs {
+        let bin = format!("target/release/examples/{program}");
+        let start = std::time::Instant::now();
+        let output = cmd!(sh, "{bin}")
+            .env("REIN_EXAMPLE_FAULTS", "0.2")
+            .env_remove("JACK_API_KEY")
+            .env_remove("TWELVELABS_API_KEY")
+            .ignore_status()
+            .output()?;
+        let secs = start.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let last = text.lines().last().unwrap_or("").chars().take(80).collect::<String>();
+        let met = if output.status.success() && secs < target { "met" } else { "missed" };
+        out.push_str(&format!("| {program} | {secs:.1} s | under {target} s: {met} | {last} |\n"));
+    }
+    Ok(out)
 }
 
 /// Per row of the throughput tables: each process's median ratio, and the median of those.

@@ -24,15 +24,15 @@ pub type ResponseStream = Items<ResponseEvents>;
 
 rein_core::__clients! {
     [async] [.await]
-    /// An async client of Jockey. Every method is `rein_blocking::Jockey`'s, awaited; dropping a
+    /// An async client of Jockey. Every method is `rein::blocking::Jockey`'s, awaited; dropping a
     /// call's future stops it (nothing more is sent), and clones share one connection pool and one
     /// rate limiter, so a fleet of tasks can share a client.
     ///
     /// ```no_run
-    /// use rein_async::Jockey;
-    /// use rein_core::jockey::AddItem;
+    /// use rein::asynchronous::Jockey;
+    /// use rein::jockey::AddItem;
     ///
-    /// # async fn index(store_id: String) -> Result<(), rein_core::Error> {
+    /// # async fn index(store_id: String) -> Result<(), rein::Error> {
     /// let jockey = Jockey::from_env()?;
     /// let mut tasks = tokio::task::JoinSet::new();
     /// for url in ["https://example.com/a.mp4", "https://example.com/b.mp4"] {
@@ -52,14 +52,14 @@ rein_core::__clients! {
     /// # }
     /// ```
     struct Jockey;
-    /// An async client of jack. Every method is `rein_blocking::Jack`'s, awaited; all calls of a
+    /// An async client of jack. Every method is `rein::blocking::Jack`'s, awaited; all calls of a
     /// client and its clones share jack's 60-requests-per-minute window.
     ///
     /// ```no_run
-    /// use rein_async::Jack;
-    /// use rein_core::jack::NewDocument;
+    /// use rein::asynchronous::Jack;
+    /// use rein::jack::NewDocument;
     ///
-    /// # async fn ingest() -> Result<(), rein_core::Error> {
+    /// # async fn ingest() -> Result<(), rein::Error> {
     /// let jack = Jack::from_env()?;
     /// let docs = (0..120).map(|i| NewDocument::new(format!("Note {i}")));
     /// let report = jack.ingest_many(docs).await?; // 3 requests of up to 50 documents

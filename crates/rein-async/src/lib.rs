@@ -3,8 +3,8 @@
 //!
 //! Everything rein decides (what to send, whether to retry, how long to wait, when a wait is
 //! over) is decided by `rein-core`; this crate moves bytes and waits. The API is the blocking
-//! adapter's, with `.await`: `rein_async::Jack::from_env()?.query("...").await` here is
-//! `rein_blocking::Jack::from_env()?.query("...")` there. See [`Jockey`] and [`Jack`] for the
+//! adapter's, with `.await`: `rein::asynchronous::Jack::from_env()?.query("...").await` here is
+//! `rein::blocking::Jack::from_env()?.query("...")` there. See [`Jockey`] and [`Jack`] for the
 //! clients, [`Transport`] for plugging in another HTTP stack, and [`CancelToken`] for stopping
 //! calls from another task.
 //!
@@ -28,13 +28,13 @@
 //! ```
 //! use std::time::Duration;
 //! use bytes::Bytes;
-//! use rein_async::Jack;
+//! use rein::asynchronous::Jack;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), rein_core::Error> {
+//! # async fn main() -> Result<(), rein::Error> {
 //! tokio::time::pause(); // waits take no real time
 //! let jack = Jack::builder("jack_test_key")
-//!     .transport(|_req: http::Request<rein_core::Body>| async {
+//!     .transport(|_req: http::Request<rein::core::Body>| async {
 //!         let body = r#"{"org_id":"org_1","rate_limit_rpm":60}"#;
 //!         Ok(http::Response::new(Bytes::from(body)))
 //!     })

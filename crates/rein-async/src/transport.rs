@@ -25,15 +25,15 @@ pub type StreamingResponse = http::Response<BodyStream>;
 ///
 /// ```
 /// use bytes::Bytes;
-/// use rein_async::Transport;
+/// use rein::asynchronous::Transport;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let always_ok = |_req: http::Request<rein_core::Body>| async {
+/// let always_ok = |_req: http::Request<rein::core::Body>| async {
 ///     Ok(http::Response::new(Bytes::from_static(b"{}")))
 /// };
-/// let response = always_ok.send(http::Request::new(rein_core::Body::Empty)).await?;
+/// let response = always_ok.send(http::Request::new(rein::core::Body::Empty)).await?;
 /// assert_eq!(response.status(), 200);
-/// # Ok::<(), rein_core::TransportError>(())
+/// # Ok::<(), rein::TransportError>(())
 /// # }).unwrap();
 /// ```
 #[async_trait]

@@ -29,8 +29,8 @@ rein_core::__clients! {
     /// share the connection pool, the rate limiter and its pauses.
     ///
     /// ```no_run
-    /// use rein_blocking::Jockey;
-    /// use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse};
+    /// use rein::blocking::Jockey;
+    /// use rein::jockey::{AddItem, CreateKnowledgeStore, CreateResponse};
     ///
     /// let jockey = Jockey::from_env()?; // TWELVELABS_API_KEY (and TWELVELABS_BASE_URL)
     /// let asset = jockey.upload_file("demo.mp4")?; // streamed from disk
@@ -41,15 +41,15 @@ rein_core::__clients! {
     /// for event in jockey.stream_response(&CreateResponse::ask(&store.id, "What happens?"))? {
     ///     println!("{:?}", event?);
     /// }
-    /// # Ok::<(), rein_core::Error>(())
+    /// # Ok::<(), rein::Error>(())
     /// ```
     struct Jockey;
     /// A blocking client of jack (`https://api.usejack.io/v1`), sharing one 60-per-minute window
     /// and 429 pause between all of its calls and clones.
     ///
     /// ```no_run
-    /// use rein_blocking::Jack;
-    /// use rein_core::jack::NewDocument;
+    /// use rein::blocking::Jack;
+    /// use rein::jack::NewDocument;
     ///
     /// let jack = Jack::from_env()?; // JACK_API_KEY, and JACK_BASE_URL to point elsewhere
     /// let accepted = jack.ingest([NewDocument::new("Refunds take 5 days.").metadata("lang", "en")])?;
@@ -58,7 +58,7 @@ rein_core::__clients! {
     ///     println!("{id}: {} chunks", doc.chunk_count.unwrap_or(0));
     /// }
     /// println!("{}", jack.query("How long do refunds take?")?.answer);
-    /// # Ok::<(), rein_core::Error>(())
+    /// # Ok::<(), rein::Error>(())
     /// ```
     struct Jack;
     pages = PageIter, search = SearchIter, events = ResponseStream

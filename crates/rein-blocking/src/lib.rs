@@ -9,15 +9,15 @@
 //! # Testing without waiting
 //!
 //! A client takes its clock and its sleeper from the builder. Given a
-//! [`ManualClock`](rein_core::ManualClock) as both, every wait moves the clock on instead of
-//! sleeping: here a 429 asks for a minute, and the call completes at once, a minute later on
+//! [`ManualClock`](rein_core::ManualClock) as both (`manual_clock`), every wait moves the clock
+//! on instead of sleeping: here a 429 asks for a minute, and the call completes at once, a minute later on
 //! the clock.
 //!
 //! ```
 //! use std::time::Duration;
 //! use bytes::Bytes;
-//! use rein_blocking::Jack;
-//! use rein_core::ManualClock;
+//! use rein::blocking::Jack;
+//! use rein::ManualClock;
 //!
 //! let clock = ManualClock::new();
 //! let replies = std::sync::Mutex::new(vec![
@@ -25,11 +25,10 @@
 //!     http::Response::builder().status(429).header("retry-after", "60").body(Bytes::new())?,
 //! ]);
 //! let jack = Jack::builder("jack_test_key")
-//!     .transport(move |_req: http::Request<rein_core::Body>| {
+//!     .transport(move |_req: http::Request<rein::core::Body>| {
 //!         Ok(replies.lock().unwrap().pop().expect("a reply"))
 //!     })
-//!     .clock(clock.clone())
-//!     .sleeper(clock.clone())
+//!     .manual_clock(clock.clone()) // the client's clock, and its sleeper
 //!     .build()?;
 //! assert_eq!(jack.usage()?.org_id.as_deref(), Some("org_1"));
 //! assert_eq!(clock.now().moment.since_origin(), Duration::from_secs(60));

@@ -19,14 +19,14 @@ pub type StreamingResponse = http::Response<Box<dyn Read + Send>>;
 ///
 /// ```
 /// use bytes::Bytes;
-/// use rein_blocking::Transport;
+/// use rein::blocking::Transport;
 ///
-/// let always_ok = |_req: http::Request<rein_core::Body>| {
+/// let always_ok = |_req: http::Request<rein::core::Body>| {
 ///     Ok(http::Response::new(Bytes::from_static(b"{}")))
 /// };
-/// let response = always_ok.send(http::Request::new(rein_core::Body::Empty))?;
+/// let response = always_ok.send(http::Request::new(rein::core::Body::Empty))?;
 /// assert_eq!(response.status(), 200);
-/// # Ok::<(), rein_core::TransportError>(())
+/// # Ok::<(), rein::TransportError>(())
 /// ```
 pub trait Transport: Send + Sync {
     /// Sends `request` and reads the whole response.

@@ -454,7 +454,10 @@ impl fmt::Display for TransportFailure {
 
 impl std::error::Error for TransportFailure {}
 
-/// A request refused before it was sent.
+/// A request refused before it was sent, with every problem the checks found.
+///
+/// `field`, `problem` and `hint` are the first problem; [`others`](ValidationError::others)
+/// holds the rest, in the order found, so one round of fixes can clear them all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ValidationError {
@@ -462,20 +465,95 @@ pub struct ValidationError {
     pub field: String,
     /// What is wrong.
     pub problem: String,
-    /// The references' fix.
+    /// The fix (a row of the references' tables as [`Hint::pre_flight`] shows it, or rein's).
+    pub hint: Hint,
+    /// Every problem found after the first.
+    pub others: Vec<Problem>,
+}
+
+/// One problem of a request refused before it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// The offending field, as the API names it.
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+    /// The fix.
     pub hint: Hint,
 }
 
-impl ValidationError {
-    /// A validation failure of `field`.
+impl Problem {
+    /// A problem of `field`. A status row's hint is kept without its HTTP status
+    /// ([`Hint::pre_flight`]): nothing was sent, so no status applies.
     pub fn new(field: impl Into<String>, problem: impl Into<String>, hint: Hint) -> Self {
-        ValidationError { field: field.into(), problem: problem.into(), hint }
+        Problem { field: field.into(), problem: problem.into(), hint: hint.pre_flight() }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} (fix: {})", self.field, self.problem, self.hint.fix)
+    }
+}
+
+impl ValidationError {
+    /// A validation failure of `field`, with one problem. A status row's hint is kept without
+    /// its HTTP status ([`Hint::pre_flight`]): nothing was sent, so no status applies.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>, hint: Hint) -> Self {
+        ValidationError::from(Problem::new(field, problem, hint))
+    }
+
+    /// `Ok` when `problems` is empty; otherwise one error carrying them all, in order.
+    pub fn check(problems: Vec<Problem>) -> Result<(), ValidationError> {
+        let mut problems = problems.into_iter();
+        match problems.next() {
+            None => Ok(()),
+            Some(first) => {
+                Err(ValidationError { others: problems.collect(), ..ValidationError::from(first) })
+            }
+        }
+    }
+
+    /// How many problems were found (at least one).
+    pub fn count(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    /// Every problem, the first included, in the order found.
+    pub fn into_problems(self) -> Vec<Problem> {
+        let first = Problem { field: self.field, problem: self.problem, hint: self.hint };
+        std::iter::once(first).chain(self.others).collect()
+    }
+}
+
+impl From<Problem> for ValidationError {
+    fn from(p: Problem) -> Self {
+        ValidationError { field: p.field, problem: p.problem, hint: p.hint, others: Vec::new() }
     }
 }
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid request: {}: {}; fix: {}", self.field, self.problem, self.hint.fix)
+        if self.others.is_empty() {
+            return write!(
+                f,
+                "invalid request: {}: {}; fix: {}",
+                self.field, self.problem, self.hint.fix
+            );
+        }
+        write!(
+            f,
+            "invalid request: {} problems: {}: {} (fix: {})",
+            self.count(),
+            self.field,
+            self.problem,
+            self.hint.fix
+        )?;
+        for other in &self.others {
+            write!(f, "; {other}")?;
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,10 @@
 //! Endpoint", matched on the operation and words of the server's code or message), then against
 //! the per-status rows of its API's status table. Rows marked "rein" are not in the references;
 //! they cover statuses the references list without a fix.
+//!
+//! A status row names its HTTP status ("Unprocessable Entity — field validation failed"). A
+//! request refused before sending got no status, so validation shows a row through
+//! [`Hint::pre_flight`]: the same fix, and the cause without the status.
 
 use std::fmt;
 
@@ -23,6 +27,43 @@ impl Hint {
     pub const fn new(cause: &'static str, fix: &'static str) -> Self {
         Hint { cause, fix }
     }
+
+    /// This hint as a request refused before sending shows it: a status row's cause without its
+    /// HTTP status ("Unprocessable Entity — field validation failed" becomes "Field validation
+    /// failed"), since nothing was sent and no status was given. Any other hint is unchanged.
+    ///
+    /// ```
+    /// use rein::core::hint::rows;
+    ///
+    /// assert_eq!(rows::JACK_422.pre_flight().cause, "Field validation failed");
+    /// assert_eq!(rows::JACK_422.pre_flight().fix, rows::JACK_422.fix);
+    /// assert_eq!(rows::STORE_NAME_REQUIRED.pre_flight(), rows::STORE_NAME_REQUIRED);
+    /// ```
+    pub fn pre_flight(self) -> Hint {
+        use rows::*;
+        // jack's rows: the words after the status. Jockey's status rows are the status alone,
+        // so their cause is read off their fix.
+        let cause = match self {
+            JOCKEY_400 => "Invalid request parameters",
+            JOCKEY_401 => "Missing or invalid API key",
+            JOCKEY_403 => "The API key lacks a permission",
+            JOCKEY_404 => "A resource ID that names nothing",
+            JOCKEY_429 => "Requests over the rate limit",
+            JOCKEY_5XX => "A failure on the server's side",
+            // rein never sends malformed JSON, so only the row's second cause can apply.
+            JACK_400 => "Missing required field",
+            JACK_401 => "Missing or invalid API key",
+            JACK_403 => "API key has been revoked",
+            JACK_404 => "Document or resource does not exist",
+            JACK_413 => "File exceeds 100MB",
+            JACK_415 => "File format not supported",
+            JACK_422 => "Field validation failed",
+            JACK_429 => "Rate limit exceeded",
+            JACK_5XX => "Something went wrong on jack's end",
+            _ => return self,
+        };
+        Hint { cause, fix: self.fix }
+    }
 }
 
 impl fmt::Debug for Hint {
@@ -37,7 +78,8 @@ impl fmt::Display for Hint {
     }
 }
 
-/// Hints named after the references' rows, shared by error decoding and pre-flight validation.
+/// Hints named after the references' rows, shared by error decoding and pre-flight validation
+/// (which shows them through [`Hint::pre_flight`]).
 pub mod rows {
     use super::Hint;
 

@@ -26,7 +26,7 @@
 //! ```
 //! use std::time::Duration;
 //! use bytes::Bytes;
-//! use rein_core::{Api, Call, Machine, Now, Operation, RetryPolicy, Step, Target};
+//! use rein::core::{Api, Call, Machine, Now, Operation, RetryPolicy, Step, Target};
 //!
 //! let target = Target::new(Api::Jack, "https://api.usejack.io/v1", "jack_demo_key")?;
 //! let request = target.request(Operation::Usage, &[]).build()?;
@@ -37,7 +37,7 @@
 //!     http::Response::builder().status(200)
 //!         .body(Bytes::from_static(br#"{"org_id":"org_1","rate_limit_rpm":60}"#))?,
 //! ].into_iter();
-//! let mut transport = |_req: http::Request<rein_core::Body>| Ok(replies.next().expect("a reply"));
+//! let mut transport = |_req: http::Request<rein::core::Body>| Ok(replies.next().expect("a reply"));
 //!
 //! let mut now = Now::fake(0.0);
 //! let mut call = Call::new(request, RetryPolicy::for_api(Api::Jack));
@@ -117,7 +117,7 @@ pub use call::Call;
 pub use cancel::CancelToken;
 pub use config::{ClientConfig, Settings};
 pub use error::{
-    ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, RateLimited,
+    ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, Problem, RateLimited,
     ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,
     WaitRefused, WaitTimedOut,
 };

@@ -20,7 +20,7 @@
 //! A machine polled twice, without the answer it asked for, does not compile:
 //!
 //! ```compile_fail,E0382
-//! # use rein_core::{Api, Call, Machine, Now, Operation, RetryPolicy, Target};
+//! # use rein::core::{Api, Call, Machine, Now, Operation, RetryPolicy, Target};
 //! # let target = Target::new(Api::Jack, "https://api.usejack.io/v1", "jack_k").unwrap();
 //! # let request = target.request(Operation::Usage, &[]).build().unwrap();
 //! let call = Call::new(request, RetryPolicy::default());
@@ -31,7 +31,7 @@
 //! and no other crate can implement [`Machine`] (its raw methods take types it cannot name):
 //!
 //! ```compile_fail,E0432
-//! use rein_core::machine::{Input, Internal, Next};
+//! use rein::core::machine::{Input, Internal, Next};
 //! ```
 
 use std::convert::Infallible;

@@ -373,7 +373,7 @@ impl RequestBuilder<'_> {
             Error::Invalid(Box::new(ValidationError::new(
                 "path",
                 format!("cannot form a path: {e}"),
-                rows::JOCKEY_404,
+                BASE_URL_HINT,
             )))
         })?);
         let uri = Uri::from_parts(parts).map_err(|e| {

@@ -207,7 +207,8 @@ pub trait Clock: Send + Sync + fmt::Debug {
 ///
 /// ```
 /// use std::time::Duration;
-/// use rein_core::{Clock, ManualClock, Moment};
+/// use rein::core::{Clock, Moment};
+/// use rein::ManualClock;
 ///
 /// let clock = ManualClock::new();
 /// clock.advance(Duration::from_secs(90));

@@ -6,7 +6,7 @@ mod jockey_support;
 use jockey_support::target;
 use rein_core::hint::rows;
 use rein_core::jockey::assets::*;
-use rein_core::jockey::ingestion::{IngestionConfig, EMPTY_DESCRIPTION_HINT};
+use rein_core::jockey::ingestion::*;
 use rein_core::jockey::items::*;
 use rein_core::jockey::responses::*;
 use rein_core::jockey::stores::*;
@@ -35,7 +35,8 @@ fn refused<C: ApiCall>(call: &C) -> ValidationError {
 
 fn assert_refused<C: ApiCall>(call: &C, field: &str, hint: Hint) {
     let e = refused(call);
-    assert_eq!((e.field.as_str(), e.hint), (field, hint), "{e}");
+    assert_eq!((e.field.as_str(), e.hint), (field, hint.pre_flight()), "{e}");
+    assert_eq!(e.others, [], "one problem only: {e}");
 }
 
 fn accepted<C: ApiCall>(call: &C) {
@@ -64,7 +65,9 @@ fn a_url_upload_needs_a_usable_url() {
         "https://",
         "https://exa mple.com/a.mp4",
     ] {
-        assert_refused(&CreateAsset::url(url), "url", rows::ASSET_INVALID_URL);
+        // Only the URL's shape is checked here: the references' row ("URL not accessible") is
+        // the server's answer after trying it, so the refusal has its own hint.
+        assert_refused(&CreateAsset::url(url), "url", URL_HINT);
     }
     accepted(&CreateAsset::url("http://media.example.org:8080/vod/master.m3u8?sig=abc"));
 }
@@ -96,56 +99,96 @@ fn an_ingestion_config_must_follow_jockeys_schema_rules() {
         CreateKnowledgeStore::new("s").ingestion_config(IngestionConfig::json_schema(schema))
     };
     let at = |rest: &str| format!("ingestion_config.enrichment_config.json_schema{rest}");
+    // Schemas that are not valid JSON Schema get the references' row; valid JSON Schema that
+    // Jockey does not accept gets a hint that says so.
     let cases = [
-        (json!("object"), at("")),
-        (json!({"type": "array", "items": {"type": "string"}, "properties": {}}), at(".type")),
-        (json!({"type": "object"}), at(".properties")),
+        (json!("object"), at(""), SCHEMA_ROOT_HINT),
+        (
+            json!({"type": "array", "items": {"type": "string"}, "properties": {}}),
+            at(".type"),
+            SCHEMA_ROOT_HINT,
+        ),
+        (json!({"type": "object"}), at(".properties"), SCHEMA_ROOT_HINT),
         (
             json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {}}),
             at(".$schema"),
+            SCHEMA_DRAFT_HINT,
         ),
         (
             json!({"type": "object", "properties": {"score": {"type": "string"}}}),
             at(".properties.score.description"),
+            SCHEMA_DESCRIPTION_HINT,
         ),
         (
             json!({"type": "object", "properties": {"score": {"type": "string", "description": "  "}}}),
             at(".properties.score.description"),
+            SCHEMA_DESCRIPTION_HINT,
         ),
         (
             json!({"type": "object", "properties": {"p": {"description": "d", "$ref": "#/$defs/p"}}}),
             at(".properties.p.$ref"),
+            SCHEMA_REFERENCE_HINT,
         ),
         (
             json!({"type": "object", "properties": {"p": {"description": "d", "anyOf": [{"type": "string"}, {"type": "integer"}]}}}),
             at(".properties.p.anyOf"),
+            SCHEMA_KEYWORD_HINT,
         ),
         (
             json!({"type": "object", "properties": {"p": {"description": "d", "oneOf": [{"type": "string"}]}}}),
             at(".properties.p.oneOf"),
+            SCHEMA_KEYWORD_HINT,
         ),
         (
             json!({"type": "object", "properties": {"p": {"type": "string", "description": "d", "pattern": "^[A-Z]+$"}}}),
             at(".properties.p.pattern"),
+            SCHEMA_KEYWORD_HINT,
         ),
         (
             json!({"type": "object", "properties": {"p": {"type": "string", "description": "d", "default": "x"}}}),
             at(".properties.p.default"),
+            SCHEMA_KEYWORD_HINT,
         ),
-        (json!({"type": "object", "anyOf": [], "properties": {}}), at(".anyOf")),
+        (
+            json!({"type": "object", "anyOf": [], "properties": {}}),
+            at(".anyOf"),
+            SCHEMA_KEYWORD_HINT,
+        ),
         (
             json!({"type": "object", "properties": {"o": {"type": "object", "description": "d",
             "properties": {"inner": {"type": "integer"}}}}}),
             at(".properties.o.properties.inner.description"),
+            SCHEMA_DESCRIPTION_HINT,
         ),
         (
             json!({"type": "object", "properties": {"l": {"type": "array", "description": "d",
             "items": {"type": "string", "default": ""}}}}),
             at(".properties.l.items.default"),
+            SCHEMA_KEYWORD_HINT,
+        ),
+        (
+            json!({"type": "object", "properties": {"n": {"type": ["string", "null"], "description": "d"}}}),
+            at(".properties.n.type"),
+            SCHEMA_NULLABLE_HINT,
+        ),
+        (
+            json!({"type": "object", "additionalProperties": {"type": "string"}, "properties": {}}),
+            at(".additionalProperties"),
+            SCHEMA_ADDITIONAL_PROPERTIES_HINT,
+        ),
+        (
+            json!({"type": "object", "properties": {"p": {"type": 5, "description": "d"}}}),
+            at(".properties.p.type"),
+            rows::STORE_INVALID_SCHEMA,
+        ),
+        (
+            json!({"type": "object", "properties": {"p": 5}}),
+            at(".properties.p"),
+            rows::STORE_INVALID_SCHEMA,
         ),
     ];
-    for (schema, field) in cases {
-        assert_refused(&store(schema), &field, rows::STORE_INVALID_SCHEMA);
+    for (schema, field, hint) in cases {
+        assert_refused(&store(schema), &field, hint);
     }
     assert_eq!(rows::STORE_INVALID_SCHEMA.fix, "Validate against JSON Schema draft 2020-12");
     accepted(&store(json!({
@@ -204,7 +247,11 @@ fn a_response_needs_exactly_one_knowledge_store_tool() {
         ],
     ];
     for tools in tools_cases {
-        assert_refused(&ask().tools(tools.clone()), "tools", rows::RESPONSE_TOOLS_REQUIRED);
+        // The references' row is about a missing tools array; other wrong tools get its fix with
+        // a cause of their own.
+        let hint =
+            if tools.is_empty() { rows::RESPONSE_TOOLS_REQUIRED } else { ONE_STORE_TOOL_HINT };
+        assert_refused(&ask().tools(tools.clone()), "tools", hint);
         assert_refused(
             &ask().tools(tools).shape(ResponsesShape::TopLevel),
             "knowledge_store_id",
@@ -212,6 +259,7 @@ fn a_response_needs_exactly_one_knowledge_store_tool() {
         );
     }
     assert_eq!(rows::RESPONSE_TOOLS_REQUIRED.fix, "Add exactly one knowledge_store tool");
+    assert_eq!(ONE_STORE_TOOL_HINT.fix, rows::RESPONSE_TOOLS_REQUIRED.fix);
 }
 
 #[test]

@@ -116,6 +116,7 @@ impl Default for Config {
             timing: Timing::default(),
             failure_rate: 0.0,
             faults: FaultPlan::none(),
+            // A guess: Jockey publishes no lifetime for search page tokens.
             page_token_ttl: Duration::from_secs(600),
             log_capacity: 100_000,
         }

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use rein_core::{Api, SplitMix64};
+use rein_core::{Api, Moment, SplitMix64};
 
 use crate::config::Span;
 use crate::wire::{between, unit};
@@ -36,7 +36,8 @@ pub struct FaultPlan {
     pub html_share: f64,
     /// The start of a run of consecutive 429s.
     pub rate_limit_burst: f64,
-    /// How many 429s a burst holds, the first included (uniform in the range).
+    /// How many 429s a burst holds, the first included (uniform in the range); a burst also
+    /// ends once its `Retry-After` has passed since its first 429.
     pub burst_len: (u32, u32),
     /// The `Retry-After` of a Jockey burst's 429s (jack's always say 60, as jack documents).
     pub burst_retry_after: Span,
@@ -234,6 +235,9 @@ pub(crate) struct Faults {
     rng: SplitMix64,
     burst_left: [u32; 2],
     burst_retry_after: [Duration; 2],
+    /// When each API's burst ends at the latest: its Retry-After, counted from its first 429.
+    /// A client that waits as asked is not refused again by the same burst.
+    burst_until: [Moment; 2],
 }
 
 impl Faults {
@@ -244,15 +248,19 @@ impl Faults {
             rng: SplitMix64::new(seed ^ 0xFA17_FA17_FA17_FA17),
             burst_left: [0; 2],
             burst_retry_after: [Duration::ZERO; 2],
+            burst_until: [Moment::ZERO; 2],
         }
     }
 
-    /// The fault for the next request to `api`, if any.
-    pub(crate) fn draw(&mut self, api: Api) -> Option<Drawn> {
+    /// The fault for the next request to `api`, arriving at `now`, if any.
+    pub(crate) fn draw(&mut self, api: Api, now: Moment) -> Option<Drawn> {
         let slot = match api {
             Api::Jockey => 0,
             Api::Jack => 1,
         };
+        if now >= self.burst_until[slot] {
+            self.burst_left[slot] = 0;
+        }
         if self.burst_left[slot] > 0 {
             self.burst_left[slot] -= 1;
             return Some(Drawn::Burst { retry_after: self.burst_retry_after[slot] });
@@ -294,6 +302,7 @@ impl Faults {
                 };
                 self.burst_left[slot] = len - 1;
                 self.burst_retry_after[slot] = retry_after;
+                self.burst_until[slot] = now + retry_after;
                 Drawn::Burst { retry_after }
             }
             FaultKind::ResetBeforeProcessing => Drawn::ResetBefore,
@@ -348,7 +357,7 @@ mod tests {
     #[test]
     fn no_plan_draws_nothing() {
         let mut f = Faults::new(FaultPlan::none(), 1);
-        assert!((0..1000).all(|_| f.draw(Api::Jack).is_none()));
+        assert!((0..1000).all(|_| f.draw(Api::Jack, Moment::ZERO).is_none()));
     }
 
     #[test]
@@ -357,7 +366,7 @@ mod tests {
         let mut hits = 0;
         let mut kinds = std::collections::HashSet::new();
         for _ in 0..20_000 {
-            if let Some(d) = f.draw(Api::Jockey) {
+            if let Some(d) = f.draw(Api::Jockey, Moment::ZERO) {
                 hits += 1;
                 kinds.insert(std::mem::discriminant(&d));
             }
@@ -372,10 +381,21 @@ mod tests {
         let mut plan = FaultPlan::only(FaultKind::RateLimitBurst, 1.0);
         plan.burst_len = (3, 3);
         let mut f = Faults::new(plan, 9);
-        let first = f.draw(Api::Jack);
+        let first = f.draw(Api::Jack, Moment::ZERO);
         assert_eq!(first, Some(Drawn::Burst { retry_after: Duration::from_secs(60) }));
-        assert!(matches!(f.draw(Api::Jack), Some(Drawn::Burst { .. })));
-        assert!(matches!(f.draw(Api::Jack), Some(Drawn::Burst { .. })));
+        assert!(matches!(f.draw(Api::Jack, Moment::ZERO), Some(Drawn::Burst { .. })));
+        assert!(matches!(f.draw(Api::Jack, Moment::from_secs(59)), Some(Drawn::Burst { .. })));
+    }
+
+    #[test]
+    fn a_burst_ends_when_its_retry_after_has_passed() {
+        let mut plan = FaultPlan::only(FaultKind::RateLimitBurst, 1.0);
+        plan.burst_len = (3, 3);
+        let mut f = Faults::new(plan, 9);
+        assert!(matches!(f.draw(Api::Jack, Moment::ZERO), Some(Drawn::Burst { .. })));
+        // Waited as asked: the retry is not refused by the same burst (a new one may start).
+        f.plan.rate_limit_burst = 0.0;
+        assert_eq!(f.draw(Api::Jack, Moment::from_secs(60)), None);
     }
 
     #[test]

@@ -3,9 +3,8 @@
 //!
 //! Status choices follow jack's table: 400 for malformed JSON and missing required fields, 422
 //! for values of the wrong type or out of range (an empty `documents` list included), 413 and
-//! 415 for files, 401 for a missing or unknown key, 403 for a revoked one. Where jack publishes
-//! no shape (the answer of `POST /ingest/file`, of deletes, of key creation) the emulator
-//! answers as documented below and says so.
+//! 415 for files, 401 for a missing or unknown key, 403 for a revoked one. `POST /ingest/file`
+//! answers in the shape of the JSON ingest's answer; deletes answer 204 with no body.
 
 use std::collections::BTreeMap;
 
@@ -21,10 +20,10 @@ use crate::lifecycle::{Outcome as Ending, Timeline};
 use crate::multipart::FormPart;
 use crate::wire::{self, clip, date, hex_id, timestamp, uuid};
 
-/// The multipart field that carries the file of `POST /v1/ingest/file`.
-///
-/// A guess: jack does not publish its form field names; `file` is the common convention and
-/// the one rein's client sends. Kept here, in one place, so it is easy to change.
+/// The multipart field that carries the file of `POST /v1/ingest/file` (the one rein's client
+/// sends).
+// A guess: jack does not publish its form field names; `file` is the common convention. Kept
+// here, in one place, so it is easy to change.
 pub const JACK_FILE_FIELD: &str = "file";
 
 /// The largest file `POST /v1/ingest/file` takes: 413 above it.
@@ -404,6 +403,8 @@ impl State {
                 chunk_overlap: 64,
             },
         );
+        // A guess: jack publishes no shape for this answer beyond "returns a document id"; it
+        // is the JSON ingest's.
         Ok(self.accepted(vec![id]))
     }
 
@@ -425,7 +426,7 @@ impl State {
 
     fn delete_document(&mut self, id: &str) -> Result<Outcome> {
         self.docs.remove(id).ok_or_else(|| not_found("Document not found"))?;
-        // jack publishes no shape for this answer: no content.
+        // A guess: jack publishes no shape for this answer; no content.
         Ok(Outcome::wrote(wire::empty(StatusCode::NO_CONTENT)))
     }
 

@@ -79,14 +79,6 @@
 //! `Retry-After: 60` becomes `Retry-After: 1` plus `retry-after-ms: 1000` (the seconds header
 //! is rounded up, never under the real wait), and a slow-response delay is slept in real time
 //! divided by the speed. Under a manual clock nothing is converted and nothing is slept.
-//!
-//! # What is a guess
-//!
-//! Where the references publish nothing, the emulator picks one answer and keeps it in one
-//! place: the multipart field of jack's file ingest ([`jack::JACK_FILE_FIELD`], `file`), the
-//! field naming the store in a Jockey `knowledge_store` tool ([`jockey::TOOL_STORE_FIELD`]), the
-//! answer of jack's file ingest (the JSON ingest's shape), of jack's deletes (204, no body),
-//! Jockey's error codes other than `invalid_request`, and the search token lifetime.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -106,14 +106,18 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         let addr = listener.local_addr()?;
-        let mut out = std::io::stdout().lock();
-        // The first line stays exactly this: tools read the port from it.
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "jockey: http://{addr}/v1.3 (x-api-key: {jockey_key})")?;
-        writeln!(out, "jack:   http://{addr}/v1 (Authorization: Bearer {jack_key})")?;
+        // The first line stays exactly this: tools read the port from it. All four lines go out
+        // in one write, before anything is served; a reader that closes the pipe after the
+        // first line must not stop the server, so a failed write is not an error.
         let speed = args.speed;
-        writeln!(out, "speed:  {speed} emulated seconds per real second; a rein client keeps up with `.time_scale({speed:?})`")?;
-        out.flush()?;
+        let banner = format!(
+            "listening on http://{addr}\n\
+             jockey: http://{addr}/v1.3 (x-api-key: {jockey_key})\n\
+             jack:   http://{addr}/v1 (Authorization: Bearer {jack_key})\n\
+             speed:  {speed} emulated seconds per real second; a rein client keeps up with `.time_scale({speed:?})`\n"
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
         let shared = Shared::new(Emulator::new(config), Clock::scaled(args.speed));
         serve(listener, shared, std::future::pending()).await

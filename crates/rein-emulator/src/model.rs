@@ -146,7 +146,7 @@ impl Emulator {
         };
         entry.api = Some(api);
 
-        let drawn = self.faults.draw(api);
+        let drawn = self.faults.draw(api, now.moment);
         let early = match drawn {
             Some(Drawn::ResetBefore) => {
                 entry.fault = Some(FaultKind::ResetBeforeProcessing);

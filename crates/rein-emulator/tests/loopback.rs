@@ -475,3 +475,26 @@ fn the_binary_documents_every_flag() {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }
+
+#[test]
+fn the_binary_says_where_each_api_is_with_which_key_and_how_fast() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rein-emulator"))
+        .args(["--addr", "127.0.0.1:0", "--speed", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next = || lines.next().expect("a line").expect("text");
+    let first = next();
+    let url = first.strip_prefix("listening on ").expect("the first line is unchanged").to_owned();
+    let (jockey, jack, speed) = (next(), next(), next());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        jockey.contains(&format!("{url}/v1.3")) && jockey.contains(DEMO_JOCKEY_KEY),
+        "{jockey}"
+    );
+    assert!(jack.contains(&format!("{url}/v1 ")) && jack.contains(DEMO_JACK_KEY), "{jack}");
+    assert!(speed.contains(".time_scale(60.0)"), "{speed}");
+}

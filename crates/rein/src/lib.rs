@@ -149,8 +149,29 @@
 //! # Testing your own code
 //!
 //! A client takes its transport, clock and sleeper from its builder. A closure is a transport;
-//! a [`ManualClock`] as both clock and sleeper makes every wait instant; and
-//! `rein_emulator::InProcess` answers with the emulator's model, in process, on that clock.
+//! `manual_clock(ManualClock::new())` makes every wait instant (the clock moves on instead);
+//! and `rein_emulator::InProcess` answers with the emulator's model, in process, on that clock.
+//!
+//! ```
+//! # #[cfg(feature = "blocking")] {
+//! use std::sync::Arc;
+//! use rein::{blocking::Jack, jack::NewDocument, ManualClock};
+//! use rein_emulator::{Config, InProcess, DEMO_JACK_KEY};
+//!
+//! let clock = ManualClock::new();
+//! let emulator = Arc::new(InProcess::new(Config::default(), clock.clone()));
+//! let server = Arc::clone(&emulator); // the test keeps one, to read its log
+//! let jack = Jack::builder(DEMO_JACK_KEY)
+//!     .base_url("https://emulator")
+//!     .transport(move |request| server.exchange(request))
+//!     .manual_clock(clock.clone())
+//!     .build()?;
+//! let accepted = jack.ingest([NewDocument::new("Refunds take 5 days.")])?;
+//! let doc = jack.wait_for_document(&accepted.document_ids[0])?; // a minute, in no time
+//! assert_eq!(doc.status.as_str(), "ready");
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -159,8 +180,8 @@ pub use rein_core::{jack, jockey, pages};
 pub use rein_core::{
     Api, ApiError, ApiKey, AssetId, Backoff, BodyShape, CancelToken, ClientConfig,
     DeadlineExceeded, DecodeError, DocumentId, Error, ErrorKind, Event, EventHook, Hint, ItemId,
-    Jitter, KnowledgeStoreId, Limiter, ManualClock, RateLimit, RateLimited, ResourceFailed,
-    RetryPolicy, RetryReason, TransportError, TransportErrorKind, TransportFailure,
+    Jitter, KnowledgeStoreId, Limiter, ManualClock, Problem, RateLimit, RateLimited,
+    ResourceFailed, RetryPolicy, RetryReason, TransportError, TransportErrorKind, TransportFailure,
     ValidationError, WaitPolicy, WaitRefused, WaitTimedOut, Window,
 };
 /// JSON, for what requests take as JSON (an ingestion schema, document metadata).

@@ -165,8 +165,9 @@ impl ApiCall for GetDocument {
 
 /// `GET /v1/documents`: every document of the organisation, newest first.
 ///
-/// jack answers a bare JSON array. Pagination and filters are not published, so this call has
-/// no parameters. One list call can check many pending documents at once.
+/// jack answers a bare JSON array; a list wrapped in an object (`{"data": [...]}` or
+/// `{"documents": [...]}`) is read too. Pagination and filters are not published, so this call
+/// has no parameters. One list call can check many pending documents at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ListDocuments {}
@@ -178,8 +179,8 @@ impl ListDocuments {
     }
 }
 
-/// GUESS (defensive): a list body that is not a bare array, read as `{"data": [...]}` or
-/// `{"documents": [...]}`. The references show only the bare array; this costs one struct.
+// GUESS (defensive): a list body that is not a bare array, read as `{"data": [...]}` or
+// `{"documents": [...]}`. The references show only the bare array; this costs one struct.
 #[derive(Deserialize)]
 struct WrappedList {
     #[serde(alias = "documents", default, deserialize_with = "null_as_default")]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::Operation;
 use crate::api_call::ApiCall;
 use crate::body::{Body, FileSource, Multipart, PartContent};
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, Problem, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
 use crate::target::Target;
@@ -21,9 +21,8 @@ use super::ingest::IngestStatus;
 use super::lenient::json_or_default;
 
 /// The form field that carries the file.
-///
-/// GUESS: jack does not publish the multipart field names of `POST /v1/ingest/file`
-/// (jack-api.md, "Not published"); `file` is the common convention. Change it here only.
+// GUESS: jack does not publish the multipart field names of `POST /v1/ingest/file`
+// (jack-api.md, "Not published"); `file` is the common convention. Change it here only.
 pub const FILE_FIELD: &str = "file";
 
 /// The largest file jack takes: 100 MB (a larger one is answered 413).
@@ -128,10 +127,11 @@ impl IngestFile {
         self.file_name.as_deref().or_else(|| self.file.file_name())
     }
 
-    /// Validates the request and returns the file's format.
+    /// Validates the request, reporting every problem, and returns the file's format.
     fn check(&self) -> Result<FileFormat, ValidationError> {
+        let mut found = Vec::new();
         if self.file.len > MAX_FILE_BYTES {
-            return Err(ValidationError::new(
+            found.push(Problem::new(
                 "file",
                 format!(
                     "the file has {} bytes; jack takes at most 100 MB ({MAX_FILE_BYTES} bytes)",
@@ -141,34 +141,36 @@ impl IngestFile {
             ));
         }
         let name = self.announced_name().unwrap_or_default();
-        if name.is_empty() {
-            return Err(ValidationError::new(
-                "file",
-                "the file has no name (or one that is not UTF-8), so its format is unknown; \
-                 jack takes .pdf, .docx, .txt or .md",
-                rows::JACK_415,
-            ));
+        let format = FileFormat::from_file_name(name);
+        if format.is_none() {
+            found.push(unknown_format(name));
         }
-        let format = FileFormat::from_file_name(name).ok_or_else(|| {
-            let problem = match name.rsplit_once('.') {
-                Some((_, ext)) if !ext.is_empty() => {
-                    format!("{name:?} is a .{ext} file; jack takes .pdf, .docx, .txt or .md")
-                }
-                _ => format!("{name:?} has no extension; jack takes .pdf, .docx, .txt or .md"),
-            };
-            ValidationError::new("file", problem, rows::JACK_415)
-        })?;
         let boundary_ok = (1..=70).contains(&self.boundary.len())
             && self.boundary.bytes().all(|b| b.is_ascii_alphanumeric() || b"'+_-.".contains(&b));
         if !boundary_ok {
-            return Err(ValidationError::new(
+            found.push(Problem::new(
                 "boundary",
                 format!("{:?} cannot be a multipart boundary", self.boundary),
                 hints::INVALID_BOUNDARY,
             ));
         }
-        Ok(format)
+        ValidationError::check(found)?;
+        format.ok_or_else(|| unknown_format(name).into())
     }
+}
+
+/// The problem of a file name with no format jack takes.
+fn unknown_format(name: &str) -> Problem {
+    let problem = match name.rsplit_once('.') {
+        _ if name.is_empty() => "the file has no name (or one that is not UTF-8), so its format \
+                                 is unknown; jack takes .pdf, .docx, .txt or .md"
+            .to_owned(),
+        Some((_, ext)) if !ext.is_empty() => {
+            format!("{name:?} is a .{ext} file; jack takes .pdf, .docx, .txt or .md")
+        }
+        _ => format!("{name:?} has no extension; jack takes .pdf, .docx, .txt or .md"),
+    };
+    Problem::new("file", problem, rows::JACK_415)
 }
 
 impl ApiCall for IngestFile {
@@ -202,6 +204,8 @@ impl ApiCall for IngestFile {
 /// jack's answer to a file ingest: the new document's id, to poll.
 ///
 /// Every field is optional: the references say only that file ingest "returns a document id".
+/// The id is read from `document_id`, `id`, `_id` or the first of `document_ids`, in that order;
+/// any 2xx is accepted, an empty body too (then with no id).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileAccepted {
     /// The new document's id, when the response carried one (the response's shape is not
@@ -213,9 +217,9 @@ pub struct FileAccepted {
     pub org_id: Option<String>,
 }
 
-/// GUESS: the file-ingest response shape is not published. The id is read from, in order,
-/// `document_id`, `id`, `_id`, or the first of `document_ids` (the JSON ingest's shape); any
-/// 2xx is accepted, an empty body too (then with no id).
+// GUESS: the file-ingest response shape is not published. The id is read from, in order,
+// `document_id`, `id`, `_id`, or the first of `document_ids` (the JSON ingest's shape); any
+// 2xx is accepted, an empty body too (then with no id).
 #[derive(Default, Deserialize)]
 struct FileAcceptedWire {
     #[serde(default)]

@@ -1,7 +1,8 @@
 //! Fix hints for jack checks that the references' tables have no row for.
 //!
 //! Checks that do match a row (413, 415, 422, an empty documents list, string metadata) use
-//! [`crate::hint::rows`]; these cover what rein refuses on its own account.
+//! [`crate::hint::rows`], shown without their HTTP status ([`Hint::pre_flight`]); these cover
+//! what rein refuses on its own account.
 
 use crate::hint::Hint;
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::api::Operation;
 use crate::api_call::ApiCall;
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, Problem, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
 use crate::target::Target;
@@ -76,8 +76,15 @@ impl NewDocument {
     }
 
     /// Checks the document as the `index`-th of a request: text length in characters, and
-    /// string-only metadata.
+    /// string-only metadata. Every problem is reported.
     pub fn validate_at(&self, index: usize) -> Result<(), ValidationError> {
+        let mut found = Vec::new();
+        self.check_at(index, &mut found);
+        ValidationError::check(found)
+    }
+
+    /// Adds the document's problems, as the `index`-th of a request, to `found`.
+    fn check_at(&self, index: usize, found: &mut Vec<Problem>) {
         let chars = self.text.chars().count();
         if !TEXT_CHARS.contains(&chars) {
             let problem = if chars == 0 {
@@ -85,25 +92,15 @@ impl NewDocument {
             } else {
                 format!("text has {chars} characters; jack takes at most 10,000")
             };
-            return Err(ValidationError::new(
-                format!("documents[{index}].text"),
-                problem,
-                rows::JACK_422,
+            found.push(Problem::new(format!("documents[{index}].text"), problem, rows::JACK_422));
+        }
+        for (key, value) in self.metadata.iter().filter(|(_, v)| !v.is_string()) {
+            found.push(Problem::new(
+                format!("documents[{index}].metadata.{key}"),
+                format!("metadata value is {}; jack takes string values only", json_kind(value)),
+                rows::JACK_METADATA_STRINGS,
             ));
         }
-        for (key, value) in &self.metadata {
-            if !value.is_string() {
-                return Err(ValidationError::new(
-                    format!("documents[{index}].metadata.{key}"),
-                    format!(
-                        "metadata value is {}; jack takes string values only",
-                        json_kind(value)
-                    ),
-                    rows::JACK_METADATA_STRINGS,
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -140,7 +137,7 @@ impl From<String> for NewDocument {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Ingest {
-    /// The documents, in order; the response's `document_ids` follow the same order.
+    /// The documents, in order.
     pub documents: Vec<NewDocument>,
     /// Chunk size, 128 to 4096 (jack's default: 512).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,8 +175,8 @@ impl Ingest {
         self
     }
 
-    /// Validates every document (reporting the first bad one with its index in `documents`)
-    /// and the chunking, then splits the documents into batches of at most
+    /// Validates every document (reporting every problem, each with its document's index in
+    /// `documents`) and the chunking, then splits the documents into batches of at most
     /// [`MAX_DOCUMENTS_PER_INGEST`], in order, each with this request's chunking.
     ///
     /// Nothing is built unless everything is valid, so a bad document anywhere stops the whole
@@ -207,62 +204,57 @@ impl Ingest {
 
     /// The checks of [`ApiCall::validate`], with the per-request cap when `max` is given.
     fn check(&self, max: Option<usize>) -> Result<(), ValidationError> {
+        let mut found = Vec::new();
         if self.documents.is_empty() {
-            return Err(ValidationError::new(
+            found.push(Problem::new(
                 "documents",
                 "documents list must not be empty",
                 rows::JACK_EMPTY_DOCUMENTS,
             ));
         }
-        if let Some(max) = max {
-            if self.documents.len() > max {
-                return Err(ValidationError::new(
-                    "documents",
-                    format!(
-                        "{} documents in one request; jack takes at most {max}",
-                        self.documents.len()
-                    ),
-                    hints::TOO_MANY_DOCUMENTS,
-                ));
-            }
+        if let Some(max) = max.filter(|&max| self.documents.len() > max) {
+            found.push(Problem::new(
+                "documents",
+                format!(
+                    "{} documents in one request; jack takes at most {max}",
+                    self.documents.len()
+                ),
+                hints::TOO_MANY_DOCUMENTS,
+            ));
         }
-        self.check_chunking()?;
+        self.check_chunking(&mut found);
         for (index, document) in self.documents.iter().enumerate() {
-            document.validate_at(index)?;
+            document.check_at(index, &mut found);
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
-    fn check_chunking(&self) -> Result<(), ValidationError> {
-        if let Some(size) = self.chunk_size {
-            if !CHUNK_SIZE.contains(&size) {
-                return Err(ValidationError::new(
-                    "chunk_size",
-                    format!("chunk_size is {size}; jack takes 128 to 4096"),
-                    rows::JACK_422,
-                ));
-            }
-        }
-        if let Some(overlap) = self.chunk_overlap {
-            if !CHUNK_OVERLAP.contains(&overlap) {
-                return Err(ValidationError::new(
-                    "chunk_overlap",
-                    format!("chunk_overlap is {overlap}; jack takes 0 to 512"),
-                    rows::JACK_422,
-                ));
-            }
-        }
-        // rein's rule, not a published one: an overlap as long as the chunk would never advance.
+    fn check_chunking(&self, found: &mut Vec<Problem>) {
         let size = self.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
         let overlap = self.chunk_overlap.unwrap_or(DEFAULT_CHUNK_OVERLAP);
-        if overlap >= size {
-            return Err(ValidationError::new(
+        if !CHUNK_SIZE.contains(&size) {
+            found.push(Problem::new(
+                "chunk_size",
+                format!("chunk_size is {size}; jack takes 128 to 4096"),
+                rows::JACK_422,
+            ));
+        }
+        if !CHUNK_OVERLAP.contains(&overlap) {
+            found.push(Problem::new(
+                "chunk_overlap",
+                format!("chunk_overlap is {overlap}; jack takes 0 to 512"),
+                rows::JACK_422,
+            ));
+        }
+        // rein's rule, not a published one: an overlap as long as the chunk would never advance.
+        // Judged only between values in range: an out-of-range one is reported above already.
+        if CHUNK_SIZE.contains(&size) && CHUNK_OVERLAP.contains(&overlap) && overlap >= size {
+            found.push(Problem::new(
                 "chunk_overlap",
                 format!("chunk_overlap ({overlap}) must be smaller than chunk_size ({size})"),
                 rows::JACK_422,
             ));
         }
-        Ok(())
     }
 }
 
@@ -291,15 +283,18 @@ impl ApiCall for Ingest {
 /// [`Ingest::into_batches`].
 ///
 /// ```
-/// use rein_core::jack::{ingest_many, NewDocument};
+/// use rein::jack::{ingest_many, NewDocument};
 ///
 /// let docs = (0..120).map(|i| NewDocument::new(format!("document {i}")));
 /// let batches = ingest_many(docs)?;
 /// assert_eq!(batches.iter().map(|b| b.indexes()).collect::<Vec<_>>(), [0..50, 50..100, 100..120]);
 ///
-/// let bad = (0..120).map(|i| NewDocument::new(if i == 77 { String::new() } else { format!("d{i}") }));
-/// assert_eq!(ingest_many(bad).unwrap_err().field, "documents[77].text");
-/// # Ok::<(), rein_core::ValidationError>(())
+/// let bad = (0..120).map(|i| NewDocument::new(if i % 40 == 7 { String::new() } else { format!("d{i}") }));
+/// let refused = ingest_many(bad).unwrap_err();
+/// assert_eq!(refused.field, "documents[7].text");
+/// assert_eq!(refused.others.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+///            ["documents[47].text", "documents[87].text"]);
+/// # Ok::<(), rein::ValidationError>(())
 /// ```
 pub fn ingest_many<D: Into<NewDocument>>(
     documents: impl IntoIterator<Item = D>,
@@ -330,13 +325,13 @@ impl IngestBatch {
         self.first..self.first + self.request.documents.len()
     }
 
-    /// Pairs each returned document id with the input index of its document.
+    /// Pairs the returned document ids, in order, with the input indexes of the batch's
+    /// documents, in order.
     ///
     /// `None` when the response holds a different number of ids than the batch had documents:
     /// then no pairing can be trusted.
-    ///
-    /// GUESS: the pairing assumes ids come back in document order; the references show one id
-    /// per document but do not state the order.
+    // GUESS: the pairing assumes ids come back in document order; the references show one id
+    // per document but do not state the order.
     pub fn ids_by_index(&self, accepted: &IngestAccepted) -> Option<Vec<(usize, DocumentId)>> {
         if accepted.document_ids.len() != self.request.documents.len() {
             return None;
@@ -386,7 +381,7 @@ pub struct IngestAccepted {
     /// How many documents were queued.
     #[serde(default)]
     pub queued: Option<u64>,
-    /// One id per document, in request order.
+    /// One id per document (paired with the documents by [`IngestBatch::ids_by_index`]).
     #[serde(default, deserialize_with = "null_as_default")]
     pub document_ids: Vec<DocumentId>,
 }

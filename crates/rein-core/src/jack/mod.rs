@@ -24,16 +24,13 @@
 //! Optional request fields with a documented default (`chunk_size`, `chunk_overlap`, `filters`,
 //! `top_k`, `metadata`) are left out of the body unless set, so jack's own defaults apply.
 //!
-//! What jack does not publish is guessed in one place each, marked `GUESS`: the multipart field
-//! name ([`FILE_FIELD`]), the file-ingest response ([`FileAccepted`]), the delete response
-//! (ignored), the order of returned ids ([`IngestBatch::ids_by_index`]), and, defensively, a
-//! document list wrapped in an object (`data` or `documents`) rather than a bare array.
-//!
 //! # Ingest, validated before anything is sent
 //!
 //! ```
-//! use rein_core::jack::{Ingest, NewDocument};
-//! use rein_core::{hint::rows, Api, ApiCall, Error, Target};
+//! use rein::core::hint::rows;
+//! use rein::core::{ApiCall, Target};
+//! use rein::jack::{Ingest, NewDocument};
+//! use rein::{Api, Error};
 //!
 //! let target = Target::new(Api::Jack, Api::Jack.default_base_url(), "jack_demo_key")?;
 //! let ingest = Ingest::new([NewDocument::new("Refunds take 5 days.").metadata("lang", "en")])
@@ -58,8 +55,8 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use rein_core::jack::{DocumentStatus, GetDocument};
-//! use rein_core::{ApiCall, Phase, Pollable};
+//! use rein::core::{ApiCall, Phase, Pollable};
+//! use rein::jack::{DocumentStatus, GetDocument};
 //!
 //! let body = r#"{"id":"d1","status":"failed","error_message":"could not parse PDF"}"#;
 //! let doc = GetDocument::decode(http::Response::new(Bytes::from(body)))?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::Operation;
 use crate::api_call::ApiCall;
 use crate::decode;
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, Problem, ValidationError};
 use crate::hint::rows;
 use crate::request::Request;
 use crate::target::Target;
@@ -64,23 +64,18 @@ impl ApiCall for Query {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
+        let mut found = Vec::new();
         if self.question.trim().is_empty() {
-            return Err(ValidationError::new(
-                "question",
-                "question must not be empty",
-                rows::JACK_400,
+            found.push(Problem::new("question", "question must not be empty", rows::JACK_400));
+        }
+        if let Some(top_k) = self.top_k.filter(|k| !TOP_K.contains(k)) {
+            found.push(Problem::new(
+                "top_k",
+                format!("top_k is {top_k}; jack takes 1 to 20"),
+                rows::JACK_422,
             ));
         }
-        if let Some(top_k) = self.top_k {
-            if !TOP_K.contains(&top_k) {
-                return Err(ValidationError::new(
-                    "top_k",
-                    format!("top_k is {top_k}; jack takes 1 to 20"),
-                    rows::JACK_422,
-                ));
-            }
-        }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {

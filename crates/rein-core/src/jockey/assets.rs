@@ -5,8 +5,9 @@
 //! until `ready` or `failed`.
 //!
 //! ```
-//! use rein_core::jockey::assets::CreateAsset;
-//! use rein_core::{Api, ApiCall, FileSource, Target};
+//! use rein::core::{ApiCall, FileSource, Target};
+//! use rein::jockey::assets::CreateAsset;
+//! use rein::Api;
 //!
 //! let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_demo")?;
 //! let upload = CreateAsset::direct(FileSource::new("/videos/match.mp4", 48_000_000))
@@ -32,7 +33,7 @@ use crate::api::Operation;
 use crate::api_call::{decode_empty, ApiCall};
 use crate::body::{Body, FileSource, Multipart, PartContent};
 use crate::decode;
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, Problem, ValidationError};
 use crate::hint::{rows, Hint};
 use crate::pages::Page;
 use crate::request::Request;
@@ -607,6 +608,13 @@ fn url_problem(url: &str) -> Option<&'static str> {
     None
 }
 
+/// rein: a URL rein can tell is unusable without fetching it (the references' row, "URL not
+/// accessible", is the server's answer once it tried; nothing was fetched here).
+pub const URL_HINT: Hint = Hint::new(
+    "Not a usable http(s) URL: no http:// or https:// scheme, no host, or whitespace in it",
+    "Pass the public http:// or https:// URL of the media file",
+);
+
 const BOUNDARY_HINT: Hint = Hint::new(
     "A multipart boundary that is empty, too long or has characters a boundary cannot carry",
     "Use 1 to 70 ASCII letters, digits, '-' or '_'",
@@ -618,10 +626,11 @@ impl ApiCall for CreateAsset {
     crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
+        let mut found = Vec::new();
         match &self.source {
             UploadSource::Direct(file) => {
                 if file.len > DIRECT_UPLOAD_MAX_BYTES {
-                    return Err(ValidationError::new(
+                    found.push(Problem::new(
                         "file",
                         format!("{} bytes is over the 200 MB direct upload limit", file.len),
                         rows::ASSET_FILE_TOO_LARGE,
@@ -630,7 +639,7 @@ impl ApiCall for CreateAsset {
             }
             UploadSource::Url(url) => {
                 if let Some(problem) = url_problem(url) {
-                    return Err(ValidationError::new("url", problem, rows::ASSET_INVALID_URL));
+                    found.push(Problem::new("url", problem, URL_HINT));
                 }
             }
         }
@@ -639,16 +648,16 @@ impl ApiCall for CreateAsset {
             || b.len() > 70
             || !b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         {
-            return Err(ValidationError::new(
+            found.push(Problem::new(
                 "boundary",
                 format!("{b:?} is not a usable multipart boundary"),
                 BOUNDARY_HINT,
             ));
         }
         if let Some(meta) = &self.user_metadata {
-            check_metadata("user_metadata", meta, MetadataRules::USER)?;
+            check_metadata(&mut found, "user_metadata", meta, MetadataRules::USER);
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -700,7 +709,9 @@ impl ApiCall for GetAsset {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("asset_id", self.asset_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "asset_id", self.asset_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -765,12 +776,13 @@ impl ApiCall for ListAssets {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        check_page(self.page)?;
-        check_page_limit("page_limit", self.page_limit)?;
+        let mut found = Vec::new();
+        check_page(&mut found, self.page);
+        check_page_limit(&mut found, "page_limit", self.page_limit);
         for (i, id) in self.asset_ids.iter().enumerate() {
-            require_id(&format!("asset_ids[{i}]"), id.as_str())?;
+            require_id(&mut found, &format!("asset_ids[{i}]"), id.as_str());
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -831,7 +843,9 @@ impl ApiCall for DeleteAsset {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("asset_id", self.asset_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "asset_id", self.asset_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -878,8 +892,10 @@ macro_rules! metadata_write {
 
 
             fn validate(&self) -> Result<(), ValidationError> {
-                require_id("asset_id", self.asset_id.as_str())?;
-                check_metadata("user_metadata", &self.user_metadata, MetadataRules::USER)
+                let mut found = Vec::new();
+                require_id(&mut found, "asset_id", self.asset_id.as_str());
+                check_metadata(&mut found, "user_metadata", &self.user_metadata, MetadataRules::USER);
+                ValidationError::check(found)
             }
 
             fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -929,7 +945,9 @@ impl ApiCall for DeleteAssetMetadata {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("asset_id", self.asset_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "asset_id", self.asset_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {

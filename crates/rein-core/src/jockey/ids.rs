@@ -6,7 +6,8 @@
 //! any of them.
 //!
 //! ```
-//! use rein_core::jockey::{AssetId, GetAsset};
+//! use rein::jockey::GetAsset;
+//! use rein::AssetId;
 //!
 //! let id: AssetId = serde_json::from_str(r#""6890a1f2""#)?;
 //! assert_eq!(id, "6890a1f2");

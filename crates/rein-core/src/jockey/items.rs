@@ -5,8 +5,9 @@
 //! than one [`GetItem`] per item.
 //!
 //! ```
-//! use rein_core::jockey::items::{ItemStatus, ListItems};
-//! use rein_core::{Api, ApiCall, Target};
+//! use rein::core::{ApiCall, Target};
+//! use rein::jockey::items::{ItemStatus, ListItems};
+//! use rein::Api;
 //!
 //! let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_demo")?;
 //! let pending = ListItems::new("ks_1")
@@ -194,12 +195,13 @@ impl ApiCall for AddItem {
     crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
-        require_id("asset_id", self.asset_id.as_str())?;
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
+        require_id(&mut found, "asset_id", self.asset_id.as_str());
         if let Some(meta) = &self.metadata {
-            check_metadata("metadata", meta, MetadataRules::ITEM)?;
+            check_metadata(&mut found, "metadata", meta, MetadataRules::ITEM);
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -249,8 +251,10 @@ impl ApiCall for GetItem {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
-        require_id("item_id", self.item_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
+        require_id(&mut found, "item_id", self.item_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -331,9 +335,11 @@ impl ApiCall for ListItems {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
-        check_page(self.page)?;
-        check_page_limit("page_limit", self.page_limit)
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
+        check_page(&mut found, self.page);
+        check_page_limit(&mut found, "page_limit", self.page_limit);
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -390,8 +396,10 @@ impl ApiCall for DeleteItem {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
-        require_id("item_id", self.item_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
+        require_id(&mut found, "item_id", self.item_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {

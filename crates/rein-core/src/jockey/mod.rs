@@ -22,8 +22,9 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use rein_core::jockey::assets::{AssetDetail, GetAsset};
-//! use rein_core::{Api, ApiCall, Phase, Pollable, Target};
+//! use rein::core::{ApiCall, Phase, Pollable, Target};
+//! use rein::jockey::assets::{AssetDetail, GetAsset};
+//! use rein::Api;
 //!
 //! let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_demo")?;
 //! let request = GetAsset::new("a/../b").to_request(&target)?;
@@ -44,7 +45,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::api_call::ApiCall;
-use crate::error::ValidationError;
+use crate::error::Problem;
 use crate::hint::Hint;
 use crate::pages::{Page, MAX_PAGE_LIMIT};
 
@@ -142,7 +143,7 @@ impl From<Vec<String>> for MetadataValue {
 /// Builds a [`Metadata`] map from pairs.
 ///
 /// ```
-/// use rein_core::jockey::{metadata, MetadataValue};
+/// use rein::jockey::{metadata, MetadataValue};
 /// let m = metadata([("lang", MetadataValue::from("en")), ("season", 3.into())]);
 /// assert_eq!(m.len(), 2);
 /// ```
@@ -174,8 +175,8 @@ crate::open_enum! {
 /// drive it.
 ///
 /// ```
-/// use rein_core::jockey::{items::ListItems, PageRequest};
-/// use rein_core::pages::Pages;
+/// use rein::jockey::{items::ListItems, PageRequest};
+/// use rein::pages::Pages;
 /// let list = ListItems::new("ks_1").page_limit(50);
 /// let pages = Pages::new(list.first_page(), 100);
 /// let next = list.for_page(pages.next_page().unwrap_or(1));
@@ -224,29 +225,26 @@ pub const METADATA_HINT: Hint = Hint::new(
     "Use string, number, boolean or string-list values within the documented count and length limits",
 );
 
-pub(crate) fn require_id(field: &str, id: &str) -> Result<(), ValidationError> {
+pub(crate) fn require_id(found: &mut Vec<Problem>, field: &str, id: &str) {
     if id.is_empty() {
-        return Err(ValidationError::new(field, "the id is empty", EMPTY_ID_HINT));
+        found.push(Problem::new(field, "the id is empty", EMPTY_ID_HINT));
     }
-    Ok(())
 }
 
-pub(crate) fn check_page_limit(field: &str, limit: Option<u32>) -> Result<(), ValidationError> {
-    match limit {
-        Some(n) if n == 0 || n > MAX_PAGE_LIMIT => Err(ValidationError::new(
+pub(crate) fn check_page_limit(found: &mut Vec<Problem>, field: &str, limit: Option<u32>) {
+    if let Some(n) = limit.filter(|&n| n == 0 || n > MAX_PAGE_LIMIT) {
+        found.push(Problem::new(
             field,
             format!("{n} is outside 1..={MAX_PAGE_LIMIT}"),
             PAGE_LIMIT_HINT,
-        )),
-        _ => Ok(()),
+        ));
     }
 }
 
-pub(crate) fn check_page(page: Option<u32>) -> Result<(), ValidationError> {
+pub(crate) fn check_page(found: &mut Vec<Problem>, page: Option<u32>) {
     if page == Some(0) {
-        return Err(ValidationError::new("page", "pages are numbered from 1", FIRST_PAGE_HINT));
+        found.push(Problem::new("page", "pages are numbered from 1", FIRST_PAGE_HINT));
     }
-    Ok(())
 }
 
 const FIRST_PAGE_HINT: Hint = Hint::new("Page 0 asked for", "Pages are numbered from 1");
@@ -289,28 +287,27 @@ impl MetadataRules {
 }
 
 pub(crate) fn check_metadata(
+    found: &mut Vec<Problem>,
     field: &str,
     map: &Metadata,
     rules: MetadataRules,
-) -> Result<(), ValidationError> {
-    let refuse = |f: String, problem: String| Err(ValidationError::new(f, problem, METADATA_HINT));
+) {
+    let mut refuse =
+        |f: String, problem: String| found.push(Problem::new(f, problem, METADATA_HINT));
     if let Some(max) = rules.max_pairs {
         if map.len() > max {
-            return refuse(
-                field.to_owned(),
-                format!("{} pairs, more than the {max} allowed", map.len()),
-            );
+            refuse(field.to_owned(), format!("{} pairs, more than the {max} allowed", map.len()));
         }
     }
     for (key, value) in map {
-        let at = format!("{field}.{key}");
+        let at = || format!("{field}.{key}");
         if key.is_empty() {
-            return refuse(at, "an empty key".to_owned());
+            refuse(at(), "an empty key".to_owned());
         }
         if let Some(max) = rules.max_key_chars {
             let n = key.chars().count();
             if n > max {
-                return refuse(at, format!("the key has {n} characters, more than {max}"));
+                refuse(at(), format!("the key has {n} characters, more than {max}"));
             }
         }
         let too_long = |s: &str| {
@@ -319,23 +316,23 @@ pub(crate) fn check_metadata(
         match value {
             MetadataValue::Text(s) => {
                 if let Some(max) = too_long(s) {
-                    return refuse(at, format!("the value is longer than {max} characters"));
+                    refuse(at(), format!("the value is longer than {max} characters"));
                 }
             }
             MetadataValue::List(items) => {
                 if let Some(max) = items.iter().find_map(|s| too_long(s)) {
-                    return refuse(at, format!("a list entry is longer than {max} characters"));
+                    refuse(at(), format!("a list entry is longer than {max} characters"));
                 }
             }
             MetadataValue::Float(x) if !x.is_finite() => {
-                return refuse(at, format!("{x} is not a finite number"));
+                refuse(at(), format!("{x} is not a finite number"));
             }
             MetadataValue::Null if !rules.allow_null => {
-                return refuse(at, "null values are not accepted here".to_owned());
+                refuse(at(), "null values are not accepted here".to_owned());
             }
             MetadataValue::Other(_) => {
-                return refuse(
-                    at,
+                refuse(
+                    at(),
                     "nested objects and mixed lists are not accepted; encode them as a string"
                         .to_owned(),
                 );
@@ -343,7 +340,6 @@ pub(crate) fn check_metadata(
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// Whether `metadata` carries `rein_token = token`.

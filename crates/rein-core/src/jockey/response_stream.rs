@@ -83,9 +83,10 @@ impl ResponseEvents {
     fn break_off(&mut self, kind: TransportErrorKind, message: String) {
         self.ended = true;
         let error = TransportError::after_send(kind, message);
-        // The answer was under way: its first part arrived, so it surely happened.
+        // The answer was under way (its head arrived), so it happened, and is billed: the
+        // caller must not ask again blindly.
         let failure =
-            TransportFailure::new(Some(CreateResponse::OPERATION.endpoint()), error, 1, false);
+            TransportFailure::new(Some(CreateResponse::OPERATION.endpoint()), error, 1, true);
         self.broken = Some(Error::Transport(Box::new(failure)));
     }
 }
@@ -113,6 +114,11 @@ impl Machine for ResponseEvents {
             Input::Chunk(None) => {
                 self.ended = true;
                 self.decoder.finish();
+                // A stream ends with `data: [DONE]` (jockey-api.md): without it, the answer was cut.
+                if !self.decoder.is_done() {
+                    let message = "the stream ended before [DONE]: the answer may be incomplete";
+                    self.break_off(TransportErrorKind::Reset, message.to_owned());
+                }
             }
             Input::Chunk(Some(Err(e))) => {
                 self.break_off(e.kind, format!("the stream broke: {}", e.message))
@@ -198,6 +204,16 @@ mod tests {
         );
         assert_eq!(seen.len(), 2, "{seen:?}");
         assert!(seen[1].contains("the stream broke: connection reset"), "{seen:?}");
+        // A body that ends cleanly but without `[DONE]` was cut too.
+        let seen = drive(
+            ResponseEvents::new(Duration::from_secs(30)),
+            vec![
+                chunk("data: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n"),
+                None,
+            ],
+        );
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen[1].contains("ended before [DONE]"), "{seen:?}");
         let seen = drive(ResponseEvents::new(Duration::from_secs(30)), vec![]);
         assert_eq!(seen.len(), 1);
         assert!(seen[0].contains("no data on the response stream for 30s"), "{seen:?}");

@@ -8,8 +8,9 @@
 //! references' shape, by default; [`ResponsesShape::TopLevel`] for the spec's.
 //!
 //! ```
-//! use rein_core::jockey::responses::{CreateResponse, ResponsesShape};
-//! use rein_core::{Api, ApiCall, Target};
+//! use rein::core::{ApiCall, Target};
+//! use rein::jockey::responses::{CreateResponse, ResponsesShape};
+//! use rein::Api;
 //!
 //! let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_demo")?;
 //! let ask = CreateResponse::ask("ks_1", "Who scored the second goal?");
@@ -39,18 +40,17 @@ use super::stream::{ResponseEvent, ResponseStreamDecoder};
 use crate::api::Operation;
 use crate::api_call::ApiCall;
 use crate::decode;
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, Problem, ValidationError};
 use crate::hint::{rows, Hint};
 use crate::request::Request;
 use crate::target::Target;
 
 /// The name of the field that carries the store's id inside a `knowledge_store` tool object, in
-/// the references' [`ResponsesShape::Tools`] shape.
-///
-/// **A guess.** No source gives it: the error reference only says "Add exactly one
-/// knowledge_store tool", and the OpenAPI spec has no tools at all. rein uses the name the spec
-/// gives the store's id at the top level. If the server wants another name, this constant is
-/// the one place to change.
+/// the references' [`ResponsesShape::Tools`] shape: the name the OpenAPI spec gives the store's
+/// id at the top level.
+// A guess. No source gives it: the error reference only says "Add exactly one knowledge_store
+// tool", and the OpenAPI spec has no tools at all. If the server wants another name, this
+// constant is the one place to change.
 pub const KNOWLEDGE_STORE_TOOL_ID_FIELD: &str = "knowledge_store_id";
 
 /// The most characters a message's content may have.
@@ -60,7 +60,7 @@ pub const MAX_CONTENT_CHARS: usize = 10_000;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ResponsesShape {
     /// The references' shape: `"tools": [{"type": "knowledge_store", "knowledge_store_id": "…"}]`
-    /// (the inner field's name is a guess: [`KNOWLEDGE_STORE_TOOL_ID_FIELD`]).
+    /// (the inner field's name is [`KNOWLEDGE_STORE_TOOL_ID_FIELD`]).
     #[default]
     Tools,
     /// The OpenAPI spec's shape: a top-level `"knowledge_store_id": "…"` and no `tools`.
@@ -179,6 +179,13 @@ struct TextParam<'a> {
 pub const CONTENT_LENGTH_HINT: Hint = Hint::new(
     "Message content outside 1..10,000 characters",
     "Send between 1 and 10,000 characters per message",
+);
+
+/// rein: tools that are not exactly one `knowledge_store` tool with a store id (the
+/// references' row is for a missing tools array; its fix holds here too).
+pub const ONE_STORE_TOOL_HINT: Hint = Hint::new(
+    "Not exactly one knowledge_store tool with a store id",
+    rows::RESPONSE_TOOLS_REQUIRED.fix,
 );
 
 /// rein: the OpenAPI shape without a store.
@@ -353,9 +360,14 @@ impl ApiCall for CreateResponse {
     }
 
     fn validate(&self) -> Result<(), ValidationError> {
+        let mut found = Vec::new();
         if self.the_store().is_none() {
             let (field, hint) = match self.shape {
-                ResponsesShape::Tools => ("tools", rows::RESPONSE_TOOLS_REQUIRED),
+                // The references' row is about a missing tools array; other tools get its fix.
+                ResponsesShape::Tools if self.tools.is_empty() => {
+                    ("tools", rows::RESPONSE_TOOLS_REQUIRED)
+                }
+                ResponsesShape::Tools => ("tools", ONE_STORE_TOOL_HINT),
                 ResponsesShape::TopLevel => ("knowledge_store_id", STORE_ID_REQUIRED_HINT),
             };
             let stores = self.store_tools().count();
@@ -367,50 +379,48 @@ impl ApiCall for CreateResponse {
                     self.tools.len()
                 )
             };
-            return Err(ValidationError::new(field, problem, hint));
+            found.push(Problem::new(field, problem, hint));
         }
         if self.input.is_empty() {
-            return Err(ValidationError::new("input", "no message", rows::RESPONSE_INPUT_REQUIRED));
+            found.push(Problem::new("input", "no message", rows::RESPONSE_INPUT_REQUIRED));
         }
         for (i, message) in self.input.iter().enumerate() {
             let n = message.content.chars().count();
             if n == 0 || n > MAX_CONTENT_CHARS {
-                return Err(ValidationError::new(
+                found.push(Problem::new(
                     format!("input[{i}].content"),
                     format!("{n} characters, outside 1..={MAX_CONTENT_CHARS}"),
                     CONTENT_LENGTH_HINT,
                 ));
             }
         }
-        if let Some(session) = &self.session_id {
-            if session.trim().is_empty() {
-                return Err(ValidationError::new(
-                    "session_id",
-                    "the session id is empty",
-                    rows::RESPONSE_INVALID_SESSION,
-                ));
-            }
+        if self.session_id.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            found.push(Problem::new(
+                "session_id",
+                "the session id is empty",
+                rows::RESPONSE_INVALID_SESSION,
+            ));
         }
         for (i, selection) in self.selections.iter().enumerate() {
-            require_id(&format!("selections[{i}].id"), &selection.id)?;
+            require_id(&mut found, &format!("selections[{i}].id"), &selection.id);
         }
         if let Some(TextFormat::JsonSchema { name, schema, .. }) = &self.text {
             if name.trim().is_empty() {
-                return Err(ValidationError::new(
+                found.push(Problem::new(
                     "text.format.name",
                     "the format has no name",
                     TEXT_FORMAT_HINT,
                 ));
             }
             if !schema.is_object() {
-                return Err(ValidationError::new(
+                found.push(Problem::new(
                     "text.format.schema",
                     "the schema is not a JSON object",
                     TEXT_FORMAT_HINT,
                 ));
             }
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {

@@ -2,21 +2,24 @@
 //! over one.
 //!
 //! ```
-//! use rein_core::jockey::ingestion::IngestionConfig;
-//! use rein_core::jockey::stores::{CreateKnowledgeStore, SearchKnowledgeStore};
-//! use rein_core::jockey::TokenRequest;
-//! use rein_core::pages::TokenPages;
-//! use rein_core::{Api, ApiCall, Target};
+//! use rein::core::{ApiCall, Target};
+//! use rein::jockey::ingestion::IngestionConfig;
+//! use rein::jockey::stores::{CreateKnowledgeStore, SearchKnowledgeStore};
+//! use rein::jockey::TokenRequest;
+//! use rein::pages::TokenPages;
+//! use rein::{Api, Error};
 //! use serde_json::json;
 //!
 //! let target = Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_demo")?;
 //!
-//! // A property without a description is refused before anything is sent.
-//! let store = CreateKnowledgeStore::new("Matches").ingestion_config(IngestionConfig::json_schema(
+//! // A blank name and a property without a description: both refused, before anything is sent.
+//! let store = CreateKnowledgeStore::new(" ").ingestion_config(IngestionConfig::json_schema(
 //!     json!({"type": "object", "properties": {"score": {"type": "string"}}}),
 //! ));
-//! let err = store.to_request(&target).unwrap_err();
-//! assert_eq!(err.hint().map(|h| h.fix), Some("Validate against JSON Schema draft 2020-12"));
+//! let Err(Error::Invalid(refused)) = store.to_request(&target) else { panic!("refused") };
+//! assert_eq!((refused.field.as_str(), refused.hint.fix), ("name", "Add a name"));
+//! assert_eq!(refused.others[0].field, "ingestion_config.enrichment_config.json_schema.properties.score.description");
+//! assert_eq!(refused.others[0].hint.fix, "Add a description to the property");
 //!
 //! // Search pages are walked by token.
 //! let search = SearchKnowledgeStore::new("ks_1", "a goal celebration").page_size(20);
@@ -39,7 +42,7 @@ use super::{
 use crate::api::Operation;
 use crate::api_call::{decode_empty, ApiCall};
 use crate::decode;
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, Problem, ValidationError};
 use crate::hint::{rows, Hint};
 use crate::pages::Page;
 use crate::request::Request;
@@ -75,11 +78,10 @@ pub struct KnowledgeStore {
     pub metadata: Option<Metadata>,
 }
 
-fn check_name(name: &str) -> Result<(), ValidationError> {
+fn check_name(found: &mut Vec<Problem>, name: &str) {
     if name.trim().is_empty() {
-        return Err(ValidationError::new("name", "the name is empty", rows::STORE_NAME_REQUIRED));
+        found.push(Problem::new("name", "the name is empty", rows::STORE_NAME_REQUIRED));
     }
-    Ok(())
 }
 
 #[derive(Serialize)]
@@ -139,14 +141,15 @@ impl ApiCall for CreateKnowledgeStore {
     crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        check_name(&self.name)?;
+        let mut found = Vec::new();
+        check_name(&mut found, &self.name);
         if let Some(meta) = &self.metadata {
-            check_metadata("metadata", meta, MetadataRules::STORE)?;
+            check_metadata(&mut found, "metadata", meta, MetadataRules::STORE);
         }
         if let Some(config) = &self.ingestion_config {
-            config.validate()?;
+            config.check(&mut found);
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -185,7 +188,9 @@ impl ApiCall for GetKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -243,8 +248,10 @@ impl ApiCall for ListKnowledgeStores {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        check_page(self.page)?;
-        check_page_limit("page_limit", self.page_limit)
+        let mut found = Vec::new();
+        check_page(&mut found, self.page);
+        check_page_limit(&mut found, "page_limit", self.page_limit);
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -320,14 +327,15 @@ impl ApiCall for UpdateKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
         if let Some(name) = &self.name {
-            check_name(name)?;
+            check_name(&mut found, name);
         }
         if let Some(meta) = &self.metadata {
-            check_metadata("metadata", meta, MetadataRules::STORE)?;
+            check_metadata(&mut found, "metadata", meta, MetadataRules::STORE);
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -366,7 +374,9 @@ impl ApiCall for DeleteKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {
@@ -560,23 +570,20 @@ impl ApiCall for SearchKnowledgeStore {
     crate::api_call::plan!(call);
 
     fn validate(&self) -> Result<(), ValidationError> {
-        require_id("knowledge_store_id", self.knowledge_store_id.as_str())?;
+        let mut found = Vec::new();
+        require_id(&mut found, "knowledge_store_id", self.knowledge_store_id.as_str());
         if self.body.query.text.trim().is_empty() {
-            return Err(ValidationError::new(
-                "query.text",
-                "the query text is empty",
-                EMPTY_QUERY_HINT,
-            ));
+            found.push(Problem::new("query.text", "the query text is empty", EMPTY_QUERY_HINT));
         }
-        check_page_limit("page_size", self.body.page_size)?;
+        check_page_limit(&mut found, "page_size", self.body.page_size);
         if self.body.page_token.as_deref() == Some("") {
-            return Err(ValidationError::new(
+            found.push(Problem::new(
                 "page_token",
                 "the page token is empty",
                 EMPTY_PAGE_TOKEN_HINT,
             ));
         }
-        Ok(())
+        ValidationError::check(found)
     }
 
     fn render(&self, target: &Target) -> Result<Request, Error> {

@@ -7,7 +7,7 @@
 //! [`ResponseEvent::Unknown`], so a new event type never breaks a stream.
 //!
 //! ```
-//! use rein_core::jockey::stream::{ResponseEvent, ResponseStreamDecoder};
+//! use rein::jockey::stream::{ResponseEvent, ResponseStreamDecoder};
 //!
 //! let mut decoder = ResponseStreamDecoder::new();
 //! decoder.feed(b"event: response.output_text.delta\r\ndata: {\"type\":\"response.output_text.del");

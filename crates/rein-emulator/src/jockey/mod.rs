@@ -1,11 +1,10 @@
 //! Jockey (`/v1.3`): assets, knowledge stores, items, search and responses, with errors in
 //! Jockey's dialect `{code, message, docs_url}`.
 //!
-//! Error codes are the emulator's choice where the references give none: `invalid_request`
-//! (every 400, the references' own example), `unauthorized` (401), `not_found` (404),
-//! `method_not_allowed` (405), `page_token_expired` (410), `invalid_schema` (422),
-//! `rate_limit_exceeded` (429), and `internal_error`, `bad_gateway`, `service_unavailable`,
-//! `gateway_timeout` for injected 5xx.
+//! Error codes: `invalid_request` (every 400, the references' own example), `unauthorized`
+//! (401), `not_found` (404), `method_not_allowed` (405), `page_token_expired` (410),
+//! `invalid_schema` (422), `rate_limit_exceeded` (429), and `internal_error`, `bad_gateway`,
+//! `service_unavailable`, `gateway_timeout` for injected 5xx.
 
 mod assets;
 mod responses;
@@ -60,6 +59,8 @@ impl State {
 }
 
 /// A Jockey error response.
+// Every `code` but `invalid_request` (the only one the references show) is a guess: those the
+// module's docs list, here and in `model::server_error` for injected 5xx.
 #[derive(Debug)]
 pub(crate) struct JockeyError {
     status: StatusCode,

@@ -3,8 +3,8 @@
 //!
 //! Two request shapes are accepted. The references' shape names the store in a `tools` array
 //! holding exactly one `{"type": "knowledge_store", "knowledge_store_id": ...}` tool (the inner
-//! field name is a guess shared with rein's client: the references do not spell it); the
-//! OpenAPI spec's shape gives a top-level `knowledge_store_id`.
+//! field is [`TOOL_STORE_FIELD`]); the OpenAPI spec's shape gives a top-level
+//! `knowledge_store_id`.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
@@ -15,7 +15,9 @@ use super::{json_object, JockeyError, Result, State};
 use crate::handler::{Ctx, Outcome};
 use crate::wire::{self, clip, hex_id, timestamp};
 
-/// The field of a `knowledge_store` tool that names the store (not published; see above).
+/// The field of a `knowledge_store` tool that names the store (the one rein's client sends).
+// A guess shared with rein's client (`KNOWLEDGE_STORE_TOOL_ID_FIELD`): the references do not
+// spell this field.
 pub const TOOL_STORE_FIELD: &str = "knowledge_store_id";
 
 /// The longest message content, in characters.
