@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use rein_core::{Body, ManualClock};
+//! use rein::{core::Body, ManualClock};
 //! use rein_emulator::{Config, InProcess, DEMO_JACK_KEY};
 //!
 //! let clock = ManualClock::new();
