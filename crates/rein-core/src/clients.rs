@@ -47,6 +47,10 @@ macro_rules! __clients {
 
             /// Creates an asset (direct upload or URL). A create whose answer is lost is looked
             /// up before it is ever sent again.
+            ///
+            /// rein writes a `rein_token` into the new resource's metadata (its user metadata,
+            /// for an asset), so that a create whose answer is lost is found again instead of
+            /// sent twice; `ClientBuilder::tag_creates(false)` turns that off.
             pub $($async)? fn create_asset(
                 &self,
                 request: &$crate::jockey::CreateAsset,
@@ -158,6 +162,10 @@ macro_rules! __clients {
             // Knowledge stores.
 
             /// Creates a knowledge store (found again, not repeated, when its answer is lost).
+            ///
+            /// rein writes a `rein_token` into the new resource's metadata (its user metadata,
+            /// for an asset), so that a create whose answer is lost is found again instead of
+            /// sent twice; `ClientBuilder::tag_creates(false)` turns that off.
             pub $($async)? fn create_store(
                 &self,
                 request: &$crate::jockey::CreateKnowledgeStore,
@@ -224,6 +232,10 @@ macro_rules! __clients {
 
             /// Adds an asset to a knowledge store (answered 202, `queued`; found again, not
             /// repeated, when its answer is lost).
+            ///
+            /// rein writes a `rein_token` into the new resource's metadata (its user metadata,
+            /// for an asset), so that a create whose answer is lost is found again instead of
+            /// sent twice; `ClientBuilder::tag_creates(false)` turns that off.
             pub $($async)? fn add_item(
                 &self,
                 request: &$crate::jockey::AddItem,
@@ -321,7 +333,8 @@ macro_rules! __clients {
         impl Jack {
             /// Ingests up to 50 documents in one request (one request against the rate limit).
             /// Each document is tagged `rein_token` in its metadata, so an ingest whose answer
-            /// is lost is found again in the documents list instead of being sent twice.
+            /// is lost is found again in the documents list instead of being sent twice;
+            /// `ClientBuilder::tag_creates(false)` turns that off.
             pub $($async)? fn ingest<D: Into<$crate::jack::NewDocument>>(
                 &self,
                 documents: impl IntoIterator<Item = D>,
@@ -331,7 +344,8 @@ macro_rules! __clients {
 
             /// Ingests any number of documents in batches of the documented maximum. Every
             /// document is validated before the first batch is sent; a failed batch does not
-            /// stop the others, and the report says which documents each batch held.
+            /// stop the others, and the report says which documents each batch held. Each batch
+            /// is an [`ingest`](Self::ingest) (tagged alike), and the event hook hears of each.
             pub $($async)? fn ingest_many<D: Into<$crate::jack::NewDocument>>(
                 &self,
                 documents: impl IntoIterator<Item = D>,
