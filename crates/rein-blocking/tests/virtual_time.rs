@@ -160,7 +160,7 @@ fn jack_workflow(seed: u64, faults: FaultPlan) -> Vec<LogEntry> {
     assert!(report.all_accepted(), "{:?}", report.failures().collect::<Vec<_>>());
     let ids: Vec<DocumentId> =
         report.document_ids().into_iter().map(|id| id.expect("every document has an id")).collect();
-    // A burst of jack 429s asks for up to 4 x 60 s, more than the preset's 120 s.
+    // Each jack 429 asks for 60 s; a few of them in one wait outlast the preset's 120 s.
     let wait = WaitPolicy::JACK_DOCUMENT.timeout(Duration::from_secs(600));
     for id in &ids {
         jack.wait_for_document_with(id, wait).expect("ready");

@@ -376,6 +376,10 @@ impl<T> Call<T> {
                 }));
                 self.connect_failures =
                     if kind == TransportErrorKind::Connect { self.connect_failures + 1 } else { 0 };
+                if kind == TransportErrorKind::Connect {
+                    let (operation, attempt, in_a_row) = (op, self.attempts, self.connect_failures);
+                    self.events.emit(|| Event::ConnectFailed { operation, attempt, in_a_row });
+                }
                 if self.connect_failures >= self.policy.max_connect_failures.max(1) {
                     return self.finish(Err(failure));
                 }

@@ -48,9 +48,9 @@ macro_rules! __clients {
             /// Creates an asset (direct upload or URL). A create whose answer is lost is looked
             /// up before it is ever sent again.
             ///
-            /// rein writes a `rein_token` into the new resource's metadata (its user metadata,
-            /// for an asset), so that a create whose answer is lost is found again instead of
-            /// sent twice; `ClientBuilder::tag_creates(false)` turns that off.
+            /// rein writes a `rein_token` into the asset's `user_metadata`, so that a create
+            /// whose answer is lost is found again instead of sent twice;
+            /// [`ClientBuilder::tag_creates(false)`](ClientBuilder::tag_creates) turns that off.
             pub $($async)? fn create_asset(
                 &self,
                 request: &$crate::jockey::CreateAsset,
@@ -59,7 +59,8 @@ macro_rules! __clients {
             }
 
             /// Uploads a local file directly (at most 200 MB; larger files go by URL), streamed
-            /// from disk.
+            /// from disk. A [`create_asset`](Self::create_asset): tagged with a `rein_token`
+            /// in its `user_metadata` alike.
             pub $($async)? fn upload_file(
                 &self,
                 path: impl AsRef<::std::path::Path>,
@@ -70,7 +71,8 @@ macro_rules! __clients {
                 self.create_asset(&request) $($await)*
             }
 
-            /// Creates an asset from a public URL.
+            /// Creates an asset from a public URL. A [`create_asset`](Self::create_asset):
+            /// tagged with a `rein_token` in its `user_metadata` alike.
             pub $($async)? fn upload_url(
                 &self,
                 url: &str,
@@ -163,9 +165,9 @@ macro_rules! __clients {
 
             /// Creates a knowledge store (found again, not repeated, when its answer is lost).
             ///
-            /// rein writes a `rein_token` into the new resource's metadata (its user metadata,
-            /// for an asset), so that a create whose answer is lost is found again instead of
-            /// sent twice; `ClientBuilder::tag_creates(false)` turns that off.
+            /// rein writes a `rein_token` into the store's `metadata`, so that a create whose
+            /// answer is lost is found again instead of sent twice;
+            /// [`ClientBuilder::tag_creates(false)`](ClientBuilder::tag_creates) turns that off.
             pub $($async)? fn create_store(
                 &self,
                 request: &$crate::jockey::CreateKnowledgeStore,
@@ -233,9 +235,9 @@ macro_rules! __clients {
             /// Adds an asset to a knowledge store (answered 202, `queued`; found again, not
             /// repeated, when its answer is lost).
             ///
-            /// rein writes a `rein_token` into the new resource's metadata (its user metadata,
-            /// for an asset), so that a create whose answer is lost is found again instead of
-            /// sent twice; `ClientBuilder::tag_creates(false)` turns that off.
+            /// rein writes a `rein_token` into the item's `metadata`, so that an add whose
+            /// answer is lost is found again instead of sent twice;
+            /// [`ClientBuilder::tag_creates(false)`](ClientBuilder::tag_creates) turns that off.
             pub $($async)? fn add_item(
                 &self,
                 request: &$crate::jockey::AddItem,
@@ -334,7 +336,7 @@ macro_rules! __clients {
             /// Ingests up to 50 documents in one request (one request against the rate limit).
             /// Each document is tagged `rein_token` in its metadata, so an ingest whose answer
             /// is lost is found again in the documents list instead of being sent twice;
-            /// `ClientBuilder::tag_creates(false)` turns that off.
+            /// [`ClientBuilder::tag_creates(false)`](ClientBuilder::tag_creates) turns that off.
             pub $($async)? fn ingest<D: Into<$crate::jack::NewDocument>>(
                 &self,
                 documents: impl IntoIterator<Item = D>,
@@ -355,6 +357,12 @@ macro_rules! __clients {
             }
 
             /// Ingests a file (.pdf, .docx, .txt or .md, up to 100 MB), streamed from disk.
+            ///
+            /// A file ingest carries no metadata, so it cannot be tagged and looked up: an answer
+            /// lost after sending ends with [`Error::may_have_succeeded`]($crate::Error::may_have_succeeded)
+            /// instead of a second upload. A gateway's 502 or 504 is retried, as the references
+            /// say, unless [`RetryPolicy::retry_gateway_errors_on_creates`]($crate::RetryPolicy::retry_gateway_errors_on_creates)
+            /// is off.
             pub $($async)? fn ingest_file(
                 &self,
                 path: impl AsRef<::std::path::Path>,

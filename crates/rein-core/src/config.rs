@@ -59,7 +59,8 @@ pub struct ClientConfig {
     /// Seconds of the server's time per real second: 60 for an emulator run at `--speed 60`.
     /// The client then runs its whole policy (retry waits, `Retry-After`, windows, poll
     /// intervals, timeouts) on a clock that much faster, so a test against a fast emulator is
-    /// fast with nothing else tuned. 1, the default, for the real APIs.
+    /// fast with nothing else tuned. 1, the default, for the real APIs. `connect_timeout` stays
+    /// real time: the transport enforces it, and a connection takes as long at any scale.
     pub time_scale: f64,
     /// The largest response body read into memory.
     pub max_response_bytes: u64,
@@ -259,7 +260,8 @@ macro_rules! __client_builder_setters {
 
         /// Runs the client's whole policy (retry waits, `Retry-After`, windows, poll intervals,
         /// timeouts) on a clock `scale` times as fast as real time: the `--speed` of the
-        /// emulator it talks to (its startup lines print it). One setting, nothing else to tune.
+        /// emulator it talks to (its startup lines print it). One setting, nothing else to tune;
+        /// the connect timeout stays real time. A limiter is shared only by clients at one scale.
         pub fn time_scale(mut self, scale: f64) -> Self {
             self.settings.config.time_scale = scale;
             self

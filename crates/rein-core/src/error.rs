@@ -448,6 +448,9 @@ impl fmt::Display for TransportFailure {
         if self.may_have_succeeded {
             write!(f, "; the operation may have succeeded: check before repeating it")?;
         }
+        if self.error.kind == TransportErrorKind::Connect {
+            write!(f, "; fix: {}", crate::hint::rows::UNREACHABLE.fix)?;
+        }
         Ok(())
     }
 }

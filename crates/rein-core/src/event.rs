@@ -76,6 +76,17 @@ pub enum Event {
         /// How long that is from now.
         wait: Duration,
     },
+    /// A connection could not be made (refused, a host name that did not resolve, a TLS
+    /// handshake that failed, no connection in time): the call retries, or gives up after a few
+    /// in a row ([`RetryPolicy::max_connect_failures`](crate::RetryPolicy::max_connect_failures)).
+    ConnectFailed {
+        /// The operation.
+        operation: Operation,
+        /// The attempt that could not connect.
+        attempt: u32,
+        /// Failed connections in a row, this one included.
+        in_a_row: u32,
+    },
     /// A batch of a split ingest was answered.
     Batch {
         /// The create each batch is.
@@ -134,6 +145,11 @@ impl fmt::Display for Event {
             Event::Paused { api, wait, .. } => {
                 write!(f, "{api}: every request paused {} by a 429", Human(*wait))
             }
+            Event::ConnectFailed { operation, attempt, in_a_row } => write!(
+                f,
+                "{}: attempt {attempt} could not connect ({in_a_row} in a row)",
+                operation.endpoint()
+            ),
             Event::Batch { operation, batch, batches, accepted, documents } => write!(
                 f,
                 "{}: batch {batch} of {batches} {}; {documents} documents accepted so far",
@@ -150,7 +166,10 @@ impl Event {
     pub fn is_notable(&self) -> bool {
         matches!(
             self,
-            Event::RetryScheduled { .. } | Event::Paused { .. } | Event::Throttled { .. }
+            Event::RetryScheduled { .. }
+                | Event::Paused { .. }
+                | Event::Throttled { .. }
+                | Event::ConnectFailed { .. }
         )
     }
 }

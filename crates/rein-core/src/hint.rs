@@ -92,7 +92,7 @@ pub mod rows {
 
     /// rein: connections refused, or a host name that did not resolve.
     pub const UNREACHABLE: Hint = Hint::new(
-        "The service could not be reached (connection refused, or its host name did not resolve)",
+        "The service could not be reached: connection refused, a host name that did not resolve, a TLS handshake that failed, or no connection in time",
         "Check the base URL and the network",
     );
 
@@ -241,7 +241,9 @@ pub fn for_response(
 /// no resource that could be missing, or the answer is a web framework's bare "Not Found" for a
 /// route it does not know (both APIs name what they did not find: "Document not found").
 fn no_such_endpoint(operation: Option<Operation>, words: &str) -> bool {
-    let names_a_resource = operation.is_some_and(|op| op.path_template().contains('{'));
+    // A response names its knowledge store (and session) in its body, not its path.
+    let names_a_resource = operation
+        .is_some_and(|op| op.path_template().contains('{') || op == Operation::CreateResponse);
     !names_a_resource || words == "not found" || words == "not_found not found"
 }
 

@@ -37,9 +37,10 @@ pub struct RetryPolicy {
     pub server_error_first_wait: Option<Duration>,
     /// No retry comes sooner than this after a failure (a poll's interval floor uses it).
     pub min_wait: Duration,
-    /// Connections that failed in a row (refused, or a host name that did not resolve) after
-    /// which a call, or a wait's poll, gives up: the service is not there to answer, and the
-    /// caller should hear so in seconds, not at the deadline.
+    /// Connections that failed in a row (refused, a host name that did not resolve, a failed TLS
+    /// handshake, no connection in time) after which a call, or a wait's poll, gives up: the
+    /// service is not there to answer, and the caller should hear so in seconds, not at the
+    /// deadline. At least 1 (0 counts as 1); 3 by default.
     pub max_connect_failures: u32,
     /// Retry a 502 or 504 of a non-idempotent request. A gateway's error can come after the
     /// server behind it carried the request out; [`crate::CreateOnce`] turns this off and looks

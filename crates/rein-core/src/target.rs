@@ -134,16 +134,17 @@ impl Target {
             Api::Jockey => rows::JOCKEY_401,
             Api::Jack => rows::JACK_401,
         };
-        let k = key.expose();
-        if k.trim().is_empty() {
+        // Whitespace around a key is what a copied key or a CRLF .env file brings: dropped.
+        let k = key.expose().trim();
+        if k.is_empty() {
             return Err(ValidationError::new("api_key", "the API key is empty", key_hint));
         }
         if k.chars().any(char::is_whitespace) {
             return Err(ValidationError::new(
                 "api_key",
-                "the API key has whitespace in it",
+                "the API key has whitespace inside it",
                 Hint::new(
-                    "A key copied with a space or a line break",
+                    "A key pasted with a space or a line break in the middle",
                     "Remove the whitespace from the key",
                 ),
             ));

@@ -154,11 +154,17 @@ impl Now {
     }
 
     /// How long `d` of this time lasts in real time: what a driver sleeps, or gives a socket.
+    /// Rounded up, and never zero for a `d` that is not: a sleep that ends a nanosecond short
+    /// would be asked for again, and one of no time at all would never move the clock.
     pub fn to_real(&self, d: Duration) -> Duration {
-        if self.rate == 1.0 {
-            d
+        if self.rate == 1.0 || d.is_zero() {
+            return d;
+        }
+        let nanos = (d.as_nanos() as f64 / self.rate).ceil().max(1.0);
+        if nanos >= u64::MAX as f64 {
+            Duration::MAX
         } else {
-            d.div_f64(self.rate)
+            Duration::from_nanos(nanos as u64)
         }
     }
 
@@ -312,6 +318,9 @@ mod tests {
         assert_eq!(now.to_real(Duration::from_secs(60)), Duration::from_secs(1));
         assert_eq!(now.from_real(Duration::from_secs(1)), Duration::from_secs(60));
         assert_eq!(Now::fake(0.0).to_real(Duration::from_secs(5)), Duration::from_secs(5));
+        // A remainder too short to last a real nanosecond still lasts one: the clock moves.
+        assert_eq!(now.to_real(Duration::from_nanos(7)), Duration::from_nanos(1));
+        assert!(now.to_real(Duration::from_millis(1)) * 60 >= Duration::from_millis(1));
         assert_eq!(ScaledClock::new(manual, f64::NAN).now().rate(), 1.0);
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! A wait polls a GET until the resource is `ready` (done) or `failed` (terminal: failed
 //! resources do not recover), within a timeout. Unknown statuses count as pending. A 429, a 5xx
-//! or a lost connection during a poll does not end the wait: the poll backs off (obeying
-//! `Retry-After`) inside the same deadline. Polls are never closer together than the interval,
+//! or a dropped connection during a poll does not end the wait: the poll backs off (obeying
+//! `Retry-After`) inside the same deadline. Connections that cannot be made at all, a few in a row
+//! ([`RetryPolicy::max_connect_failures`](crate::RetryPolicy::max_connect_failures)), end it
+//! with the transport error: nothing is there to answer. Polls are never closer together than the interval,
 //! which is also a floor: the references warn that 1-second polling wastes rate-limit budget.
 //!
 //! ```text

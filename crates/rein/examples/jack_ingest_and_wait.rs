@@ -17,9 +17,9 @@ use rein::{Error, Event};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (jack, _emulator) = client()?;
     let outcome = ingest_and_wait(&jack, 300)?;
+    let accepted = outcome.report.document_ids().iter().filter(|id| id.is_some()).count();
     println!(
-        "{} documents accepted in {} requests, {} ready",
-        outcome.ready.len(),
+        "{accepted} documents accepted in {} requests, {} ready",
         outcome.report.batches.len(),
         outcome.ready.len()
     );

@@ -39,7 +39,7 @@
 //! `rein-emulator` serves both APIs locally, faster than real time (`--speed 60`: a minute
 //! passes in a second). One setting makes a client keep up: [`time_scale`], the emulator's
 //! speed, runs the client's whole policy (retries, `Retry-After`, windows, poll intervals,
-//! timeouts) on a clock as fast. A bare host as the base URL gets the API's prefix (`/v1`).
+//! timeouts) on a clock as fast. A bare host as the base URL gets the API's prefix (`/v1.3` for Jockey, `/v1` for jack).
 //!
 //! [`time_scale`]: blocking::ClientBuilder::time_scale
 //!
@@ -76,8 +76,14 @@
 //!     Err(e) if e.api_error().is_some_and(|api| api.kind == ErrorKind::NotFound) => {
 //!         println!("gone: {}", e.hint().map_or("", |h| h.fix));
 //!     }
-//!     Err(e @ Error::Transport(_)) if e.may_have_succeeded() => println!("check before repeating"),
 //!     Err(e) => eprintln!("{e}\n(shown to users: {})", e.user_message()),
+//! }
+//!
+//! // A create whose answer was lost may have happened: look before sending it again.
+//! match jack.ingest(["The second goal came in the 71st minute."]) {
+//!     Ok(accepted) => println!("queued {:?}", accepted.document_ids),
+//!     Err(e) if e.may_have_succeeded() => eprintln!("may be queued; list documents first: {e}"),
+//!     Err(e) => eprintln!("not queued: {e}"),
 //! }
 //! # }
 //! # Ok::<(), rein::Error>(())
@@ -143,8 +149,17 @@
 //!
 //! With the `tracing` feature, every event is also a `tracing` event (retries, pauses and
 //! throttling at `info`, the rest at `debug`), inside a `rein.call` span per call and a
-//! `rein.attempt` span per request. Install any subscriber (`tracing-subscriber`'s `fmt`, say)
-//! and set `RUST_LOG=rein=debug` to see them.
+//! `rein.attempt` span per request. Install any subscriber to see them:
+//!
+//! ```no_run
+//! # #[cfg(feature = "blocking")] {
+//! // Cargo.toml: rein = { version = "0.1", features = ["tracing"] }, tracing-subscriber = "0.3"
+//! tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).init();
+//! let jack = rein::blocking::Jack::from_env()?;
+//! jack.usage()?; // a `rein.call` span, a `rein.attempt` span, an event per retry
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
 //!
 //! # Testing your own code
 //!

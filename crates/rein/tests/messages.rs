@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rein::blocking::Jack;
+use rein::blocking::{Jack, Jockey};
+use rein::jockey::CreateResponse;
 use rein::{Error, Event, ManualClock, RetryReason, TransportErrorKind};
-use rein_emulator::{spawn, Config, ServerConfig, DEMO_JACK_KEY};
+use rein_emulator::{spawn, Config, ServerConfig, DEMO_JACK_KEY, DEMO_JOCKEY_KEY};
 
 #[test]
 fn a_bare_host_gets_the_api_prefix_and_a_wrong_path_hints_at_the_base_url() {
@@ -65,6 +66,62 @@ fn an_unreachable_server_is_reported_as_such_in_seconds_not_at_the_deadline() {
         })
         .count();
     assert_eq!(retries, 2, "each failed connection but the last is reported as it is retried");
+    let refused =
+        events.lock().unwrap().iter().filter(|e| matches!(e, Event::ConnectFailed { .. })).count();
+    assert_eq!(refused, 3, "every failed connection is reported, the last one too");
+    assert!(err.to_string().contains("Check the base URL"), "the message says what to do: {err}");
+}
+
+#[test]
+fn a_key_copied_with_a_line_break_after_it_still_works() {
+    let server = spawn(ServerConfig::for_tests(Config::default())).expect("emulator");
+    let jack = Jack::builder(format!("  {DEMO_JACK_KEY}\r\n"))
+        .base_url(server.url())
+        .build()
+        .expect("whitespace around a key is dropped");
+    assert_eq!(jack.usage().expect("usage").rate_limit_rpm, Some(60));
+}
+
+#[test]
+fn a_question_over_a_missing_store_is_a_missing_store_not_a_wrong_base_url() {
+    let server = spawn(ServerConfig::for_tests(Config::default())).expect("emulator");
+    let jockey = Jockey::builder(DEMO_JOCKEY_KEY).base_url(server.url()).build().expect("client");
+    let err = jockey
+        .create_response(&CreateResponse::ask("ks_missing", "Who scored?"))
+        .expect_err("no such store");
+    assert_eq!(err.status(), Some(404), "{err}");
+    let hint = err.hint().expect("a hint");
+    assert!(!hint.fix.contains("base URL"), "{hint:?}");
+}
+
+/// At a time scale, a short wait lasts less than a real nanosecond; it must still move the clock
+/// (a sleep of nothing would be asked for again, forever).
+#[test]
+fn retries_at_a_time_scale_end() {
+    let answers = Arc::new(Mutex::new(0u32));
+    let count = Arc::clone(&answers);
+    let clock = ManualClock::new();
+    let jack = Jack::builder(DEMO_JACK_KEY)
+        .manual_clock(clock.clone())
+        .time_scale(60.0)
+        .transport(move |_req: http::Request<rein::core::Body>| {
+            let mut n = count.lock().unwrap();
+            *n += 1;
+            let (status, body) = if *n <= 3 {
+                (503, r#"{"detail":"Service unavailable"}"#)
+            } else {
+                (200, r#"{"rate_limit_rpm":60}"#)
+            };
+            Ok(http::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(bytes::Bytes::from_static(body.as_bytes()))
+                .unwrap())
+        })
+        .build()
+        .expect("client");
+    assert_eq!(jack.usage().expect("answered after three 503s").rate_limit_rpm, Some(60));
+    assert_eq!(*answers.lock().unwrap(), 4);
 }
 
 #[test]
@@ -73,7 +130,7 @@ fn keys_that_cannot_be_valid_are_refused_when_the_client_is_built() {
         ("", "empty"),
         ("   ", "empty"),
         ("jack_abc def", "whitespace"),
-        ("jack_abc\n", "whitespace"),
+        ("jack_ab\ncd", "whitespace"),
         ("tlk_a_twelve_labs_key", "jack_"),
     ] {
         let err = Jack::builder(key).build().expect_err(&format!("{key:?} refused"));

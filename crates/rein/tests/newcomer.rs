@@ -54,7 +54,14 @@ fn jockey_upload_store_item_wait_and_ask_with_streaming() {
     match jockey_program::upload_index_and_ask(&jockey, &video, "What happens in this video?") {
         Ok(answer) => assert!(!answer.is_empty()),
         // An answer is billed: one whose stream was cut is not asked for again, and says so.
-        Err(e) => assert!(e.may_have_succeeded(), "an error that hides what happened: {e}"),
+        Err(e) => {
+            assert!(e.may_have_succeeded(), "an error that hides what happened: {e}");
+            let asked = server
+                .log()
+                .iter()
+                .any(|e| e.method == Method::POST && e.path.ends_with("/responses"));
+            assert!(asked, "the error came from the question, after everything before it worked");
+        }
     }
     let log = server.log();
     for (path, what) in [("/assets", "asset"), ("/knowledge-stores", "store"), ("/items", "item")] {
