@@ -29,7 +29,7 @@ impl Client {
             machine = match machine.poll(now) {
                 // The client's limiter answers at once: it is in memory.
                 Step::Acquire(acquire) => acquire.answer_from(runner.limiter(), now),
-                Step::Pause(pause) => pause.tell(runner.limiter()),
+                Step::Tell(tell) => tell.tell(runner.limiter(), now),
                 Step::Send(exchange) => {
                     let streams = exchange.streams();
                     let (request, awaiting) = exchange.send(now);

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::api::{Api, Operation};
+use crate::api::Operation;
 use crate::backoff::{Random, SplitMix64};
 use crate::decode;
 use crate::error::{
@@ -28,6 +28,7 @@ use crate::error::{
     TransportFailure, WaitRefused,
 };
 use crate::event::{Event, Events};
+use crate::limiter::{Advertised, Ask, Priority, Report};
 use crate::machine::{Attempt, Input, Internal, Machine, Next};
 use crate::request::Request;
 use crate::retry::{RetryPolicy, RetryReason};
@@ -67,9 +68,10 @@ pub struct Call<T = http::Response<Bytes>> {
     rng: Rng,
     events: Events,
     limited: bool,
+    priority: Priority,
     stream: Option<Streaming>,
     state: State<T>,
-    pause: Option<(Api, Moment)>,
+    report: Option<Report>,
     started: Option<Moment>,
     deadline: Option<Moment>,
     attempts: u32,
@@ -105,9 +107,10 @@ impl<T> Call<T> {
             rng: Rng::Builtin(SplitMix64::new(0)),
             events: Events::default(),
             limited: false,
+            priority: Priority::Interactive,
             stream: None,
             state: State::Ready,
-            pause: None,
+            report: None,
             started: None,
             deadline: None,
             attempts: 0,
@@ -135,9 +138,16 @@ impl<T> Call<T> {
     }
 
     /// Asks a rate limiter before every send ([`Step::Acquire`](crate::Step::Acquire)), and
-    /// tells it of every 429 that asks for a pause ([`Step::Pause`](crate::Step::Pause)).
+    /// tells it of every 429 and every advertised limit ([`Step::Tell`](crate::Step::Tell)).
     pub fn rate_limited(mut self) -> Self {
         self.limited = true;
+        self
+    }
+
+    /// Asks the limiter as bulk work (fleet polls, batches): it leaves the share of the budget
+    /// reserved for the caller's other calls.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
         self
     }
 
@@ -201,7 +211,7 @@ impl<T> Call<T> {
                 }
                 State::Ready if self.limited => {
                     self.state = State::Acquiring;
-                    return Next::Acquire(op.api());
+                    return Next::Acquire(self.ask());
                 }
                 State::Ready | State::Cleared => {
                     self.attempts += 1;
@@ -218,7 +228,7 @@ impl<T> Call<T> {
                 // Polled while an answer is owed: only a composite of this crate could, and none
                 // does (a step that asks holds the machine until it is answered). Asking again is
                 // the harmless answer.
-                State::Acquiring => return Next::Acquire(op.api()),
+                State::Acquiring => return Next::Acquire(self.ask()),
                 State::Sent => return Next::Sleep(deadline),
                 State::ReadingError { due, .. } => return Next::Read(*due),
                 State::Finished(_) => {
@@ -229,6 +239,24 @@ impl<T> Call<T> {
                 }
                 State::Spent => return Next::Done(Err(Error::Cancelled)),
             }
+        }
+    }
+
+    fn ask(&self) -> Ask {
+        Ask { operation: self.request.operation, priority: self.priority }
+    }
+
+    /// What a response says about the rate limit, for the limiter: its advertised limit, and
+    /// for a 429, the throttling and the pause.
+    fn note_limit(&mut self, response: &http::Response<Bytes>, now: Now) {
+        if !self.limited {
+            return;
+        }
+        let advertised = Advertised::from_headers(response.headers(), now);
+        let throttled = response.status() == http::StatusCode::TOO_MANY_REQUESTS;
+        if throttled || advertised.is_some() {
+            let operation = self.request.operation;
+            self.report = Some(Report { operation, throttled, pause_until: None, advertised });
         }
     }
 
@@ -289,8 +317,9 @@ impl<T> Call<T> {
     /// Judges the outcome of the request last sent.
     fn on_response(&mut self, outcome: Result<http::Response<Bytes>, TransportError>, now: Now) {
         let op = self.request.operation;
-        if outcome.is_ok() {
+        if let Ok(response) = &outcome {
             self.connect_failures = 0;
+            self.note_limit(response, now);
         }
         match outcome {
             Ok(response) if response.status().is_success() => match (self.decoder)(response) {
@@ -341,11 +370,11 @@ impl<T> Call<T> {
                 // A wait the server dictated, or jack's documented wait after a 429, is a rate
                 // limit: it is obeyed in full or refused, never shortened.
                 let dictated = retry_after.is_some() || (status == 429 && wait.is_some());
-                if let (429, true, Some(w)) = (status, self.limited, wait) {
+                if let (429, Some(report), Some(w)) = (status, &mut self.report, wait) {
                     // One response pauses the whole client, so no more than the cap: a bogus
                     // or far-off Retry-After (a proxy's, say) must not stop every call for hours.
                     let until = now.moment + w.min(self.policy.max_retry_after);
-                    self.pause = Some((op.api(), until));
+                    report.pause_until = Some(until);
                     let wait = until - now.moment;
                     self.events.emit(|| Event::Paused { api: op.api(), until, wait });
                 }
@@ -493,9 +522,10 @@ impl<T> Machine for Call<T> {
         let budget_end = started + self.policy.timeout;
         let deadline =
             *self.deadline.insert(self.deadline.map_or(budget_end, |d| d.min(budget_end)));
-        // A 429's pause goes to the limiter before anything else happens.
-        if let Some((api, until)) = self.pause.take() {
-            return Next::Pause(api, until);
+        // What a response said about the limit goes to the limiter before anything else
+        // happens.
+        if let Some(report) = self.report.take() {
+            return Next::Tell(report);
         }
         self.step(now, deadline)
     }
@@ -558,7 +588,7 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Operation;
+    use crate::api::Api;
     use crate::api_call::decode_empty;
     use crate::machine::Step;
     use crate::target::Target;

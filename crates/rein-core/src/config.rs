@@ -45,6 +45,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// The client-side window (`None`: none; jack defaults to 60 per minute).
     pub window: Option<Window>,
+    /// The share of the rate budget bulk work (fleet polls, `ingest_many` batches) leaves to the
+    /// caller's other calls: 0.2 by default, 0 to 1.
+    pub reserved_share: f64,
     /// The longest a single attempt may take, from sending to the end of the response.
     pub request_timeout: Duration,
     /// The longest connecting may take.
@@ -81,6 +84,7 @@ impl ClientConfig {
                 Api::Jockey => None,
                 Api::Jack => Some(Window::JACK),
             },
+            reserved_share: crate::limiter::DEFAULT_RESERVE,
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             stream_idle_timeout: Duration::from_secs(120),
@@ -122,6 +126,16 @@ impl ClientConfig {
                 Hint::new(
                     "A time scale that is not a speed",
                     "Use the emulator's --speed (1 for the real APIs)",
+                ),
+            ))));
+        }
+        if !(0.0..=1.0).contains(&self.reserved_share) {
+            return Err(Error::Config(Box::new(ValidationError::new(
+                "reserved_share",
+                format!("{} is not a share between 0 and 1", self.reserved_share),
+                Hint::new(
+                    "A reserved share that is not a fraction of the budget",
+                    "Use a number from 0 (bulk work may use everything) to 1",
                 ),
             ))));
         }
@@ -255,6 +269,14 @@ macro_rules! __client_builder_setters {
         /// twice. Off, a lost answer is an error that says the create may have happened.
         pub fn tag_creates(mut self, tag: bool) -> Self {
             self.settings.config.tag_creates = tag;
+            self
+        }
+
+        /// Keeps `share` (0 to 1; 0.2 by default) of the rate budget for the caller's own calls:
+        /// bulk work (fleet polls, `ingest_many` batches) uses at most the rest, so it never
+        /// starves them. Ignored with a shared [`limiter`](Self::limiter), which has its own.
+        pub fn reserved_share(mut self, share: f64) -> Self {
+            self.settings.config.reserved_share = share;
             self
         }
 

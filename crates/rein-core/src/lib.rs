@@ -125,7 +125,7 @@ pub use event::{Event, EventHook, Events};
 pub use hint::Hint;
 pub use jack::DocumentId;
 pub use jockey::{AssetId, ItemId, KnowledgeStoreId};
-pub use limiter::{Limiter, RateLimit, Window};
+pub use limiter::{Advertised, Ask, Limiter, Priority, RateLimit, Report, Window};
 pub use listing::{Listing, PageWalk, TokenWalk};
 pub use machine::{Machine, Step, Stop};
 pub use reconcile::{CreateOnce, Reconcile};

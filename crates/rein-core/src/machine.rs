@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!   poll(now) ──▶ Acquire ── answer(the limiter's slot) ──▶ machine ──▶ poll again
-//!             ──▶ Pause   ── (tell the limiter) resume() ──▶ machine
+//!             ──▶ Tell    ── (tell the limiter the report) resume() ──▶ machine
 //!             ──▶ Send    ── send(now) … answer(outcome) or expired() ──▶ machine
 //!             ──▶ Read    ── answer(the next body chunk) or expired() ──▶ machine
 //!             ──▶ Sleep   ── (sleep until `until`) wake() ──▶ machine
@@ -39,11 +39,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::api::{Api, Operation};
+use crate::api::Operation;
 use crate::body::Body;
 use crate::error::{Error, TransportError};
 use crate::event::{Event, Events};
-use crate::limiter::RateLimit;
+use crate::limiter::{Ask, RateLimit, Report};
 use crate::request::{AttemptTimeout, ReadTimeout};
 use crate::time::{Moment, Now};
 use crate::trace::Span;
@@ -62,8 +62,8 @@ pub trait Machine: Sized {
     /// What to do next, at `now`.
     fn poll(mut self, now: Now) -> Step<Self> {
         match self.next(now, Internal(())) {
-            Next::Acquire(api) => Step::Acquire(Acquire { api, machine: self }),
-            Next::Pause(api, until) => Step::Pause(Pause { api, until, machine: self }),
+            Next::Acquire(ask) => Step::Acquire(Acquire { ask, machine: self }),
+            Next::Tell(report) => Step::Tell(Tell { report, machine: self }),
             Next::Send(attempt) => Step::Send(Exchange { attempt, machine: self }),
             Next::Read(until) => Step::Read(Read { until, machine: self }),
             Next::Sleep(until) => Step::Sleep(Sleep { until, machine: self }),
@@ -100,9 +100,9 @@ pub trait Machine: Sized {
 pub enum Step<M: Machine> {
     /// Take a slot from the rate limiter, then [`Acquire::answer`].
     Acquire(Acquire<M>),
-    /// Tell the rate limiter that no request to an API may go before a moment, then
-    /// [`Pause::resume`].
-    Pause(Pause<M>),
+    /// Tell the rate limiter what a response said about the limit (a 429 and its pause, an
+    /// advertised limit), then [`Tell::resume`].
+    Tell(Tell<M>),
     /// Send a request: [`Exchange::send`], then answer with what came back.
     Send(Exchange<M>),
     /// Read the next chunk of the open response body, then answer.
@@ -116,7 +116,7 @@ pub enum Step<M: Machine> {
 }
 
 impl<M: Machine> Step<M> {
-    /// Carries out the rate limiter's steps (acquire, pause) with `limiter` at `now`, and
+    /// Carries out the rate limiter's steps (acquire, tell) with `limiter` at `now`, and
     /// returns the first step of any other kind: how a driver with an in-process limiter, or a
     /// test, skips past them.
     pub fn through(self, limiter: &dyn RateLimit, now: Now) -> Step<M> {
@@ -124,18 +124,18 @@ impl<M: Machine> Step<M> {
         loop {
             step = match step {
                 Step::Acquire(acquire) => acquire.answer_from(limiter, now).poll(now),
-                Step::Pause(pause) => pause.tell(limiter).poll(now),
+                Step::Tell(tell) => tell.tell(limiter, now).poll(now),
                 other => return other,
             }
         }
     }
 }
 
-/// The machine wants a rate-limit slot for one request to [`Acquire::api`].
+/// The machine wants a rate-limit slot for one request: [`Acquire::ask`].
 #[derive(Debug)]
 pub struct Acquire<M> {
-    /// The API the request goes to.
-    pub api: Api,
+    /// The request asking: its operation and priority.
+    pub ask: Ask,
     machine: M,
 }
 
@@ -148,31 +148,30 @@ impl<M: Machine> Acquire<M> {
 
     /// Asks `limiter`, one that answers at once (in memory), and answers with what it says.
     pub fn answer_from(self, limiter: &dyn RateLimit, now: Now) -> M {
-        let slot = limiter.try_acquire(self.api, now.moment);
+        let slot = limiter.try_acquire(self.ask, now.moment);
         self.answer(slot, now)
     }
 }
 
-/// A 429 asked that no request to [`Pause::api`] go before [`Pause::until`]: the limiter shared
-/// by the client's calls must hear of it.
+/// A response said something about the rate limit ([`Tell::report`]: a 429 and the pause it
+/// asked for, a limit its headers advertised): the limiter shared by the client's calls must
+/// hear of it.
 #[derive(Debug)]
-pub struct Pause<M> {
-    /// The API paused.
-    pub api: Api,
-    /// Until when.
-    pub until: Moment,
+pub struct Tell<M> {
+    /// What the response said.
+    pub report: Report,
     machine: M,
 }
 
-impl<M> Pause<M> {
+impl<M> Tell<M> {
     /// The machine, once the limiter has been told.
     pub fn resume(self) -> M {
         self.machine
     }
 
-    /// Tells `limiter`, one that takes it at once (in memory), and resumes.
-    pub fn tell(self, limiter: &dyn RateLimit) -> M {
-        limiter.pause(self.api, self.until);
+    /// Tells `limiter`, one that takes it at once (in memory), at `now`, and resumes.
+    pub fn tell(self, limiter: &dyn RateLimit, now: Now) -> M {
+        limiter.report(&self.report, now.moment);
         self.machine
     }
 }
@@ -347,10 +346,10 @@ mod internal {
     /// What a machine asks for, before [`Machine::poll`] wraps the machine into the [`Step`].
     #[allow(clippy::large_enum_variant)] // returned and consumed at once, like a step
     pub enum Next<O, I> {
-        /// A slot from the limiter for this API.
-        Acquire(Api),
-        /// No request to the API before the moment.
-        Pause(Api, Moment),
+        /// A slot from the limiter for this request.
+        Acquire(Ask),
+        /// What a response said about the limit, for the limiter.
+        Tell(Report),
         /// A request to send.
         Send(Attempt),
         /// The next body chunk, by the moment.
@@ -380,8 +379,8 @@ mod internal {
         /// the inner machine's result.
         pub(crate) fn or_done<P, J>(self) -> Result<Next<P, J>, Result<O, Error>> {
             Ok(match self {
-                Next::Acquire(api) => Next::Acquire(api),
-                Next::Pause(api, until) => Next::Pause(api, until),
+                Next::Acquire(ask) => Next::Acquire(ask),
+                Next::Tell(report) => Next::Tell(report),
                 Next::Send(attempt) => Next::Send(attempt),
                 Next::Read(until) => Next::Read(until),
                 Next::Sleep(until) => Next::Sleep(until),

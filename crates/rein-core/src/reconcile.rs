@@ -21,6 +21,7 @@ use crate::api_call::ApiCall;
 use crate::call::Call;
 use crate::error::Error;
 use crate::event::{Event, Events};
+use crate::limiter::Priority;
 use crate::machine::{Input, Internal, Machine, Next};
 use crate::retry::RetryPolicy;
 use crate::target::Target;
@@ -77,6 +78,7 @@ pub struct CreateOnce<R: Reconcile> {
     policy: RetryPolicy,
     events: Events,
     limited: bool,
+    priority: Priority,
     seed: u64,
     creates: u32,
     max_creates: u32,
@@ -132,6 +134,7 @@ impl<R: Reconcile> CreateOnce<R> {
             policy,
             events: Events::default(),
             limited: false,
+            priority: Priority::Interactive,
             seed: 0,
             creates: 1,
             max_creates,
@@ -144,6 +147,12 @@ impl<R: Reconcile> CreateOnce<R> {
     pub fn rate_limited(mut self) -> Self {
         self.limited = true;
         self.map_first(Call::rate_limited)
+    }
+
+    /// Asks the limiter as `priority` (bulk work leaves the reserved share to other calls).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self.map_first(|call| call.priority(priority))
     }
 
     /// Where the create's events, and its requests', go.
@@ -182,7 +191,7 @@ impl<R: Reconcile> CreateOnce<R> {
         if self.limited {
             call = call.rate_limited();
         }
-        call
+        call.priority(self.priority)
     }
 
     fn on_create_done(&mut self, result: Result<R::Output, Error>, now: Now) {

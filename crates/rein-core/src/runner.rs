@@ -70,7 +70,7 @@ impl Runner {
                 Api::Jockey => (config.window, None),
                 Api::Jack => (None, config.window),
             };
-            Arc::new(Limiter::new(jockey, jack))
+            Arc::new(Limiter::new(jockey, jack).reserve(config.reserved_share))
         });
         let shared = Shared {
             config,
@@ -95,7 +95,7 @@ impl Runner {
     }
 
     /// The rate limiter the client's [`Step::Acquire`](crate::Step::Acquire) and
-    /// [`Step::Pause`](crate::Step::Pause) go to.
+    /// [`Step::Tell`](crate::Step::Tell) go to.
     pub fn limiter(&self) -> &dyn RateLimit {
         &*self.shared.limiter
     }
@@ -230,7 +230,7 @@ impl<M: Machine> Machine for Run<M> {
             return match next {
                 Next::Done(result) => Next::Done(result),
                 Next::Yield(item) => Next::Yield(item),
-                Next::Pause(api, until) => Next::Pause(api, until),
+                Next::Tell(report) => Next::Tell(report),
                 Next::Acquire(_) | Next::Send(_) | Next::Read(_) | Next::Sleep(_) => {
                     Next::Done(self.machine.cancel(token))
                 }

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use rein_core::jack::GetDocument;
 use rein_core::jockey::{CreateKnowledgeStore, ListItems};
 use rein_core::{
-    Api, CancelToken, ClientConfig, CreateOnce, Error, Listing, Machine, Moment, Now, PageWalk,
-    RetryPolicy, Runner, Settings, Step, TransportError, TransportErrorKind, WaitPolicy,
+    Api, Ask, CancelToken, ClientConfig, CreateOnce, Error, Listing, Machine, Moment, Now,
+    Operation, PageWalk, Priority, RetryPolicy, Runner, Settings, Step, TransportError,
+    TransportErrorKind, WaitPolicy,
 };
 
 fn runner(api: Api, token: &CancelToken) -> Runner {
@@ -125,13 +126,14 @@ fn a_429_answered_after_the_cancel_still_pauses_the_client() {
             .expect("429")),
         now,
     );
-    let Step::Pause(pause) = call.poll(now) else { panic!("the pause goes to the limiter") };
-    assert_eq!(pause.until, Moment::from_secs(5));
-    match pause.tell(runner.limiter()).poll(now) {
+    let Step::Tell(tell) = call.poll(now) else { panic!("the pause goes to the limiter") };
+    assert_eq!(tell.report.pause_until, Some(Moment::from_secs(5)));
+    match tell.tell(runner.limiter(), now).poll(now) {
         Step::Done(Err(Error::Cancelled)) => {}
         other => panic!("expected the cancellation, got {other:?}"),
     }
-    let paused = runner.limiter().try_acquire(Api::Jack, now.moment + Duration::from_secs(1));
+    let ask = Ask { operation: Operation::Usage, priority: Priority::Interactive };
+    let paused = runner.limiter().try_acquire(ask, now.moment + Duration::from_secs(1));
     assert_eq!(paused, Err(Moment::from_secs(5)));
 }
 

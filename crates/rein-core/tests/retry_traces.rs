@@ -166,9 +166,11 @@ fn a_429_pauses_every_call_of_the_client() {
     let a = wire::answer(exchange, Ok(resp), t0);
     // The pause goes to the limiter before the call does anything else.
     match a.poll(t0) {
-        Step::Pause(pause) => {
-            assert_eq!((pause.api, pause.until), (Api::Jack, Moment::from_secs(5)));
-            rein_core::RateLimit::pause(&limiter, pause.api, pause.until);
+        Step::Tell(tell) => {
+            assert_eq!(tell.report.api(), Api::Jack);
+            assert!(tell.report.throttled);
+            assert_eq!(tell.report.pause_until, Some(Moment::from_secs(5)));
+            tell.tell(&limiter, t0);
         }
         other => panic!("expected a pause, got {other:?}"),
     }

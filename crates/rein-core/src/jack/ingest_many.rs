@@ -10,6 +10,7 @@ use crate::api::Operation;
 use crate::api_call::ApiCall;
 use crate::error::Error;
 use crate::event::{Event, Events};
+use crate::limiter::Priority;
 use crate::machine::{Input, Internal, Machine, Next};
 use crate::reconcile::CreateOnce;
 use crate::runner::Runner;
@@ -74,8 +75,9 @@ impl Machine for IngestMany {
                     }
                 },
                 None => match self.batches.next() {
+                    // Bulk work: the batches leave the reserved share to the caller's other calls.
                     Some(batch) => match self.runner.create_once(&batch) {
-                        Ok(create) => self.current = Some((batch, create)),
+                        Ok(create) => self.current = Some((batch, create.priority(Priority::Bulk))),
                         Err(e) => self.record(batch, Err(e)),
                     },
                     None => return Next::Done(Ok(std::mem::take(&mut self.report))),
