@@ -110,6 +110,12 @@ impl<M: Machine> Items<M> {
     pub(crate) fn new(client: Client, machine: Run<M>, body: OpenBody) -> Self {
         Items { client, idle: Some((machine, body)), driving: None }
     }
+
+    /// The machine between two items (`None` while an item is being fetched, and once they
+    /// are over): a fleet's checkpoint, say.
+    pub fn machine(&self) -> Option<&M> {
+        self.idle.as_ref().map(|(run, _)| run.machine())
+    }
 }
 
 impl<M, T> Items<M>

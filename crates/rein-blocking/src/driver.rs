@@ -78,6 +78,11 @@ impl<M> Items<M> {
     pub(crate) fn new(client: Client, machine: Run<M>, body: OpenBody) -> Self {
         Items { client, machine: Some(machine), body }
     }
+
+    /// The machine between two items (`None` once they are over): a fleet's checkpoint, say.
+    pub fn machine(&self) -> Option<&M> {
+        self.machine.as_ref().map(Run::machine)
+    }
 }
 
 impl<M, T> Iterator for Items<M>

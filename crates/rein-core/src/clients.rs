@@ -39,8 +39,8 @@ macro_rules! __clients {
             client: Client,
         }
 
-        $crate::__clients!(@common Jockey, $crate::Api::Jockey, "TWELVELABS", [$($async)?] [$($await)*]);
-        $crate::__clients!(@common Jack, $crate::Api::Jack, "JACK", [$($async)?] [$($await)*]);
+        $crate::__clients!(@common Jockey, $crate::Api::Jockey, "TWELVELABS", JockeyKind, [$($async)?] [$($await)*]);
+        $crate::__clients!(@common Jack, $crate::Api::Jack, "JACK", JackKind, [$($async)?] [$($await)*]);
 
         impl Jockey {
             // Assets.
@@ -430,7 +430,7 @@ macro_rules! __clients {
         }
     };
 
-    (@common $Client:ident, $api:expr, $env:literal, [$($async:ident)?] [$($await:tt)*]) => {
+    (@common $Client:ident, $api:expr, $env:literal, $Kind:ident, [$($async:ident)?] [$($await:tt)*]) => {
         impl ClientBuilder<$Client> {
             /// Checks the configuration and builds the client.
             pub fn build(self) -> Result<$Client, $crate::Error> {
@@ -482,6 +482,36 @@ macro_rules! __clients {
             /// The configuration in use (the key never shows in its `Debug`).
             pub fn config(&self) -> &$crate::ClientConfig {
                 self.client.runner().config()
+            }
+
+            /// Waits on every id of `fleet` under the client's one rate budget, and returns how
+            /// each ended (ready, failed, timed out or another error): one id's end never stops
+            /// the others. Statuses come from list endpoints whenever that costs fewer requests
+            /// than one GET per id ([`rein::fleet`](crate::fleet)).
+            ///
+            /// Fails only when the client's handle is cancelled; [`wait_each`](Self::wait_each)
+            /// hands out each id's end as it comes, and a checkpoint to resume from.
+            pub $($async)? fn wait_all<K: $crate::fleet::$Kind>(
+                &self,
+                fleet: $crate::Fleet<K>,
+            ) -> Result<$crate::FleetReport<K>, $crate::Error> {
+                let mut ends = self.wait_each(fleet);
+                let mut report = $crate::FleetReport::default();
+                while let Some(finished) = ends.next() $($await)* {
+                    report.finished.push(finished?);
+                }
+                Ok(report)
+            }
+
+            /// Waits on every id of `fleet`, handing out each id's end as it comes: a sweep's
+            /// requests are sent when the next end is asked for. Between two ends,
+            /// `.machine().map(FleetWait::checkpoint)` is the [`Fleet`]($crate::Fleet) of the ids
+            /// still to come, to resume from after a restart.
+            pub fn wait_each<K: $crate::fleet::$Kind>(
+                &self,
+                fleet: $crate::Fleet<K>,
+            ) -> Items<$crate::FleetWait<K>> {
+                self.client.items(self.client.runner().fleet(fleet))
             }
 
             $($async)? fn wait_for<R>(

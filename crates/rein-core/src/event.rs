@@ -87,6 +87,8 @@ pub enum Event {
         /// Failed connections in a row, this one included.
         in_a_row: u32,
     },
+    /// A sweep of a fleet is over: where the fleet stands.
+    Fleet(Box<FleetProgress>),
     /// A batch of a split ingest was answered.
     Batch {
         /// The create each batch is.
@@ -150,6 +152,7 @@ impl fmt::Display for Event {
                 "{}: attempt {attempt} could not connect ({in_a_row} in a row)",
                 operation.endpoint()
             ),
+            Event::Fleet(progress) => write!(f, "{progress}"),
             Event::Batch { operation, batch, batches, accepted, documents } => write!(
                 f,
                 "{}: batch {batch} of {batches} {}; {documents} documents accepted so far",
@@ -157,6 +160,58 @@ impl fmt::Display for Event {
                 if *accepted { "accepted" } else { "failed" }
             ),
         }
+    }
+}
+
+/// Where a fleet stands after a sweep: counts by outcome, and the ids the sweep saw end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetProgress {
+    /// The API.
+    pub api: Api,
+    /// What the fleet waits on (`"items"`, `"documents"`, `"assets"`).
+    pub kind: &'static str,
+    /// The sweep's number, from 1.
+    pub sweep: u32,
+    /// Requests the sweep sent.
+    pub requests: u32,
+    /// Ids still waited on.
+    pub pending: usize,
+    /// Ids ready so far.
+    pub ready: u32,
+    /// Ids failed so far.
+    pub failed: u32,
+    /// Ids timed out so far.
+    pub timed_out: u32,
+    /// Ids ended with another error so far.
+    pub errors: u32,
+    /// The ids that ended in this sweep.
+    pub finished: Vec<String>,
+}
+
+impl FleetProgress {
+    /// Ids ended so far, however they ended.
+    pub fn done(&self) -> u64 {
+        u64::from(self.ready)
+            + u64::from(self.failed)
+            + u64::from(self.timed_out)
+            + u64::from(self.errors)
+    }
+}
+
+impl fmt::Display for FleetProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: sweep {} ({} requests): {} ready, {} failed",
+            self.api, self.kind, self.sweep, self.requests, self.ready, self.failed
+        )?;
+        if self.timed_out > 0 {
+            write!(f, ", {} timed out", self.timed_out)?;
+        }
+        if self.errors > 0 {
+            write!(f, ", {} errors", self.errors)?;
+        }
+        write!(f, ", {} pending", self.pending)
     }
 }
 

@@ -89,6 +89,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod event;
+pub mod fleet;
 pub mod hint;
 pub mod jack;
 pub mod jockey;
@@ -121,7 +122,8 @@ pub use error::{
     ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,
     WaitRefused, WaitTimedOut,
 };
-pub use event::{Event, EventHook, Events};
+pub use event::{Event, EventHook, Events, FleetProgress};
+pub use fleet::{Finished, Fleet, FleetReport, FleetWait, Outcome};
 pub use hint::Hint;
 pub use jack::DocumentId;
 pub use jockey::{AssetId, ItemId, KnowledgeStoreId};

@@ -17,6 +17,7 @@ use crate::cancel::CancelToken;
 use crate::config::{ClientConfig, Settings};
 use crate::error::Error;
 use crate::event::Events;
+use crate::fleet::{Fleet, FleetKind, FleetWait};
 use crate::limiter::{Limiter, RateLimit};
 use crate::machine::{Input, Internal, Machine, Next};
 use crate::reconcile::{CreateOnce, Reconcile};
@@ -185,6 +186,18 @@ impl Runner {
             .rate_limited())
     }
 
+    /// A wait on every id of `fleet` (with this handle's time budget as each id's timeout, if it
+    /// has one).
+    pub fn fleet<K: FleetKind>(&self, fleet: Fleet<K>) -> FleetWait<K> {
+        let fleet = match self.timeout {
+            Some(t) => fleet.timeout(t),
+            None => fleet,
+        };
+        FleetWait::new(fleet, self.target(), self.retry_policy())
+            .seed(self.seed())
+            .events(self.events())
+    }
+
     /// `machine`, run under this handle: stopped by its cancel token, each attempt bounded by
     /// the request timeout.
     pub fn run<M: Machine>(&self, machine: M) -> Run<M> {
@@ -211,6 +224,11 @@ impl<M> Run<M> {
     /// The call's span, for the driver to run the whole call in.
     pub fn span(&self) -> &Span {
         &self.span
+    }
+
+    /// The machine run (for a [`FleetWait`]'s checkpoint, say).
+    pub fn machine(&self) -> &M {
+        &self.machine
     }
 }
 

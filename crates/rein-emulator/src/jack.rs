@@ -211,6 +211,11 @@ impl State {
         self.docs.values().filter_map(|d| d.timeline.next_change(now)).min()
     }
 
+    /// When document `id` finishes processing, and how.
+    pub(crate) fn settles(&self, id: &str) -> Option<(Moment, &'static str)> {
+        self.docs.get(id).map(|d| d.timeline.settles())
+    }
+
     /// Checks `Authorization: Bearer <key>`: the refusal (401 when missing or unknown, 403
     /// when revoked), if any.
     pub(crate) fn refusal(&mut self, ctx: &Ctx<'_>) -> Option<Response<Bytes>> {

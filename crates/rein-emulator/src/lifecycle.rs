@@ -96,6 +96,12 @@ impl Timeline {
         self.steps.iter().map(|(at, _)| self.created.moment + *at).find(|&m| m > now)
     }
 
+    /// When processing ends, and how (`ready` or `failed`).
+    pub(crate) fn settles(&self) -> (Moment, &'static str) {
+        let (at, status) = self.steps[self.steps.len() - 1];
+        (self.created.moment + at, status)
+    }
+
     /// When the resource was created.
     pub(crate) fn created(&self) -> Now {
         self.created

@@ -110,6 +110,12 @@ impl Emulator {
         self.jockey.next_change(now).into_iter().chain(self.jack.next_change(now)).min()
     }
 
+    /// When the asset, item or document `id` finishes processing, and as what (`ready` or
+    /// `failed`): the truth a simulator measures a client's detection against.
+    pub fn settles(&self, id: &str) -> Option<(Moment, &'static str)> {
+        self.jockey.settles(id).or_else(|| self.jack.settles(id))
+    }
+
     /// Answers one request at `now`.
     ///
     /// The request's body is a [`Body`]: JSON as bytes, and forms either as bytes (scanned

@@ -49,6 +49,12 @@ impl State {
         self.seq
     }
 
+    /// When asset or item `id` finishes processing, and how.
+    pub(crate) fn settles(&self, id: &str) -> Option<(Moment, &'static str)> {
+        let asset = self.assets.get(id).map(|a| a.timeline.settles());
+        asset.or_else(|| self.items.get(id).map(|i| i.timeline.settles()))
+    }
+
     pub(crate) fn next_change(&self, now: Moment) -> Option<Moment> {
         self.assets
             .values()
