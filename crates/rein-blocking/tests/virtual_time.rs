@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use http::Method;
 use rein_blocking::{ClientBuilder, Jack, Jockey};
+use rein_core::fleet::Documents;
 use rein_core::jack::{DocumentId, NewDocument};
 use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse, ItemStatus};
-use rein_core::{ManualClock, Moment, WaitPolicy};
+use rein_core::{Fleet, FleetWait, ManualClock, Moment, Outcome, WaitPolicy};
 use rein_emulator::{testing, Config, FaultKind, FaultPlan, InProcess, LogEntry, Span, Timing};
 use rein_emulator::{DEMO_JACK_KEY, DEMO_JOCKEY_KEY};
 
@@ -252,4 +253,70 @@ fn creates_whose_answer_is_lost_are_found_not_repeated() {
         assert_eq!(creates(&log, "/assets"), 4, "{kind:?}");
         assert_eq!(creates(&log, "/v1/ingest"), 4, "{kind:?}");
     }
+}
+
+/// 200 documents, some failing, under faults: `wait_all` follows all of them from the documents
+/// list, and every id ends once, as the model says.
+#[test]
+fn wait_all_follows_every_document_from_the_list_under_faults() {
+    let config =
+        Config { faults: FaultPlan::spread(0.2), failure_rate: 0.1, seed: 21, ..Config::default() };
+    let emulated = Emulated::new(config);
+    let jack = emulated.jack().build().expect("client");
+    let report = jack
+        .ingest_many((0..200).map(|i| NewDocument::new(format!("document {i}"))))
+        .expect("valid");
+    let ids: Vec<DocumentId> = report.document_ids().into_iter().flatten().collect();
+    assert_eq!(ids.len(), 200);
+    let before = emulated.log().len();
+    let fleet =
+        Fleet::documents(&ids).policy(WaitPolicy::JACK_DOCUMENT.timeout(Duration::from_secs(600)));
+    let ends = jack.wait_all(fleet).expect("not cancelled");
+
+    assert_eq!(ends.finished.len(), 200, "every id ends");
+    let ended: std::collections::BTreeSet<&DocumentId> =
+        ends.finished.iter().map(|f| &f.id).collect();
+    assert_eq!(ended.len(), 200, "each once");
+    let truth = jack.list_documents().expect("list");
+    for f in &ends.finished {
+        let document = truth.iter().find(|d| d.id == f.id).expect("a document");
+        match f.outcome() {
+            Outcome::Ready => assert_eq!(document.status.as_str(), "ready"),
+            Outcome::Failed => assert_eq!(document.status.as_str(), "failed"),
+            other => panic!("{}: {other:?}", f.id),
+        }
+    }
+    assert!(ends.count(Outcome::Failed) > 0 && ends.count(Outcome::Ready) > 0);
+    // One list a sweep, not a GET per document per poll.
+    let polls = emulated.log().len() - before;
+    assert!(polls < 100, "{polls} requests to follow 200 documents");
+}
+
+/// `wait_each` hands out each end as it comes; a checkpoint taken between two resumes, in a
+/// fresh fleet, to the ids still to come: none lost, none twice.
+#[test]
+fn a_fleet_checkpoint_resumes_with_nothing_lost_or_repeated() {
+    let config = Config { failure_rate: 0.1, seed: 22, ..Config::default() };
+    let emulated = Emulated::new(config);
+    let jack = emulated.jack().build().expect("client");
+    let report = jack
+        .ingest_many((0..120).map(|i| NewDocument::new(format!("document {i}"))))
+        .expect("valid");
+    let ids: Vec<DocumentId> = report.document_ids().into_iter().flatten().collect();
+    let mut ends = jack.wait_each(Fleet::documents(&ids));
+    let mut seen = Vec::new();
+    while seen.len() < 40 {
+        seen.push(ends.next().expect("an end").expect("not cancelled").id);
+    }
+    let checkpoint = ends.machine().map(FleetWait::checkpoint).expect("between two ends");
+    drop(ends);
+    let saved = serde_json::to_string(&checkpoint).expect("serialise");
+    let resumed: Fleet<Documents> = serde_json::from_str(&saved).expect("deserialise");
+    let rest = jack.wait_all(resumed).expect("not cancelled");
+    seen.extend(rest.finished.into_iter().map(|f| f.id));
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "no id twice");
+    assert_eq!(sorted.len(), ids.len(), "no id lost");
 }
