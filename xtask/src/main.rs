@@ -3,18 +3,21 @@
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy with warnings denied, every
 //!   test (the architecture's boundary checks among them), the docs with warnings denied.
 //! - `cargo xtask bench`: the benchmarks of docs/benchmarks.md, in release.
+//! - `cargo xtask sim`: the Fleet scenarios of docs/benchmarks.md, in virtual time.
 
 use std::process::ExitCode;
 
 mod bench;
 mod boundaries;
 mod ci;
+mod sim;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("sim") => sim::run(&args[1..]),
         Some("boundaries") => boundaries::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
@@ -37,6 +40,7 @@ usage: cargo xtask <task>
 tasks:
   ci           fmt check, clippy -D warnings, every test (boundary checks included), docs -D warnings
   bench        rein vs bare HTTP clients on the same GET (ratios), and peak memory of a 200 MB upload
+  sim          Fleet, the references' pattern and naive polling, in virtual time [--json] [--short] [--seed N]
   boundaries   only the boundary checks of docs/architecture.md (also #[test]s of xtask)
 ";
 

@@ -110,6 +110,13 @@ impl Emulator {
         self.jockey.next_change(now).into_iter().chain(self.jack.next_change(now)).min()
     }
 
+    /// Sets the Jockey limit per key per minute from now on (`None`: no limit): a scenario can
+    /// create its resources first, unlimited, and then hold its clients to a limit.
+    pub fn set_jockey_rpm(&mut self, rpm: Option<u32>) {
+        self.config.jockey_rpm = rpm;
+        self.jockey_limits.clear();
+    }
+
     /// When the asset, item or document `id` finishes processing, and as what (`ready` or
     /// `failed`): the truth a simulator measures a client's detection against.
     pub fn settles(&self, id: &str) -> Option<(Moment, &'static str)> {
