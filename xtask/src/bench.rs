@@ -55,6 +55,12 @@ pub(crate) fn run(args: &[String]) -> Result {
         report.push_str(&cmd!(sh, "{bench} upload {emulator} {mode}").read()?);
         report.push('\n');
     }
+    report.push_str(
+        "\n\n## Peak memory of async wait_all on 10,000 documents (emulator at speed 60)\n\n",
+    );
+    report.push_str("| client | fleet | time | ends | peak RSS before | peak RSS after |\n|---|---|---|---|---|---|\n");
+    report.push_str(&cmd!(sh, "{bench} fleet {emulator}").read()?);
+    report.push('\n');
     report.push_str(&newcomer_programs(&sh)?);
     let host = cmd!(sh, "uname -srm").read().unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);

@@ -6,6 +6,8 @@
 //!   what a caller without rein would: send the GET, read the body, decode the same JSON.
 //! - `upload EMULATOR_BIN BLOCKING|ASYNC`: a 200 MB direct upload through rein, in this process,
 //!   reporting the peak resident memory (VmHWM) before and after.
+//! - `fleet EMULATOR_BIN`: 10,000 jack documents ingested into a rein-emulator process (speed
+//!   60), then rein-async's `wait_all` on all of them, reporting the peak resident memory.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -34,10 +36,10 @@ fn main() -> Result {
         ["one", emulator, client] => throughput(emulator, Some(client)),
         ["overhead"] => overhead(),
         ["upload", emulator, mode] => upload(emulator, mode),
-        _ => {
-            Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async"
-                .into())
-        }
+        ["fleet", emulator] => fleet(emulator),
+        _ => Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async \
+                 | fleet EMULATOR_BIN"
+            .into()),
     }
 }
 
@@ -49,6 +51,10 @@ struct Emulator {
 
 impl Emulator {
     fn start(bin: &str) -> Result<Emulator> {
+        Emulator::start_with(bin, &[])
+    }
+
+    fn start_with(bin: &str, args: &[&str]) -> Result<Emulator> {
         // The emulator inherits this process's CPU affinity (`cargo xtask bench` pins both to
         // CPU 0) unless REIN_BENCH_EMULATOR_CPU names another CPU for it.
         let mut command = match std::env::var("REIN_BENCH_EMULATOR_CPU") {
@@ -59,7 +65,8 @@ impl Emulator {
             }
             Err(_) => Command::new(bin),
         };
-        let mut child = command.args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
+        let mut child =
+            command.args(["--addr", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut first = String::new();
         BufReader::new(stdout).read_line(&mut first)?;
@@ -444,6 +451,44 @@ fn upload(emulator_bin: &str, mode: &str) -> Result {
         asset.id
     );
     Ok(())
+}
+
+/// Documents a fleet waits on in the memory benchmark.
+const FLEET_DOCUMENTS: usize = 10_000;
+
+fn fleet(emulator_bin: &str) -> Result {
+    let speed = 60.0;
+    let emulator = Emulator::start_with(emulator_bin, &["--speed", "60"])?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let jack = rein_async::Jack::builder(rein_emulator::DEMO_JACK_KEY)
+        .base_url(&emulator.url)
+        .time_scale(speed)
+        .build()?;
+    rt.block_on(async {
+        let documents = (0..FLEET_DOCUMENTS)
+            .map(|i| rein_core::jack::NewDocument::new(format!("Policy note {i}: refunds take {} days.", 3 + i % 5)));
+        let report = jack.ingest_many(documents).await?;
+        let ids: Vec<_> = report.document_ids().into_iter().flatten().collect();
+        if ids.len() != FLEET_DOCUMENTS {
+            return Err(format!("{} of {FLEET_DOCUMENTS} documents accepted", ids.len()).into());
+        }
+        let before = peak_rss_kib()?;
+        let start = Instant::now();
+        let ends = jack.wait_all(rein_core::Fleet::documents(ids)).await?;
+        let elapsed = start.elapsed();
+        let after = peak_rss_kib()?;
+        let ready = ends.count(rein_core::Outcome::Ready);
+        if ends.finished.len() != FLEET_DOCUMENTS {
+            return Err(format!("{} ends for {FLEET_DOCUMENTS} documents", ends.finished.len()).into());
+        }
+        println!(
+            "| rein-async wait_all | {FLEET_DOCUMENTS} documents | {:.1} s | {ready} ready | {:.1} MiB | {:.1} MiB |",
+            elapsed.as_secs_f64(),
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+        );
+        Ok(())
+    })
 }
 
 fn write_file(path: &std::path::Path, size: u64) -> Result {

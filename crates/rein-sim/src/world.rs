@@ -23,6 +23,11 @@ pub const LATENCY: Duration = Duration::from_millis(100);
 /// (the emulator limits Jockey per key).
 pub const SETUP_JOCKEY_KEY: &str = "tlk_SIMULATORSETUPKEY000000000000";
 
+/// A request on its way through the world.
+pub type Exchange = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send>,
+>;
+
 /// The emulator's model, the counts of what strategies sent, and when each ingest was handled.
 #[derive(Clone, Debug)]
 pub struct World {
@@ -106,15 +111,7 @@ impl World {
     }
 
     /// The world as a transport for rein's async clients.
-    pub fn transport(
-        &self,
-    ) -> impl Fn(
-        http::Request<Body>,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send>,
-    > + Send
-           + Sync
-           + 'static {
+    pub fn transport(&self) -> impl Fn(http::Request<Body>) -> Exchange + Send + Sync + 'static {
         let world = self.clone();
         move |request| {
             let world = world.clone();
