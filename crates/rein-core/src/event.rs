@@ -202,8 +202,14 @@ impl fmt::Display for FleetProgress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {}: sweep {} ({} requests): {} ready, {} failed",
-            self.api, self.kind, self.sweep, self.requests, self.ready, self.failed
+            "{} {}: sweep {} ({} request{}): {} ready, {} failed",
+            self.api,
+            self.kind,
+            self.sweep,
+            self.requests,
+            if self.requests == 1 { "" } else { "s" },
+            self.ready,
+            self.failed
         )?;
         if self.timed_out > 0 {
             write!(f, ", {} timed out", self.timed_out)?;
