@@ -226,3 +226,8 @@ pub mod asynchronous {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/fleet.md's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/fleet.md")]
+pub struct FleetDocDoctests;
