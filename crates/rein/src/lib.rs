@@ -59,6 +59,32 @@
 //! # Ok::<(), rein::Error>(())
 //! ```
 //!
+//! # Many resources at once
+//!
+//! `wait_all` waits on many assets, knowledge store items or documents as one [`Fleet`]: a list
+//! request per sweep instead of a GET per id, paced as bulk work under the client's rate budget
+//! (the caller's other calls keep a reserved share), and every id ends once, ready, failed,
+//! timed out or an error, without stopping the others. `wait_each` hands the ends out as they
+//! come; a fleet's [`checkpoint`](core::FleetWait::checkpoint) resumes after a restart.
+//!
+//! ```
+//! # #[cfg(feature = "blocking")] {
+//! use rein::blocking::Jack;
+//! use rein::jack::NewDocument;
+//! use rein::{Fleet, Outcome};
+//! use rein_emulator::{spawn, Clock, Config, ServerConfig, DEMO_JACK_KEY};
+//!
+//! let emulator = ServerConfig { clock: Clock::scaled(60.0), ..ServerConfig::for_tests(Config::default()) };
+//! let server = spawn(emulator).expect("an emulator on a free loopback port");
+//! let jack = Jack::builder(DEMO_JACK_KEY).base_url(server.url()).time_scale(server.time_scale()).build()?;
+//! let documents = (0..20).map(|i| NewDocument::new(format!("Note {i}: refunds take 5 days.")));
+//! let accepted = jack.ingest(documents)?;
+//! let report = jack.wait_all(Fleet::documents(accepted.document_ids))?;
+//! assert_eq!(report.count(Outcome::Ready) + report.count(Outcome::Failed), 20);
+//! # }
+//! # Ok::<(), rein::Error>(())
+//! ```
+//!
 //! # Errors
 //!
 //! One [`Error`] for everything, with what it takes to act on it: [`Error::hint`] (the
