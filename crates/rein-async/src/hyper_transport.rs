@@ -13,7 +13,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rein_core::{Body, TransportError, TransportErrorKind};
+use rein_core::{Body, TransportError, TransportErrorKind, Truncated};
 
 use rein_core::body::FileError;
 
@@ -70,39 +70,36 @@ impl HyperTransport {
     ) -> Result<http::Response<Incoming>, TransportError> {
         self.client.request(request.map(SegmentBody::new)).await.map_err(map_error)
     }
-
-    fn too_large(&self, size: u64) -> TransportError {
-        let max = self.max_response_bytes;
-        TransportError::after_send(
-            TransportErrorKind::BodyTooLarge,
-            format!("the response body ({size} bytes or more) exceeds the {max}-byte cap"),
-        )
-    }
 }
 
 #[async_trait]
 impl Transport for HyperTransport {
-    /// The head, then the whole body, refusing more than the cap (an announced length over it
-    /// before reading anything).
+    /// The head, then the body up to the cap: a longer one is cut there and marked
+    /// [`Truncated`], keeping its status and headers (an announced length over the cap is not
+    /// read past it).
     async fn send(
         &self,
         request: http::Request<Body>,
     ) -> Result<http::Response<Bytes>, TransportError> {
-        let (parts, mut body) = self.head(request).await?.into_parts();
+        let (mut parts, mut body) = self.head(request).await?.into_parts();
+        let max = self.max_response_bytes;
         // hyper reads the announced length (Content-Length) into the body's hint.
-        if body.size_hint().lower() > self.max_response_bytes {
-            return Err(self.too_large(body.size_hint().lower()));
-        }
+        let announced = body.size_hint().lower();
+        let cap = usize::try_from(max).unwrap_or(usize::MAX);
         let mut collected = BytesMut::new();
+        let mut total = 0u64;
         while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
         {
             let frame = frame.map_err(|e| map_hyper(&e, "reading the response body"))?;
             let Ok(data) = frame.into_data() else { continue }; // trailers: nothing to read
-            let total = (collected.len() + data.len()) as u64;
-            if total > self.max_response_bytes {
-                return Err(self.too_large(total));
+            total += data.len() as u64;
+            let room = cap.saturating_sub(collected.len());
+            collected.extend_from_slice(&data[..data.len().min(room)]);
+            if total > max {
+                // The rest is not read: the connection is dropped with the body.
+                parts.extensions.insert(Truncated { at_least: total.max(announced) });
+                break;
             }
-            collected.extend_from_slice(&data);
         }
         Ok(http::Response::from_parts(parts, collected.freeze()))
     }

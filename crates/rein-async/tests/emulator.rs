@@ -214,6 +214,35 @@ async fn jockey_waits_end_on_failed() {
 // Kept on loopback beside its in-process version (tests/virtual_time.rs): here the resets are
 // real TCP resets and the truncated body a real short read, so hyper's own errors must say that
 // the create may have been carried out.
+/// Clients on the emulator's clock (`time_scale`), with their default policies: a create
+/// whose answer is lost waits for its attempt timeout, in emulated time, before it is looked up
+/// for the last time and sent again. The emulator answers at once, so a 30 s attempt timeout
+/// (150 ms of real time), and ten creates at most, let a create whose every other answer is lost
+/// finish in its 600 s.
+fn scaled_clients(server: &RunningServer) -> (Jockey, Jack) {
+    let attempt = Duration::from_secs(30);
+    let creates = |api| {
+        let mut policy = rein_core::RetryPolicy::for_api(api);
+        policy.max_attempts = 10;
+        policy
+    };
+    let jockey = Jockey::builder(DEMO_JOCKEY_KEY)
+        .base_url(server.jockey_base_url())
+        .time_scale(server.time_scale())
+        .request_timeout(attempt)
+        .retry_policy(creates(Api::Jockey))
+        .build()
+        .expect("client");
+    let jack = Jack::builder(DEMO_JACK_KEY)
+        .base_url(server.jack_base_url())
+        .time_scale(server.time_scale())
+        .request_timeout(attempt)
+        .retry_policy(creates(Api::Jack))
+        .build()
+        .expect("client");
+    (jockey, jack)
+}
+
 #[tokio::test]
 async fn creates_whose_answer_is_lost_are_found_not_repeated() {
     for kind in [
@@ -223,7 +252,7 @@ async fn creates_whose_answer_is_lost_are_found_not_repeated() {
     ] {
         let server =
             server(Config { faults: FaultPlan::only(kind, 0.5), seed: 9, ..quick_config() });
-        let (jockey, jack) = (jockey(&server), jack(&server));
+        let (jockey, jack) = scaled_clients(&server);
         for i in 0..4 {
             jockey
                 .create_store(&CreateKnowledgeStore::new(format!("store {i}")))

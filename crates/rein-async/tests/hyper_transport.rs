@@ -157,25 +157,34 @@ async fn a_file_that_changed_size_fails_as_a_file_error() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A body over the cap is cut at it, and the response keeps its status and headers: a 503
+/// with a huge gateway page is still a 503 (the core retries it), not a lost connection.
 #[tokio::test]
-async fn a_response_over_the_cap_is_body_too_large() {
+async fn a_response_over_the_cap_is_cut_there_and_keeps_its_status() {
     let addr = serve(|req: http::Request<Incoming>| async move {
         match req.uri().path() {
             "/announced" => full(200, vec![b'x'; 2 << 20]),
             "/chunked" => http::Response::new(Chunks { size: 64 << 10, count: 32 }.boxed()),
             "/chunked-at-cap" => http::Response::new(Chunks { size: 64 << 10, count: 16 }.boxed()),
+            "/gateway" => http::Response::builder()
+                .status(503)
+                .header("x-request-id", "req_9")
+                .body(Full::new(Bytes::from(vec![b'<'; 2 << 20])).boxed())
+                .unwrap(),
             _ => full(200, vec![b'x'; 1 << 20]),
         }
     })
     .await;
     let transport = transport(1 << 20);
-    for path in ["/announced", "/chunked"] {
-        let err = transport.send(get(addr, path)).await.expect_err("over the cap");
-        assert_eq!(err.kind, TransportErrorKind::BodyTooLarge, "{path}: {err}");
-        assert!(err.sent);
-        if path == "/announced" {
-            // Refused on the announced length, before reading any of it.
-            assert!(err.message.contains(&(2u64 << 20).to_string()), "{err}");
+    for (path, status) in [("/announced", 200), ("/chunked", 200), ("/gateway", 503)] {
+        let response =
+            transport.send(get(addr, path)).await.expect("the head, and the body up to the cap");
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_eq!(response.body().len(), 1 << 20, "{path}");
+        let truncated = response.extensions().get::<rein_core::Truncated>().expect("marked cut");
+        assert!(truncated.at_least > 1 << 20, "{path}: {truncated:?}");
+        if path == "/gateway" {
+            assert_eq!(response.headers()["x-request-id"], "req_9");
         }
     }
     let at_cap = transport.send(get(addr, "/exact")).await.expect("a body at the cap is read");

@@ -328,3 +328,104 @@ async fn a_fleet_checkpoint_resumes_with_nothing_lost_or_repeated() {
     assert_eq!(sorted.len(), seen.len(), "no id twice");
     assert_eq!(sorted.len(), ids.len(), "no id lost");
 }
+
+/// A Jockey server whose streamed answer never ends: a head at once, then only SSE keepalive
+/// comments, one every `every` of tokio's (paused) clock, for a virtual day.
+struct Trickle {
+    every: Duration,
+}
+
+struct KeepAlives {
+    nap: std::pin::Pin<Box<tokio::time::Sleep>>,
+    every: Duration,
+    over: tokio::time::Instant,
+}
+
+impl futures_core::Stream for KeepAlives {
+    type Item = Result<bytes::Bytes, rein_core::TransportError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if tokio::time::Instant::now() >= self.over {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::ready!(std::future::Future::poll(self.nap.as_mut(), cx));
+        let next = self.nap.deadline() + self.every;
+        self.nap.as_mut().reset(next);
+        std::task::Poll::Ready(Some(Ok(bytes::Bytes::from_static(b": keepalive\n\n"))))
+    }
+}
+
+#[async_trait::async_trait]
+impl rein_async::Transport for Trickle {
+    async fn send(
+        &self,
+        _: http::Request<rein_core::Body>,
+    ) -> Result<http::Response<bytes::Bytes>, rein_core::TransportError> {
+        unreachable!("a streamed response is only streamed")
+    }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<rein_core::Body>,
+    ) -> Result<rein_async::StreamingResponse, rein_core::TransportError> {
+        assert_eq!(request.uri().path(), "/v1.3/responses");
+        let body = KeepAlives {
+            nap: Box::pin(tokio::time::sleep(self.every)),
+            every: self.every,
+            over: tokio::time::Instant::now() + Duration::from_secs(24 * 3600),
+        };
+        let mut response = http::Response::new(Box::pin(body) as rein_async::BodyStream);
+        response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
+        Ok(response)
+    }
+}
+
+/// Streams an answer from a server that trickles keepalives every 29 s, under a 30 s idle
+/// timeout, for `jockey` (which `handle` may give a time budget); returns the error the stream
+/// ended with and when. Virtual time here is tokio's paused clock, which the trickle and the
+/// driver's timers share: the driver's read is cut at the deadline, not at the next keepalive.
+async fn trickled(
+    jockey: impl FnOnce(ClientBuilder<Jockey>) -> ClientBuilder<Jockey>,
+    handle: impl FnOnce(&Jockey) -> Jockey,
+) -> (rein_core::Error, Duration) {
+    let builder = Jockey::builder(DEMO_JOCKEY_KEY)
+        .base_url("https://emulator/v1.3")
+        .transport(Trickle { every: Duration::from_secs(29) })
+        .stream_idle_timeout(Duration::from_secs(30));
+    let jockey = handle(&jockey(builder).build().expect("client"));
+    let ask = CreateResponse::ask("ks_019ebcf4-7e08-7201-b69c-69e0c1e6ae56", "Why?");
+    let start = tokio::time::Instant::now();
+    let mut events = jockey.stream_response(&ask).await.expect("opens");
+    let error = events.next().await.expect("an item").expect_err("the deadline, not an event");
+    let ended = start.elapsed();
+    assert!(events.next().await.is_none(), "the stream is over");
+    let rein_core::Error::Deadline(_) = &error else { panic!("a deadline error: {error:?}") };
+    assert!(error.to_string().contains("the response stream's deadline passed"), "{error}");
+    (error, ended)
+}
+
+/// Within a timer tick of `at`.
+fn at(ended: Duration, at: Duration) -> bool {
+    ended >= at && ended - at < Duration::from_millis(5)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_keepalives_under_the_idle_timeout_ends_at_the_calls_deadline() {
+    let budget = |jockey: &Jockey| jockey.with_timeout(Duration::from_secs(90));
+    let (error, ended) = trickled(|b| b, budget).await;
+    assert!(at(ended, Duration::from_secs(90)), "{ended:?}: {error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_keepalives_ends_at_the_configured_stream_timeout() {
+    let whole = |builder: ClientBuilder<Jockey>| builder.stream_timeout(Duration::from_secs(200));
+    let (error, ended) = trickled(whole, Jockey::clone).await;
+    assert!(at(ended, Duration::from_secs(200)), "{ended:?}: {error}");
+    // A handle's budget applies only when it is the shorter.
+    let longer = |jockey: &Jockey| jockey.with_timeout(Duration::from_secs(3600));
+    let (error, ended) = trickled(whole, longer).await;
+    assert!(at(ended, Duration::from_secs(200)), "{ended:?}: {error}");
+}

@@ -41,7 +41,8 @@ impl Client {
                     now = io.clock.now();
                     awaiting.answer(outcome, now)
                 }
-                // The transport bounds each read: a socket cannot be interrupted from here.
+                // The transport bounds each read (by the `ReadTimeout` and `StreamTimeout` of the
+                // request that opened the body): a socket cannot be interrupted from here.
                 Step::Read(read) => {
                     let chunk = body.as_mut().and_then(read_chunk);
                     now = io.clock.now();

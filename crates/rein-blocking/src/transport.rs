@@ -15,7 +15,10 @@ pub type StreamingResponse = http::Response<Box<dyn Read + Send>>;
 /// ([`TransportError::sent`]); the core decides from that whether a retry is safe. Every request
 /// carries a [`rein_core::request::AttemptTimeout`] extension, the most the attempt may take,
 /// which the transport must keep to (the driver cannot interrupt a blocking call); a streaming
-/// one also a [`rein_core::request::ReadTimeout`], the most its body may stay silent.
+/// one also a [`rein_core::request::ReadTimeout`], the most its body may stay silent, and a
+/// [`rein_core::request::StreamTimeout`], the most the whole response may take: each read of
+/// the body must end within both, or a server that trickles bytes holds the caller. (A read
+/// answered past the deadline still ends the stream, but only once it returns.)
 ///
 /// ```
 /// use bytes::Bytes;

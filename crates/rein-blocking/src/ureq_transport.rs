@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rein_core::request::{AttemptTimeout, ReadTimeout};
-use rein_core::{Body, TransportError, TransportErrorKind};
+use rein_core::request::{AttemptTimeout, ReadTimeout, StreamTimeout};
+use rein_core::{Body, TransportError, TransportErrorKind, Truncated};
 use ureq::unversioned::resolver::{
     DefaultResolver, ResolvedSocketAddrs, Resolver as ResolverTrait,
 };
@@ -70,6 +70,7 @@ impl UreqTransport {
             .get::<AttemptTimeout>()
             .map_or(self.request_timeout, |t| t.0.min(self.request_timeout));
         let idle = request.extensions().get::<ReadTimeout>().map_or(self.request_timeout, |t| t.0);
+        let whole = request.extensions().get::<StreamTimeout>().map(|t| t.0);
         let (parts, body) = request.into_parts();
         let body = match body {
             Body::Empty => SendBody::none(),
@@ -79,11 +80,13 @@ impl UreqTransport {
         // The agent's own timeout is the request timeout; a request-level one (a config copy per
         // request) only when the call's deadline is nearer.
         let request = if streaming {
-            // An event stream may run as long as it keeps talking: the head must come within the
-            // attempt's time, then each read within the idle time of the one before.
+            // An event stream may run as long as it keeps talking, up to its deadline: the head
+            // must come within the attempt's time, then each read within the idle time of the
+            // one before, and all of it within the stream's time (ureq cuts each read at the
+            // nearer of the two, so a trickle cannot hold a read past the deadline).
             self.agent
                 .configure_request(request)
-                .timeout_global(None)
+                .timeout_global(whole)
                 .timeout_recv_response(Some(timeout))
                 .timeout_per_read(Some(idle))
                 .build()
@@ -97,21 +100,24 @@ impl UreqTransport {
 }
 
 impl Transport for UreqTransport {
-    /// The head, then the whole body, refusing more than the cap (an announced length over it
-    /// before reading anything).
+    /// The head, then the body up to the cap: a longer one is cut there and marked
+    /// [`Truncated`], keeping its status and headers (an announced length over the cap is
+    /// not read past it).
     fn send(&self, request: http::Request<Body>) -> Result<http::Response<Bytes>, TransportError> {
         let response = self.run(request, false)?;
-        let (parts, mut body) = response.into_parts();
+        let (mut parts, mut body) = response.into_parts();
         let max = self.max_response_bytes;
-        if let Some(announced) = body.content_length().filter(|&len| len > max) {
-            return Err(too_large(announced, max));
-        }
-        // ureq's limit refuses the read that finds the end of a body exactly at the limit, so
-        // it is asked for one byte more, and the cap is checked here.
-        let bytes =
-            body.with_config().limit(max.saturating_add(1)).read_to_vec().map_err(map_error)?;
+        let announced = body.content_length();
+        // One byte past the cap tells a body at the cap from a longer one.
+        let mut bytes = Vec::new();
+        body.as_reader()
+            .take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(map_read_error)?;
         if bytes.len() as u64 > max {
-            return Err(too_large(bytes.len() as u64, max));
+            bytes.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+            let at_least = announced.unwrap_or(0).max(max.saturating_add(1));
+            parts.extensions.insert(Truncated { at_least });
         }
         Ok(http::Response::from_parts(parts, Bytes::from(bytes)))
     }
@@ -122,16 +128,39 @@ impl Transport for UreqTransport {
     ) -> Result<StreamingResponse, TransportError> {
         let response = self.run(request, true)?;
         let (parts, body) = response.into_parts();
-        let reader: Box<dyn Read + Send> = Box::new(body.into_reader());
+        let reader: Box<dyn Read + Send> = Box::new(TimedReader(body.into_reader()));
         Ok(http::Response::from_parts(parts, reader))
     }
 }
 
-fn too_large(size: u64, max: u64) -> TransportError {
-    TransportError::after_send(
-        TransportErrorKind::BodyTooLarge,
-        format!("the response body ({size} bytes or more) exceeds the {max}-byte cap"),
-    )
+/// A streamed body's reader whose timeouts say so: ureq reports one (a read past the idle time,
+/// or past the stream's deadline) as an `Other` error wrapping its own, which would pass for a
+/// reset.
+struct TimedReader<R>(R);
+
+impl<R: Read> Read for TimedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let ureq = e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>());
+            if matches!(ureq, Some(ureq::Error::Timeout(_))) {
+                io::Error::new(io::ErrorKind::TimedOut, e.to_string())
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// A body read's error: ureq wraps its own (a timeout, say) in the `io::Error`.
+fn map_read_error(error: io::Error) -> TransportError {
+    let message = error.to_string();
+    if !error.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        return map_io(&error, message);
+    }
+    match error.into_inner().map(|inner| inner.downcast::<ureq::Error>()) {
+        Some(Ok(ureq)) => map_error(*ureq),
+        _ => TransportError::after_send(TransportErrorKind::Other, message),
+    }
 }
 
 /// The most one socket read or write may wait: the request timeout less a moment (50 ms, or a

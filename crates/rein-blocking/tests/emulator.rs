@@ -243,6 +243,35 @@ fn creates(log: &[rein_emulator::LogEntry], method: &http::Method, path_suffix: 
 // Kept on loopback beside its in-process version (tests/virtual_time.rs): here the resets are
 // real TCP resets and the truncated body a real short read, so ureq's own errors must say that
 // the create may have been carried out.
+/// Clients on the emulator's clock (`time_scale`), with their default policies: a create
+/// whose answer is lost waits for its attempt timeout, in emulated time, before it is looked up
+/// for the last time and sent again. The emulator answers at once, so a 30 s attempt timeout
+/// (150 ms of real time), and ten creates at most, let a create whose every other answer is lost
+/// finish in its 600 s.
+fn scaled_clients(server: &RunningServer) -> (Jockey, Jack) {
+    let attempt = Duration::from_secs(30);
+    let creates = |api| {
+        let mut policy = rein_core::RetryPolicy::for_api(api);
+        policy.max_attempts = 10;
+        policy
+    };
+    let jockey = Jockey::builder(DEMO_JOCKEY_KEY)
+        .base_url(server.jockey_base_url())
+        .time_scale(server.time_scale())
+        .request_timeout(attempt)
+        .retry_policy(creates(Api::Jockey))
+        .build()
+        .expect("client");
+    let jack = Jack::builder(DEMO_JACK_KEY)
+        .base_url(server.jack_base_url())
+        .time_scale(server.time_scale())
+        .request_timeout(attempt)
+        .retry_policy(creates(Api::Jack))
+        .build()
+        .expect("client");
+    (jockey, jack)
+}
+
 #[test]
 fn creates_whose_answer_is_lost_are_found_not_repeated() {
     for kind in [
@@ -252,8 +281,7 @@ fn creates_whose_answer_is_lost_are_found_not_repeated() {
     ] {
         let server =
             server(Config { faults: FaultPlan::only(kind, 0.5), seed: 3, ..quick_config() });
-        let jockey = jockey(&server);
-        let jack = jack(&server);
+        let (jockey, jack) = scaled_clients(&server);
         for i in 0..4 {
             jockey.create_store(&CreateKnowledgeStore::new(format!("store {i}"))).expect("store");
             jockey.upload_url(&format!("https://example.com/{i}.mp4")).expect("asset");

@@ -508,8 +508,16 @@ fn add_item_after_a_lost_answer_posts_again_once_when_the_lookup_finds_nothing()
             1 => {
                 json(200, r#"{"data":[],"page_info":{"page":1,"total_page":0,"total_results":0}}"#)
             }
-            2 => json(202, &fixture("items-add.json")),
-            _ => panic!("one create after the lookup, no more"),
+            // Still nothing once the lost add could no longer be landing: sent again.
+            2 => {
+                json(200, r#"{"data":[],"page_info":{"page":1,"total_page":0,"total_results":0}}"#)
+            }
+            3 => json(202, &fixture("items-add.json")),
+            // The repeat is checked for a duplicate once more.
+            4 => {
+                json(200, r#"{"data":[],"page_info":{"page":1,"total_page":0,"total_results":0}}"#)
+            }
+            _ => panic!("one create after the lookups, no more"),
         }),
     );
     let item = jockey.add_item(&AddItem::new(STORE, ASSET)).expect("created");
@@ -517,12 +525,18 @@ fn add_item_after_a_lost_answer_posts_again_once_when_the_lookup_finds_nothing()
     let items = format!("/v1.3/knowledge-stores/{STORE}/items");
     assert_eq!(
         log.routes(),
-        [format!("POST {items}"), format!("GET {items}"), format!("POST {items}")]
+        [
+            format!("POST {items}"),
+            format!("GET {items}"),
+            format!("GET {items}"),
+            format!("POST {items}"),
+            format!("GET {items}"),
+        ]
     );
     let sent = log.sent();
     let token = |i: usize| body_json(&sent[i])["metadata"]["rein_token"].clone();
     assert!(token(0).is_string());
-    assert_eq!(token(0), token(2), "the create sent again is the same create");
+    assert_eq!(token(0), token(3), "the create sent again is the same create");
 }
 
 fn asset(method: &str) -> Asset {

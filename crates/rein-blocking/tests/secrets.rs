@@ -112,3 +112,19 @@ fn a_call_to_the_other_api_is_refused_before_sending() {
     assert!(matches!(err, Error::Invalid(_)), "{err:?}");
     assert_eq!(log.count(), 0);
 }
+
+#[test]
+fn a_password_in_the_base_url_is_refused_and_never_shown() {
+    for url in ["http://user:secret@127.0.0.1:1/v1", "https://user:secret@api.usejack.io/v1"] {
+        let builder = Jack::builder(KEY).base_url(url);
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("secret"), "the password shows in the builder: {shown}");
+        let err = builder.build().expect_err("a base URL with a password is refused");
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        let shown = format!("{err} {err:?} {}", err.user_message());
+        assert!(!shown.contains("secret"), "the password shows in the error: {shown}");
+        assert_hidden("the error", &shown);
+    }
+    let err = Jockey::builder("tl_key").base_url("http://user:secret@127.0.0.1:1/v1.3").build();
+    assert!(matches!(err, Err(Error::Config(_))));
+}

@@ -108,27 +108,34 @@ fn a_file_that_changed_size_fails_as_a_file_error() {
 }
 
 /// Bodies over the cap and at it: one server for both halves of the async
-/// `a_response_over_the_cap_is_body_too_large`.
+/// `a_response_over_the_cap_is_cut_there_and_keeps_its_status`.
 fn sized_bodies() -> SocketAddr {
     serve(|exchange| match exchange.path.as_str() {
         "/announced" => exchange.reply(200, &[], &vec![b'x'; 2 << 20]),
         "/chunked" => send_chunks(exchange, 64 << 10, 32),
         "/chunked-at-cap" => send_chunks(exchange, 64 << 10, 16),
+        "/gateway" => {
+            exchange.reply(503, &[("x-request-id", "req_9")], &vec![b'<'; 2 << 20]);
+        }
         _ => exchange.reply(200, &[], &vec![b'x'; 1 << 20]),
     })
 }
 
+/// A body over the cap is cut at it, and the response keeps its status and headers: a 503
+/// with a huge gateway page is still a 503 (the core retries it), not a lost connection.
 #[test]
-fn a_response_over_the_cap_is_body_too_large() {
+fn a_response_over_the_cap_is_cut_there_and_keeps_its_status() {
     let addr = sized_bodies();
     let transport = transport(1 << 20);
-    for path in ["/announced", "/chunked"] {
-        let err = transport.send(get(addr, path)).expect_err("over the cap");
-        assert_eq!(err.kind, TransportErrorKind::BodyTooLarge, "{path}: {err}");
-        assert!(err.sent);
-        if path == "/announced" {
-            // Refused on the announced length, before reading any of it.
-            assert!(err.message.contains(&(2u64 << 20).to_string()), "{err}");
+    for (path, status) in [("/announced", 200), ("/chunked", 200), ("/gateway", 503)] {
+        let response =
+            transport.send(get(addr, path)).expect("the head, and the body up to the cap");
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_eq!(response.body().len(), 1 << 20, "{path}");
+        let truncated = response.extensions().get::<rein_core::Truncated>().expect("marked cut");
+        assert!(truncated.at_least > 1 << 20, "{path}: {truncated:?}");
+        if path == "/gateway" {
+            assert_eq!(response.headers()["x-request-id"], "req_9");
         }
     }
 }
@@ -216,4 +223,41 @@ fn the_jack_client_decodes_a_loopback_error_response() {
     let jack = Jack::builder("jack_k").base_url(format!("http://{addr}/v1")).build().unwrap();
     let err = jack.get_document("missing").expect_err("404");
     assert_eq!(err.status(), Some(404));
+}
+
+/// A Jockey server whose streamed answer is one SSE keepalive comment a second, for three
+/// seconds: within the idle timeout the client is given, and never a whole answer.
+fn trickling_keepalives() -> SocketAddr {
+    serve(|exchange| {
+        let _ = exchange.body();
+        let _ = exchange.chunked(200).and_then(|()| {
+            for _ in 0..3 {
+                std::thread::sleep(Duration::from_secs(1));
+                exchange.chunk(b": keepalive\n\n")?;
+            }
+            exchange.chunk(b"")
+        });
+    })
+}
+
+#[test]
+fn a_trickling_stream_is_cut_at_its_deadline_inside_a_blocked_read() {
+    let addr = trickling_keepalives();
+    let jockey = rein_blocking::Jockey::builder("tlk_test_key")
+        .base_url(format!("http://{addr}/v1.3"))
+        .stream_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let ask = rein_core::jockey::CreateResponse::ask("ks_1", "Why?");
+    let started = std::time::Instant::now();
+    let mut events =
+        jockey.with_timeout(Duration::from_millis(300)).stream_response(&ask).expect("opens");
+    let error = events.next().expect("an item").expect_err("the deadline, not an event");
+    let took = started.elapsed();
+    // The socket's read is cut at the deadline, before the first keepalive (at 1 s) arrives.
+    assert!(took < Duration::from_millis(900), "{took:?}: {error}");
+    assert!(took >= Duration::from_millis(300), "{took:?}: {error}");
+    let rein_core::Error::Deadline(_) = &error else { panic!("a deadline error: {error:?}") };
+    assert!(error.to_string().contains("the response stream's deadline passed"), "{error}");
+    assert!(events.next().is_none(), "the stream is over");
 }

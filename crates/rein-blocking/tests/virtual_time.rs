@@ -11,6 +11,7 @@ use rein_blocking::{ClientBuilder, Jack, Jockey};
 use rein_core::fleet::Documents;
 use rein_core::jack::{DocumentId, NewDocument};
 use rein_core::jockey::{AddItem, CreateKnowledgeStore, CreateResponse, ItemStatus};
+use rein_core::request::StreamTimeout;
 use rein_core::{Fleet, FleetWait, ManualClock, Moment, Outcome, WaitPolicy};
 use rein_emulator::{testing, Config, FaultKind, FaultPlan, InProcess, LogEntry, Span, Timing};
 use rein_emulator::{DEMO_JACK_KEY, DEMO_JOCKEY_KEY};
@@ -319,4 +320,106 @@ fn a_fleet_checkpoint_resumes_with_nothing_lost_or_repeated() {
     sorted.dedup();
     assert_eq!(sorted.len(), seen.len(), "no id twice");
     assert_eq!(sorted.len(), ids.len(), "no id lost");
+}
+
+/// A Jockey server whose streamed answer never ends: a head at once, then only SSE keepalive
+/// comments, one every `every` of the manual clock (a read takes that long), for a virtual day.
+/// With `socket`, a read also gives up at the request's `StreamTimeout`, as ureq's socket does;
+/// without, nothing cuts a read short.
+struct Trickle {
+    clock: ManualClock,
+    every: Duration,
+    socket: bool,
+}
+
+struct KeepAlives {
+    clock: ManualClock,
+    every: Duration,
+    cut_at: Option<Moment>,
+}
+
+impl std::io::Read for KeepAlives {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let now = self.clock.now().moment;
+        if now >= Moment::from_secs(24 * 3600) {
+            return Ok(0);
+        }
+        if let Some(cut_at) = self.cut_at.filter(|&at| at < now + self.every) {
+            self.clock.advance_to(cut_at);
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timeout: global"));
+        }
+        self.clock.advance(self.every);
+        let comment = b": keepalive\n\n";
+        buf[..comment.len()].copy_from_slice(comment);
+        Ok(comment.len())
+    }
+}
+
+impl rein_blocking::Transport for Trickle {
+    fn send(
+        &self,
+        _: http::Request<rein_core::Body>,
+    ) -> Result<http::Response<bytes::Bytes>, rein_core::TransportError> {
+        unreachable!("a streamed response is only streamed")
+    }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<rein_core::Body>,
+    ) -> Result<rein_blocking::StreamingResponse, rein_core::TransportError> {
+        assert_eq!(request.uri().path(), "/v1.3/responses");
+        let whole = request.extensions().get::<StreamTimeout>().map(|t| t.0);
+        let cut_at = whole.filter(|_| self.socket).map(|t| self.clock.now().moment + t);
+        let body = KeepAlives { clock: self.clock.clone(), every: self.every, cut_at };
+        let mut response = http::Response::new(Box::new(body) as Box<dyn std::io::Read + Send>);
+        response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
+        Ok(response)
+    }
+}
+
+/// Streams an answer from a server that trickles keepalives every 29 s, under a 30 s idle
+/// timeout, for `jockey` (which `handle` may give a time budget); returns the error the stream
+/// ended with and when, in virtual time.
+fn trickled(
+    socket: bool,
+    jockey: impl FnOnce(ClientBuilder<Jockey>) -> ClientBuilder<Jockey>,
+    handle: impl FnOnce(&Jockey) -> Jockey,
+) -> (rein_core::Error, Duration) {
+    let clock = ManualClock::new();
+    let every = Duration::from_secs(29);
+    let builder = Jockey::builder(DEMO_JOCKEY_KEY)
+        .base_url("https://emulator/v1.3")
+        .transport(Trickle { clock: clock.clone(), every, socket })
+        .clock(clock.clone())
+        .sleeper(clock.clone())
+        .stream_idle_timeout(Duration::from_secs(30));
+    let jockey = handle(&jockey(builder).build().expect("client"));
+    let ask = CreateResponse::ask("ks_019ebcf4-7e08-7201-b69c-69e0c1e6ae56", "Why?");
+    let mut events = jockey.stream_response(&ask).expect("opens");
+    let error = events.next().expect("an item").expect_err("the deadline, not an event");
+    assert!(events.next().is_none(), "the stream is over");
+    let rein_core::Error::Deadline(_) = &error else { panic!("a deadline error: {error:?}") };
+    assert!(error.to_string().contains("the response stream's deadline passed"), "{error}");
+    (error, clock.now().moment.since_origin())
+}
+
+#[test]
+fn a_stream_of_keepalives_under_the_idle_timeout_ends_at_the_calls_deadline() {
+    let budget = |jockey: &Jockey| jockey.with_timeout(Duration::from_secs(90));
+    // A read this transport gives cannot be cut short: the first chunk past the deadline ends it.
+    let (error, ended) = trickled(false, |b| b, budget);
+    assert_eq!(ended, Duration::from_secs(29 * 4), "{error}");
+    // ureq's cannot last past it.
+    let (error, ended) = trickled(true, |b| b, budget);
+    assert_eq!(ended, Duration::from_secs(90), "{error}");
+}
+
+#[test]
+fn a_stream_of_keepalives_ends_at_the_configured_stream_timeout() {
+    let whole = |builder: ClientBuilder<Jockey>| builder.stream_timeout(Duration::from_secs(200));
+    let (error, ended) = trickled(true, whole, Jockey::clone);
+    assert_eq!(ended, Duration::from_secs(200), "{error}");
+    // A handle's budget applies only when it is the shorter.
+    let (error, ended) = trickled(true, whole, |j| j.with_timeout(Duration::from_secs(3600)));
+    assert_eq!(ended, Duration::from_secs(200), "{error}");
 }

@@ -81,6 +81,14 @@ macro_rules! operations {
             pub const fn is_idempotent(self) -> bool {
                 match self { $(Operation::$variant => $idem,)* }
             }
+
+            /// Whether each time the server processes the request is charged for: a Jockey
+            /// response, whose answer is generated anew each time. Such a request is sent again
+            /// only when the server surely did not process it (no connection, a 429, a 503 that
+            /// names a wait), unless [`RetryPolicy::retry_ambiguous`](crate::RetryPolicy) says otherwise.
+            pub const fn is_billed(self) -> bool {
+                matches!(self, Operation::CreateResponse)
+            }
         }
     };
 }

@@ -30,7 +30,7 @@ use crate::error::{
 use crate::event::{Event, Events};
 use crate::limiter::{Advertised, Ask, Priority, Report};
 use crate::machine::{Attempt, Input, Internal, Machine, Next};
-use crate::request::Request;
+use crate::request::{Request, Truncated};
 use crate::retry::{RetryPolicy, RetryReason};
 use crate::time::{Moment, Now};
 use crate::trace::Span;
@@ -60,6 +60,10 @@ enum State<T> {
     Spent,
 }
 
+/// How many retries in a row may follow a wait shorter than the backoff's base (`Retry-After:
+/// 0`) before the backoff takes over.
+pub const IMMEDIATE_RETRIES: u32 = 2;
+
 /// One API call with retries. Drive it with [`Machine::poll`].
 pub struct Call<T = http::Response<Bytes>> {
     request: Request,
@@ -78,6 +82,8 @@ pub struct Call<T = http::Response<Bytes>> {
     previous_delay: Option<Duration>,
     server_errors: u32,
     connect_failures: u32,
+    zero_waits: u32,
+    maybe_processed: bool,
 }
 
 impl<T> std::fmt::Debug for Call<T> {
@@ -117,6 +123,8 @@ impl<T> Call<T> {
             previous_delay: None,
             server_errors: 0,
             connect_failures: 0,
+            zero_waits: 0,
+            maybe_processed: false,
         }
     }
 
@@ -190,6 +198,7 @@ impl<T> Call<T> {
             elapsed: now.moment - self.started.unwrap_or(now.moment),
             attempts: self.attempts,
             last_error: last_error.map(Box::new),
+            may_have_succeeded: false,
         }))
     }
 
@@ -274,6 +283,7 @@ impl<T> Call<T> {
                 refused: WaitRefused::LimiterPaused,
                 attempts: self.attempts,
                 response: None,
+                may_have_succeeded: false,
             }))));
         }
         self.events.emit(|| Event::Throttled { operation: op, until, wait: until - now.moment });
@@ -321,12 +331,37 @@ impl<T> Call<T> {
             self.connect_failures = 0;
             self.note_limit(response, now);
         }
+        let truncated =
+            outcome.as_ref().ok().and_then(|r| r.extensions().get::<Truncated>().copied());
         match outcome {
+            // A success cut at the cap cannot be read, and would be cut again: not retried.
+            Ok(response) if response.status().is_success() && truncated.is_some() => {
+                let at_least = truncated.map_or(0, |t| t.at_least);
+                let body = response.body();
+                let error = DecodeError {
+                    endpoint: Some(op.endpoint()),
+                    status: response.status().as_u16(),
+                    reason: format!(
+                        "the body ({at_least} bytes or more) is larger than the {}-byte cap \
+                         (ClientBuilder::max_response_bytes)",
+                        body.len()
+                    ),
+                    excerpt: decode::excerpt(body),
+                    body_len: usize::try_from(at_least).unwrap_or(usize::MAX),
+                    may_have_succeeded: !self.request.idempotent,
+                };
+                let mut error = error;
+                crate::scrub::decode_error(&mut error, self.request.client_key());
+                self.maybe_processed |= error.may_have_succeeded;
+                self.finish(Err(Error::Decode(Box::new(error))));
+            }
             Ok(response) if response.status().is_success() => match (self.decoder)(response) {
                 Ok(value) => self.finish(Ok(value)),
                 Err(mut e) => {
+                    crate::scrub::decode_error(&mut e, self.request.client_key());
                     e.endpoint = Some(op.endpoint());
                     e.may_have_succeeded = !self.request.idempotent;
+                    self.maybe_processed |= e.may_have_succeeded;
                     if self.request.idempotent {
                         self.retry(
                             RetryReason::UndecodableBody,
@@ -342,12 +377,30 @@ impl<T> Call<T> {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let mut api = decode::api_error(op.api(), Some(op), &response, now.wall);
+                crate::scrub::api_error(&mut api, self.request.client_key());
                 api.attempts = self.attempts;
+                if let Some(cut) = truncated {
+                    api.body_len = usize::try_from(cut.at_least).unwrap_or(usize::MAX);
+                }
                 // The server's seconds are real ones; a client on a faster clock counts more.
                 let retry_after = api.retry_after.map(|ra| now.from_real(ra));
+                // A 503 that names a wait, like a 429, says the server turned the request away;
+                // any other 5xx can come after the work was done.
+                let turned_away = status == 429 || (status == 503 && retry_after.is_some());
+                let maybe_processed = status >= 500 && !turned_away && !self.request.idempotent;
+                if maybe_processed {
+                    self.maybe_processed = true;
+                    api.may_have_succeeded = true;
+                }
                 let ambiguous_gateway = matches!(status, 502 | 504) && !self.request.idempotent;
+                // A billed request (a Jockey response) is repeated only when the server surely
+                // did not process it: a second answer would be generated and charged.
+                let billed_unsure = self.request.operation.is_billed()
+                    && !turned_away
+                    && !self.policy.retry_ambiguous;
                 if !self.policy.retries_status(status)
                     || (ambiguous_gateway && !self.policy.retry_gateway_errors_on_creates)
+                    || billed_unsure
                 {
                     return self.finish(Err(Error::Api(Box::new(api))));
                 }
@@ -388,6 +441,7 @@ impl<T> Call<T> {
             }
             Err(error) => {
                 let may_have_succeeded = error.sent && !self.request.idempotent;
+                self.maybe_processed |= may_have_succeeded;
                 let safe = !error.sent || self.request.idempotent || self.policy.retry_ambiguous;
                 let retryable_kind = matches!(
                     error.kind,
@@ -439,6 +493,15 @@ impl<T> Call<T> {
         if self.attempts >= self.policy.max_attempts.max(1) {
             return self.finish(Err(error));
         }
+        // A server that asks for no wait (`Retry-After: 0`) again and again must not make the
+        // call spin: past IMMEDIATE_RETRIES such waits in a row, the backoff takes over.
+        let immediate = wait.is_some_and(|w| w < self.policy.backoff.base);
+        self.zero_waits = if immediate { self.zero_waits + 1 } else { 0 };
+        let (wait, dictated) = if immediate && self.zero_waits > IMMEDIATE_RETRIES {
+            (None, false)
+        } else {
+            (wait, dictated)
+        };
         let deadline = self.deadline.unwrap_or(now.moment);
         let refuse = |refused: WaitRefused, wait: Duration, attempts: u32, error: Error| {
             let response = match error {
@@ -452,6 +515,7 @@ impl<T> Call<T> {
                 refused,
                 attempts,
                 response,
+                may_have_succeeded: false,
             }))
         };
         if dictated {
@@ -508,7 +572,10 @@ impl<T> Call<T> {
         self.policy.backoff.raw_delay(self.attempts.saturating_sub(1)).min(self.policy.backoff.cap)
     }
 
-    fn finish(&mut self, result: Result<T, Error>) {
+    fn finish(&mut self, mut result: Result<T, Error>) {
+        if let (true, Err(error)) = (self.maybe_processed, &mut result) {
+            error.mark_may_have_succeeded();
+        }
         self.state = State::Finished(result);
     }
 }

@@ -29,8 +29,9 @@ pub const fn base_url_var(api: Api) -> &'static str {
     }
 }
 
-/// How a client talks to one API.
-#[derive(Clone, Debug)]
+/// How a client talks to one API. Its `Debug` shows neither the key nor a password in the
+/// base URL.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The API.
@@ -54,6 +55,11 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// The longest a streamed response may stay silent between two chunks.
     pub stream_idle_timeout: Duration,
+    /// The longest a streamed response may take in all, from the call's start (its first
+    /// attempt) to its last event, however steadily data keeps arriving: a server that trickles
+    /// keepalives under [`stream_idle_timeout`](Self::stream_idle_timeout) is still cut off
+    /// here. A handle's own time budget (`with_timeout`) applies too, when shorter.
+    pub stream_timeout: Duration,
     /// Tag every create with a `rein_token` in the resource's metadata (on by default), so that
     /// a create whose answer is lost is found again instead of being sent twice. Off, nothing
     /// is written into metadata, and a lost answer is an error that says the create may have
@@ -71,8 +77,8 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// The defaults for `api` with `key`: production base URL, the API's retry policy and window,
-    /// 10 s to connect, 120 s per attempt, 120 s of silence in a streamed response, 16 MiB per
-    /// response.
+    /// 10 s to connect, 120 s per attempt, 120 s of silence in a streamed response and 600 s for
+    /// the whole of it (the retry policy's default call timeout), 16 MiB per response.
     pub fn new(api: Api, key: impl Into<ApiKey>) -> Self {
         ClientConfig {
             api,
@@ -88,6 +94,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             stream_idle_timeout: Duration::from_secs(120),
+            stream_timeout: Duration::from_secs(600),
             tag_creates: true,
             time_scale: 1.0,
             max_response_bytes: 16 << 20,
@@ -145,6 +152,28 @@ impl ClientConfig {
             Target::new(self.api, &self.base_url, self.key.clone())
         };
         target.map_err(|e| Error::Config(Box::new(e)))
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // As derived, but a `user:password@` in the base URL (refused by `target`) is hidden.
+        f.debug_struct("ClientConfig")
+            .field("api", &self.api)
+            .field("key", &self.key)
+            .field("base_url", &crate::target::without_userinfo(&self.base_url))
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("retry", &self.retry)
+            .field("window", &self.window)
+            .field("reserved_share", &self.reserved_share)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("stream_timeout", &self.stream_timeout)
+            .field("tag_creates", &self.tag_creates)
+            .field("time_scale", &self.time_scale)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
     }
 }
 
@@ -292,6 +321,15 @@ macro_rules! __client_builder_setters {
         /// The longest a streamed response may stay silent between two chunks (default 120 s).
         pub fn stream_idle_timeout(mut self, timeout: ::std::time::Duration) -> Self {
             self.settings.config.stream_idle_timeout = timeout;
+            self
+        }
+
+        /// The longest a streamed response may take in all, from the call's start to its last
+        /// event, however steadily data keeps arriving (default 600 s). A handle's
+        /// `with_timeout` applies too, when shorter. Past it the stream ends with
+        /// [`Error::Deadline`]($crate::Error::Deadline).
+        pub fn stream_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.settings.config.stream_timeout = timeout;
             self
         }
 

@@ -50,6 +50,7 @@ pub fn api_error(
         body_shape: BodyShape::Empty,
         excerpt: None,
         body_len: body.len(),
+        may_have_succeeded: false,
     };
 
     if !body.iter().all(u8::is_ascii_whitespace) {
@@ -220,15 +221,18 @@ fn html_title(body: &[u8]) -> Option<String> {
 
 /// The first [`EXCERPT_LIMIT`] bytes of a body as text, marked when cut.
 pub fn excerpt(body: &[u8]) -> String {
-    let head = prefix_at_char_boundary(body);
-    // Invalid bytes become U+FFFD (three bytes each), so bound the text as well as the input.
-    let text = String::from_utf8_lossy(head);
+    // A little more than the excerpt is scrubbed of keys first, so a key across the cut goes
+    // whole. Invalid bytes become U+FFFD (three bytes each), so the text is bounded, not the
+    // input.
+    let wide = &body[..body.len().min(EXCERPT_LIMIT + 256)];
+    let lossy = String::from_utf8_lossy(wide);
+    let text = crate::scrub::text(&lossy, None);
     let mut end = text.len().min(EXCERPT_LIMIT);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     let mut out = text[..end].to_owned();
-    if end < text.len() || head.len() < body.len() {
+    if end < text.len() || wide.len() < body.len() {
         out.push('…');
     }
     out
@@ -236,6 +240,7 @@ pub fn excerpt(body: &[u8]) -> String {
 
 /// `s` cut to at most [`EXCERPT_LIMIT`] bytes on a char boundary, marked when cut.
 fn bounded(s: &str) -> String {
+    let s = &*crate::scrub::text(s, None);
     if s.len() <= EXCERPT_LIMIT {
         return s.to_owned();
     }

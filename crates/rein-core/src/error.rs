@@ -89,10 +89,28 @@ impl Error {
     /// response was lost). Check before creating again.
     pub fn may_have_succeeded(&self) -> bool {
         match self {
+            Error::Api(e) => e.may_have_succeeded,
+            Error::RateLimited(r) => r.may_have_succeeded,
             Error::Transport(t) => t.may_have_succeeded,
             Error::Decode(d) => d.may_have_succeeded,
-            Error::Deadline(d) => d.last_error.as_deref().is_some_and(Error::may_have_succeeded),
+            Error::Deadline(d) => {
+                d.may_have_succeeded
+                    || d.last_error.as_deref().is_some_and(Error::may_have_succeeded)
+            }
             _ => false,
+        }
+    }
+
+    /// Records that the operation may have taken effect (an earlier attempt's answer was lost),
+    /// so the error the caller gets says so whatever its last attempt met.
+    pub(crate) fn mark_may_have_succeeded(&mut self) {
+        match self {
+            Error::Api(e) => e.may_have_succeeded = true,
+            Error::RateLimited(r) => r.may_have_succeeded = true,
+            Error::Transport(t) => t.may_have_succeeded = true,
+            Error::Decode(d) => d.may_have_succeeded = true,
+            Error::Deadline(d) => d.may_have_succeeded = true,
+            _ => {}
         }
     }
 
@@ -253,6 +271,10 @@ pub struct ApiError {
     pub excerpt: Option<String>,
     /// The body's full length in bytes.
     pub body_len: usize,
+    /// Whether the operation may have taken effect: a request that is not idempotent got a
+    /// 5xx (a server error can come after the work was done), or an earlier attempt's answer
+    /// was lost or was such an error.
+    pub may_have_succeeded: bool,
 }
 
 impl ApiError {
@@ -308,6 +330,9 @@ impl fmt::Display for ApiError {
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;
         }
+        if self.may_have_succeeded {
+            write!(f, "; the operation may have succeeded: check before repeating it")?;
+        }
         Ok(())
     }
 }
@@ -345,6 +370,8 @@ pub struct RateLimited {
     pub attempts: u32,
     /// The 429 (or other) response that asked for the wait, when there was one.
     pub response: Option<Box<ApiError>>,
+    /// Whether an earlier attempt may have taken effect (its answer was lost, or was a 5xx).
+    pub may_have_succeeded: bool,
 }
 
 impl fmt::Display for RateLimited {
@@ -357,7 +384,11 @@ impl fmt::Display for RateLimited {
             WaitRefused::ExceedsCap { cap } => write!(f, ", more than the {} cap", Human(cap)),
             WaitRefused::PastDeadline => write!(f, ", past the call's deadline"),
             WaitRefused::LimiterPaused => write!(f, ", longer than the call may wait"),
+        }?;
+        if self.may_have_succeeded {
+            write!(f, "; an earlier attempt may have succeeded: check before repeating it")?;
         }
+        Ok(())
     }
 }
 
@@ -608,6 +639,8 @@ pub struct DeadlineExceeded {
     pub attempts: u32,
     /// The failure that would have been retried, had there been time.
     pub last_error: Option<Box<Error>>,
+    /// Whether an earlier attempt may have taken effect (its answer was lost, or was a 5xx).
+    pub may_have_succeeded: bool,
 }
 
 impl fmt::Display for DeadlineExceeded {
@@ -619,6 +652,8 @@ impl fmt::Display for DeadlineExceeded {
         write!(f, " ({} attempts)", self.attempts)?;
         if let Some(last) = &self.last_error {
             write!(f, "; last error: {last}")?;
+        } else if self.may_have_succeeded {
+            write!(f, "; an earlier attempt may have succeeded: check before repeating it")?;
         }
         Ok(())
     }

@@ -67,6 +67,17 @@ pub enum Event {
         /// Whether the resource was there.
         found: bool,
     },
+    /// A create happened more than once (a request whose answer was lost landed after all,
+    /// next to its repeat): `count` resources carry `token` in their metadata. Delete the
+    /// extra ones, or keep them; rein never does either silently.
+    DuplicateCreated {
+        /// The create.
+        operation: Operation,
+        /// The token the resources carry (`rein_token` in their metadata).
+        token: String,
+        /// How many carry it.
+        count: usize,
+    },
     /// A 429 paused every request of the client to this API.
     Paused {
         /// The API paused.
@@ -144,6 +155,11 @@ impl fmt::Display for Event {
             Event::Reconciled { operation, found: false } => {
                 write!(f, "{}: the lookup found nothing; creating again", operation.endpoint())
             }
+            Event::DuplicateCreated { operation, token, count } => write!(
+                f,
+                "{}: created {count} times (each with rein_token {token}); remove the extras",
+                operation.endpoint()
+            ),
             Event::Paused { api, wait, .. } => {
                 write!(f, "{api}: every request paused {} by a 429", Human(*wait))
             }
@@ -231,6 +247,7 @@ impl Event {
                 | Event::Paused { .. }
                 | Event::Throttled { .. }
                 | Event::ConnectFailed { .. }
+                | Event::DuplicateCreated { .. }
         )
     }
 }

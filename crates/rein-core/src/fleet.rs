@@ -651,7 +651,9 @@ impl<K: FleetKind> FleetWait<K> {
                 let failed = ResourceFailed {
                     endpoint: Some(operation.endpoint()),
                     status: resource.status_text().to_owned(),
-                    message: resource.failure_message().map(str::to_owned),
+                    message: resource
+                        .failure_message()
+                        .map(|m| crate::scrub::text(m, None).into_owned()),
                     resource: serde_json::to_value(&resource).unwrap_or_default(),
                 };
                 self.finish(key, Err(Error::ResourceFailed(Box::new(failed))));

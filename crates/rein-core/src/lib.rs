@@ -103,6 +103,7 @@ pub mod request;
 pub mod retry;
 pub mod retry_after;
 pub mod runner;
+pub mod scrub;
 pub mod sse;
 pub mod status;
 pub mod target;
@@ -131,7 +132,7 @@ pub use limiter::{Advertised, Ask, Limiter, Priority, RateLimit, Report, Window}
 pub use listing::{Listing, PageWalk, TokenWalk};
 pub use machine::{Machine, Step, Stop};
 pub use reconcile::{CreateOnce, Reconcile};
-pub use request::Request;
+pub use request::{Request, Truncated};
 pub use retry::{RetryPolicy, RetryReason};
 pub use runner::{Run, Runner};
 pub use status::{Phase, Pollable};

@@ -4,21 +4,26 @@
 //! early fetches nothing more. Which page comes next, and when the walk is over, is its
 //! [`Walk`]'s business: [`PageWalk`] for page lists (`page`, `total_page`), [`TokenWalk`] for
 //! token lists (knowledge store search). Every walk is bounded by [`MAX_PAGES`].
+//!
+//! A server that loops (a page answered as one read already, a page with exactly the items of an
+//! earlier one, a page token that comes back) ends the listing with an [`Error::Decode`] naming
+//! the loop, after the items read before it and without yielding any item twice; so does
+//! reaching [`MAX_PAGES`] while the list still has more. See [`WalkError`].
 
 use std::collections::VecDeque;
 
 use crate::api::Operation;
 use crate::api_call::ApiCall;
 use crate::call::Call;
-use crate::error::Error;
+use crate::error::{DecodeError, Error};
 use crate::jockey::{PageRequest, TokenRequest};
 use crate::machine::{Input, Internal, Machine, Next};
-use crate::pages::{Pages, TokenPages};
+use crate::pages::{Pages, TokenPages, WalkError};
 use crate::runner::Runner;
 use crate::time::Now;
 
 /// The most pages a listing fetches: a bound, so a server that never says "last page" cannot
-/// keep a caller forever.
+/// keep a caller forever. A listing that reaches it with more to come ends with an error.
 pub const MAX_PAGES: u32 = 10_000;
 
 /// How a listing goes from page to page.
@@ -31,8 +36,14 @@ pub trait Walk {
     /// The request for the next page, `None` once the walk is over.
     fn next_request(&self) -> Option<Self::Request>;
 
-    /// Records a fetched page and gives its items.
+    /// Records a fetched page and gives its items (none when the page repeats an earlier one).
     fn record(&mut self, page: <Self::Request as ApiCall>::Output) -> Vec<Self::Item>;
+
+    /// Why the walk ended before its list did (the server looped, or the page bound was
+    /// reached), once [`Walk::next_request`] says it is over.
+    fn error(&self) -> Option<WalkError> {
+        None
+    }
 }
 
 /// A page list, walked by page number until `total_page` (or an empty page).
@@ -59,14 +70,25 @@ impl<R: PageRequest> Walk for PageWalk<R> {
     }
 
     fn record(&mut self, page: R::Output) -> Vec<R::Item> {
-        if let Some(number) = self.pages.next_page() {
-            self.pages.handle_page(number, &page.page_info, page.data.len());
+        let Some(number) = self.pages.next_page() else { return page.data };
+        let ids: Option<Vec<&str>> = page.data.iter().map(R::item_id).collect();
+        let taken = match ids {
+            Some(ids) => self.pages.handle_page_ids(number, &page.page_info, ids),
+            None => self.pages.handle_page(number, &page.page_info, page.data.len()),
+        };
+        if taken {
+            page.data
+        } else {
+            Vec::new()
         }
-        page.data
+    }
+
+    fn error(&self) -> Option<WalkError> {
+        self.pages.error()
     }
 }
 
-/// A token list, walked until a page carries no token (or repeats one).
+/// A token list, walked until a page carries no token (a token that comes back is an error).
 #[derive(Debug)]
 pub struct TokenWalk<R> {
     request: R,
@@ -93,10 +115,15 @@ impl<R: TokenRequest> Walk for TokenWalk<R> {
         self.pages.handle_page(token.as_deref(), items.len());
         items
     }
+
+    fn error(&self) -> Option<WalkError> {
+        self.pages.error()
+    }
 }
 
 /// Every item of a listing, as [`Step::Yield`](crate::Step::Yield)s; a page that cannot be
-/// fetched ends it with that error.
+/// fetched ends it with that error, and a walk that ends before its list does (a looping
+/// server, [`MAX_PAGES`]) with an [`Error::Decode`] saying why.
 pub struct Listing<W: Walk> {
     walk: W,
     runner: Runner,
@@ -132,7 +159,10 @@ impl<W: Walk> Machine for Listing<W> {
             }
             let Some(call) = &mut self.call else {
                 let Some(request) = self.walk.next_request() else {
-                    return Next::Done(Ok(()));
+                    return Next::Done(match self.walk.error() {
+                        None => Ok(()),
+                        Some(e) => Err(walk_error(<W::Request as ApiCall>::OPERATION, &e)),
+                    });
                 };
                 match self.runner.call(&request) {
                     Ok(call) => self.call = Some(call),
@@ -161,4 +191,17 @@ impl<W: Walk> Machine for Listing<W> {
     fn operation(&self) -> Option<Operation> {
         Some(<W::Request as ApiCall>::OPERATION)
     }
+}
+
+/// A walk that ended early, as the error the listing ends with: the pages decoded, but together
+/// they do not make a list (a loop), or the list was cut at the bound.
+fn walk_error(operation: Operation, error: &WalkError) -> Error {
+    Error::Decode(Box::new(DecodeError {
+        endpoint: Some(operation.endpoint()),
+        status: 200,
+        reason: error.to_string(),
+        excerpt: String::new(),
+        body_len: 0,
+        may_have_succeeded: false,
+    }))
 }

@@ -7,11 +7,19 @@
 //! the one it created (done) or finds none (then, and only then, it creates again).
 //!
 //! ```text
-//!  Creating ──ok──────────────────────────────▶ Done(Ok)
+//!  Creating ──ok──────────────────────────────▶ Done(Ok)   (after a repeat: Verifying first)
 //!     │ may have succeeded (then a short wait, for the server to settle)
 //!     ▼
-//!  Looking ──found──▶ Done(Ok)   ──not found──▶ Creating (again, up to max_creates)
+//!  Looking ──found──▶ Done(Ok)
+//!     │ not found, while the first request may still be in flight (its attempt's timeout
+//!     │ plus a settle): look once more at the end of that window, or, past the deadline,
+//!     │ Done(Err(the original error, "may have succeeded"))
+//!     ▼
+//!  Looking (confirming) ──found──▶ Done(Ok)  ──not found──▶ Creating (again, up to max_creates)
 //!     └── lookup failed ──▶ Done(Err(the original ambiguous error))
+//!
+//!  Verifying (after a repeated create succeeded): one more lookup; a second resource with
+//!  the same token is reported as Event::DuplicateCreated, never silently orphaned.
 //! ```
 
 use std::convert::Infallible;
@@ -41,6 +49,16 @@ pub enum Found<T> {
     Partly,
 }
 
+/// How long a server may go on with a request after its answer was lost, on top of the
+/// attempt's own timeout: a proxy may still be forwarding it, a queue may still hold it. A guess
+/// (neither API documents one); a lookup that finds nothing before this has passed does not
+/// license a repeat.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The attempt timeout a create assumes when its runner gives none (the clients' default
+/// `request_timeout`).
+pub const DEFAULT_IN_FLIGHT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A create that can be found again after the fact.
 pub trait Reconcile: ApiCall + Clone + Sized {
     /// The listing that shows whether the create happened.
@@ -55,6 +73,13 @@ pub trait Reconcile: ApiCall + Clone + Sized {
 
     /// Looks for the resource tagged `token` in the listing.
     fn find(&self, token: &str, listing: <Self::Lookup as ApiCall>::Output) -> Found<Self::Output>;
+
+    /// How many resources in the listing carry `token` (more than one: the create happened
+    /// twice). The default counts none, for creates that cannot tell.
+    fn tagged_count(&self, token: &str, listing: &<Self::Lookup as ApiCall>::Output) -> usize {
+        let _ = (token, listing);
+        0
+    }
 }
 
 /// Whether a failed create may have happened: its answer was lost, or a gateway answered for it.
@@ -65,6 +90,7 @@ fn ambiguous(error: &Error) -> bool {
 enum State<R: Reconcile> {
     Creating(Box<Call<R::Output>>),
     Looking(Box<Call<<R::Lookup as ApiCall>::Output>>, Box<Error>),
+    Verifying(Box<Call<<R::Lookup as ApiCall>::Output>>, Box<R::Output>),
     Finished(Result<R::Output, Error>),
     Spent,
 }
@@ -84,6 +110,11 @@ pub struct CreateOnce<R: Reconcile> {
     max_creates: u32,
     state: State<R>,
     deadline: Option<Moment>,
+    in_flight: std::time::Duration,
+    /// When the create last went out: until `last_send + in_flight + SETTLE` it may still land.
+    last_send: Option<Moment>,
+    /// Whether the lookups for this create already included the one after that window.
+    confirmed: bool,
 }
 
 impl<R: Reconcile> std::fmt::Debug for CreateOnce<R> {
@@ -140,6 +171,9 @@ impl<R: Reconcile> CreateOnce<R> {
             max_creates,
             state: State::Creating(Box::new(first)),
             deadline: None,
+            in_flight: DEFAULT_IN_FLIGHT,
+            last_send: None,
+            confirmed: false,
         })
     }
 
@@ -165,6 +199,14 @@ impl<R: Reconcile> CreateOnce<R> {
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self.map_first(|call| call.seed(seed))
+    }
+
+    /// The longest one attempt of the create may take (the client's request timeout): a request
+    /// whose answer was lost may still be processed until then, so no repeat goes out before
+    /// a lookup made after it (and [`SETTLE`]) finds nothing.
+    pub fn in_flight(mut self, timeout: std::time::Duration) -> Self {
+        self.in_flight = timeout;
+        self
     }
 
     /// How many times in all the create may be sent, each after a lookup found nothing (default:
@@ -194,20 +236,46 @@ impl<R: Reconcile> CreateOnce<R> {
         call.priority(self.priority)
     }
 
+    /// When a request sent last could no longer be landing.
+    fn settled_at(&self, now: Now) -> Moment {
+        self.last_send.unwrap_or(now.moment) + self.in_flight + SETTLE
+    }
+
+    /// A lookup at `at`, or `None` when it could not run inside the deadline.
+    fn lookup_at(&self, at: Moment) -> Option<Call<<R::Lookup as ApiCall>::Output>> {
+        let lookup = Call::typed(&self.target, &self.request.lookup(), self.policy.clone()).ok()?;
+        self.deadline.is_none_or(|d| at < d).then(|| self.prepare(lookup).not_before(at))
+    }
+
     fn on_create_done(&mut self, result: Result<R::Output, Error>, now: Now) {
         self.state = match result {
-            Err(e) if ambiguous(&e) && self.token.is_some() => {
+            Err(mut e) if ambiguous(&e) && self.token.is_some() => {
                 // Give the server a moment to finish what it may still be doing before looking.
                 let settle = self.policy.backoff.base.max(self.policy.min_wait);
                 let at = now.moment + settle;
-                let lookup = Call::typed(&self.target, &self.request.lookup(), self.policy.clone());
-                match lookup {
-                    Ok(lookup) if self.deadline.is_none_or(|d| at < d) => {
+                self.confirmed = at >= self.settled_at(now);
+                match self.lookup_at(at) {
+                    Some(lookup) => {
                         self.events.emit(|| Event::Reconciling { operation: R::OPERATION });
-                        State::Looking(Box::new(self.prepare(lookup).not_before(at)), Box::new(e))
+                        State::Looking(Box::new(lookup), Box::new(e))
                     }
-                    _ => State::Finished(Err(e)),
+                    None => {
+                        e.mark_may_have_succeeded();
+                        State::Finished(Err(e))
+                    }
                 }
+            }
+            // A repeat that went through: one more look, so a first create that landed after
+            // all is reported, not orphaned.
+            Ok(resource) if self.creates > 1 && self.token.is_some() => {
+                match self.lookup_at(now.moment + SETTLE) {
+                    Some(lookup) => State::Verifying(Box::new(lookup), Box::new(resource)),
+                    None => State::Finished(Ok(resource)),
+                }
+            }
+            Err(mut e) if ambiguous(&e) => {
+                e.mark_may_have_succeeded();
+                State::Finished(Err(e))
             }
             other => State::Finished(other),
         };
@@ -216,25 +284,55 @@ impl<R: Reconcile> CreateOnce<R> {
     fn on_lookup_done(
         &mut self,
         result: Result<<R::Lookup as ApiCall>::Output, Error>,
-        original: Error,
+        mut original: Error,
+        now: Now,
     ) {
-        let token = self.token.as_deref().unwrap_or_default();
-        let found = result.map(|listing| self.request.find(token, listing));
-        if let Ok(f @ (Found::Yes(_) | Found::No)) = &found {
+        let token = self.token.clone().unwrap_or_default();
+        let found = result.map(|listing| {
+            let count = self.request.tagged_count(&token, &listing);
+            (self.request.find(&token, listing), count)
+        });
+        if let Ok((f @ (Found::Yes(_) | Found::No), _)) = &found {
             let found = matches!(f, Found::Yes(_));
-            self.events.emit(|| Event::Reconciled { operation: R::OPERATION, found });
+            if found || self.confirmed {
+                self.events.emit(|| Event::Reconciled { operation: R::OPERATION, found });
+            }
         }
+        self.report_duplicates(found.as_ref().map_or(0, |(_, count)| *count));
         self.state = match found {
-            Ok(Found::Yes(resource)) => State::Finished(Ok(resource)),
-            Ok(Found::No) if self.creates < self.max_creates => {
+            Ok((Found::Yes(resource), _)) => State::Finished(Ok(resource)),
+            // Nothing yet, but the request may still be landing: look once more when it no
+            // longer can, before anything is sent again.
+            Ok((Found::No, _)) if !self.confirmed => {
+                self.confirmed = true;
+                match self.lookup_at(self.settled_at(now).max(now.moment)) {
+                    Some(lookup) => State::Looking(Box::new(lookup), Box::new(original)),
+                    None => {
+                        original.mark_may_have_succeeded();
+                        State::Finished(Err(original))
+                    }
+                }
+            }
+            Ok((Found::No, _)) if self.creates < self.max_creates => {
                 self.creates += 1;
+                self.confirmed = false;
                 match Call::typed(&self.target, &self.request, self.policy.clone()) {
                     Ok(call) => State::Creating(Box::new(self.prepare(call))),
                     Err(e) => State::Finished(Err(e)),
                 }
             }
-            _ => State::Finished(Err(original)),
+            _ => {
+                original.mark_may_have_succeeded();
+                State::Finished(Err(original))
+            }
         };
+    }
+
+    fn report_duplicates(&self, count: usize) {
+        if count > 1 {
+            let token = self.token.clone().unwrap_or_default();
+            self.events.emit(|| Event::DuplicateCreated { operation: R::OPERATION, token, count });
+        }
     }
 }
 
@@ -254,14 +352,33 @@ impl<R: Reconcile> Machine for CreateOnce<R> {
                     }
                 }
                 State::Creating(call) => match call.next(now, token).or_done() {
-                    Ok(next) => return next,
+                    Ok(next) => {
+                        if matches!(next, Next::Send(_)) {
+                            self.last_send = Some(now.moment);
+                        }
+                        return next;
+                    }
                     Err(result) => self.on_create_done(result, now),
                 },
                 State::Looking(call, original) => match call.next(now, token).or_done() {
                     Ok(next) => return next,
                     Err(result) => {
                         let original = std::mem::replace(original, Box::new(Error::Cancelled));
-                        self.on_lookup_done(result, *original);
+                        self.on_lookup_done(result, *original, now);
+                    }
+                },
+                State::Verifying(call, _) => match call.next(now, token).or_done() {
+                    Ok(next) => return next,
+                    Err(result) => {
+                        let token = self.token.clone().unwrap_or_default();
+                        if let Ok(listing) = &result {
+                            self.report_duplicates(self.request.tagged_count(&token, listing));
+                        }
+                        if let State::Verifying(_, resource) =
+                            std::mem::replace(&mut self.state, State::Spent)
+                        {
+                            self.state = State::Finished(Ok(*resource));
+                        }
                     }
                 },
             }
@@ -271,7 +388,7 @@ impl<R: Reconcile> Machine for CreateOnce<R> {
     fn feed(&mut self, input: Input, now: Now, token: Internal) {
         match &mut self.state {
             State::Creating(call) => call.feed(input, now, token),
-            State::Looking(call, _) => call.feed(input, now, token),
+            State::Looking(call, _) | State::Verifying(call, _) => call.feed(input, now, token),
             State::Finished(_) | State::Spent => {}
         }
     }
@@ -280,7 +397,11 @@ impl<R: Reconcile> Machine for CreateOnce<R> {
         // Cancelled while looking: the create may have happened, and the caller must know.
         match std::mem::replace(&mut self.state, State::Spent) {
             State::Creating(mut call) => call.cancel(token),
-            State::Looking(_, original) => Err(*original),
+            State::Looking(_, mut original) => {
+                original.mark_may_have_succeeded();
+                Err(*original)
+            }
+            State::Verifying(_, resource) => Ok(*resource),
             State::Finished(result) => result,
             _ => Err(Error::Cancelled),
         }

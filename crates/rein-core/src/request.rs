@@ -23,6 +23,24 @@ pub struct AttemptTimeout(pub std::time::Duration);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadTimeout(pub std::time::Duration);
 
+/// The most a streaming response may take in all, from sending to its body's last byte: what
+/// is left of the stream's deadline ([`ClientConfig::stream_timeout`](crate::ClientConfig),
+/// or the call's own time budget when nearer). A streaming request carries one as an extension,
+/// beside its [`ReadTimeout`], for transports that can only bound reads when they open the body
+/// (a blocking socket): each read must end within both. A driver that can interrupt a read
+/// needs neither: each [`Step::Read`](crate::Step::Read)'s `until` is already the nearer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamTimeout(pub std::time::Duration);
+
+/// A response whose body was cut at the transport's cap (a response extension): the body holds
+/// its first bytes, and the status, headers and retry class stand. A success cut short cannot
+/// be decoded; an error is judged by its status and what arrived of its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Truncated {
+    /// How many bytes the body had at least: announced, or read before the cut.
+    pub at_least: u64,
+}
+
 /// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
 /// retry sends it again.
 #[derive(Clone, PartialEq)]
@@ -48,6 +66,17 @@ pub struct Request {
 }
 
 impl Request {
+    /// The API key the request carries (`x-api-key`, or `Authorization: Bearer`), so server
+    /// text that echoes it can be scrubbed.
+    pub(crate) fn client_key(&self) -> Option<&str> {
+        let headers = &self.target_headers;
+        if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+            return Some(key);
+        }
+        let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        auth.strip_prefix("Bearer ")
+    }
+
     /// The request as an `http::Request` for a transport.
     pub fn to_http(&self) -> http::Request<Body> {
         let mut req = http::Request::new(self.body.clone());

@@ -28,8 +28,10 @@ pub struct RetryPolicy {
     pub retry_server_errors: bool,
     /// Retry 408 responses.
     pub retry_request_timeout: bool,
-    /// Retry a non-idempotent request after a timeout or reset that happened after it was sent.
-    /// Off by default: the first request may have succeeded, and a retry could duplicate it.
+    /// Retry a non-idempotent request after a timeout or reset that happened after it was sent,
+    /// and a billed one (a Jockey response) after any 5xx but a 503 that names a wait. Off by
+    /// default: the first request may have succeeded, and a retry could duplicate it, or
+    /// generate and charge for a second answer.
     pub retry_ambiguous: bool,
     /// The wait after a 429 without `Retry-After`; `None` uses the backoff (jack: 60 s).
     pub rate_limited_wait: Option<Duration>,

@@ -117,6 +117,14 @@ impl Runner {
         Runner { timeout: Some(timeout), ..self.clone() }
     }
 
+    /// The most a streamed response of this handle may take in all, from the call's start to
+    /// its last event: [`ClientConfig::stream_timeout`], or the handle's time budget
+    /// ([`with_timeout`](Self::with_timeout)) when shorter.
+    pub fn stream_timeout(&self) -> Duration {
+        let whole = self.shared.config.stream_timeout;
+        self.timeout.map_or(whole, |t| t.min(whole))
+    }
+
     /// A fresh seed: each machine gets its own.
     pub fn seed(&self) -> u64 {
         self.shared.seeds.next_seed()
@@ -166,7 +174,8 @@ impl Runner {
         } else {
             CreateOnce::untagged(self.target(), request, self.retry_policy())?
         };
-        Ok(create.seed(self.seed()).events(self.events()).rate_limited())
+        let in_flight = self.shared.config.request_timeout;
+        Ok(create.seed(self.seed()).events(self.events()).in_flight(in_flight).rate_limited())
     }
 
     /// A wait on the resource `request` gets, polled by `policy` (with this handle's time

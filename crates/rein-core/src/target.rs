@@ -79,11 +79,25 @@ const BASE_URL_HINT: Hint = Hint::new(
     "Use https://, or allow plain http explicitly for a trusted network",
 );
 
+const USERINFO_HINT: Hint = Hint::new(
+    "A user name or password in the base URL (`user:password@host`): it would be sent as Basic \
+     auth and show wherever the URL is logged",
+    "Remove `user:password@` from the base URL: the API key is the only credential rein sends",
+);
+
+const NON_ASCII_PATH_HINT: Hint = Hint::new(
+    "A base URL whose path has non-ASCII, space or control characters",
+    "Use the API's base URL as documented, or percent-encode the path (`é` is `%C3%A9`)",
+);
+
 impl Target {
     /// A target for `api` at `base_url` (e.g. `https://api.twelvelabs.io/v1.3`).
     ///
     /// `http://` is refused unless the host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`),
     /// so a key is never sent in clear text by accident; see [`Target::allow_insecure_http`].
+    /// A URL with a user name or password (`https://user:pass@host`) is refused, and no
+    /// message repeats it; so is a path with characters that are not percent-encoded (non-ASCII,
+    /// spaces, control characters). Ids put in paths later are percent-encoded by rein.
     pub fn new(api: Api, base_url: &str, key: impl Into<ApiKey>) -> Result<Self, ValidationError> {
         Target::build(api, base_url, key.into(), false)
     }
@@ -99,14 +113,33 @@ impl Target {
 
     fn build(
         api: Api,
-        base_url: &str,
+        raw_base_url: &str,
         key: ApiKey,
         insecure_ok: bool,
     ) -> Result<Self, ValidationError> {
+        // Every message shows the URL without its userinfo: a password never reaches an error.
+        let shown = without_userinfo(raw_base_url);
+        let base_url = shown.as_str();
         let invalid = |problem: String| ValidationError::new("base_url", problem, BASE_URL_HINT);
-        let trimmed = base_url.trim().trim_end_matches('/');
+        let trimmed = raw_base_url.trim().trim_end_matches('/');
         let base: Uri =
             trimmed.parse().map_err(|e| invalid(format!("{base_url:?} is not a URL: {e}")))?;
+        if base.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(ValidationError::new(
+                "base_url",
+                format!("{base_url:?} carries a user name or password"),
+                USERINFO_HINT,
+            ));
+        }
+        // `http::Uri` takes raw UTF-8 in a path; the wire wants it percent-encoded, and a
+        // server or proxy may read raw bytes any way it likes.
+        if base.path().bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(ValidationError::new(
+                "base_url",
+                format!("{base_url:?} has a path with characters that are not percent-encoded"),
+                NON_ASCII_PATH_HINT,
+            ));
+        }
         // A bare host gets the API's version prefix: every path of the API starts with it.
         let base: Uri = if base.path().trim_end_matches('/').is_empty() {
             format!("{trimmed}{}", api.path_prefix())
@@ -215,6 +248,17 @@ impl Target {
             content_type: None,
             error: None,
         }
+    }
+}
+
+/// `url` with the userinfo of its authority (`user:password@`) replaced by `<redacted>@`, for
+/// messages and `Debug`: whatever follows `scheme://` up to the last `@` before the path.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_len = url[start..].find(['/', '?', '#']).unwrap_or(url.len() - start);
+    match url[start..start + authority_len].rfind('@') {
+        Some(at) => format!("{}<redacted>{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
     }
 }
 

@@ -221,7 +221,9 @@ impl<T: Pollable> Wait<T> {
                 let failed = ResourceFailed {
                     endpoint: Some(op.endpoint()),
                     status,
-                    message: resource.failure_message().map(str::to_owned),
+                    message: resource
+                        .failure_message()
+                        .map(|m| crate::scrub::text(m, None).into_owned()),
                     resource: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
                 };
                 self.finish(Err(Error::ResourceFailed(Box::new(failed))))

@@ -43,7 +43,7 @@ fn text_length_in_characters() {
     let ok = |text: String| Ingest::new([text]).validate();
     assert_eq!(ok("x".into()), Ok(()));
     assert_eq!(ok("é".repeat(10_000)), Ok(()), "10,000 chars of 2 bytes each is fine");
-    refused(&Ingest::new([""]), "documents[0].text", rows::JACK_422);
+    refused(&Ingest::new([""]), "documents[0].text", hints::EMPTY_TEXT);
     let problem = refused(
         &Ingest::new(["fine".to_owned(), "é".repeat(10_001)]),
         "documents[1].text",
@@ -134,6 +134,35 @@ fn empty_question() {
         let problem = refused(&Query::new(question), "question", rows::JACK_400);
         assert_eq!(problem, "question must not be empty");
     }
+}
+
+#[test]
+fn blank_document_text_is_refused_like_a_blank_question() {
+    for text in ["", " ", "   \n\t", "\u{a0}\u{3000}"] {
+        let ingest = Ingest::new(["fine", text]);
+        let err = ingest.validate().expect_err("a blank document is refused before sending");
+        assert_eq!(err.field, "documents[1].text", "{text:?}: {err}");
+        assert_eq!(err.others, [], "{text:?}: {err}");
+    }
+    let problem = refused(&Ingest::new([" \n "]), "documents[0].text", hints::EMPTY_TEXT);
+    assert_eq!(
+        problem,
+        "text must not be empty or only whitespace; jack takes 1 to 10,000 characters"
+    );
+    assert_eq!(refused(&Ingest::new([""]), "documents[0].text", hints::EMPTY_TEXT), problem);
+    // A split ingest refuses it too, before building any batch.
+    let split = ingest_many(["a", "\t", "b"]).expect_err("refused");
+    assert_eq!(split.field, "documents[1].text");
+    // Text around whitespace is text.
+    assert_eq!(Ingest::new(["  x  "]).validate(), Ok(()));
+}
+
+#[test]
+fn an_empty_file_is_refused_before_sending() {
+    let problem =
+        refused(&IngestFile::new(FileSource::new("/x/a.txt", 0)), "file", hints::EMPTY_FILE);
+    assert!(problem.contains("empty"), "{problem}");
+    assert_eq!(IngestFile::new(FileSource::new("/x/a.txt", 1)).validate(), Ok(()));
 }
 
 #[test]
@@ -239,7 +268,7 @@ fn ingest_many_reports_a_bad_document_with_its_index() {
     input[77] = NewDocument::new("");
     let err = ingest_many(input).expect_err("document 77 is empty");
     assert_eq!(err.field, "documents[77].text");
-    assert_eq!(err.hint, rows::JACK_422.pre_flight());
+    assert_eq!(err.hint, hints::EMPTY_TEXT);
 
     let mut input = docs(120);
     let mut meta = serde_json::Map::new();

@@ -41,12 +41,19 @@ fn a_lost_store_create_that_happened_is_found_not_repeated() {
 fn a_lost_item_add_that_did_not_happen_is_sent_again() {
     let add = AddItem::new("ks_1", "asset_1");
     let once = CreateOnce::new(&jockey(), &add, "tok2", RetryPolicy::default()).expect("valid");
+    // Nothing a second after the loss, nor once the lost request could no longer be landing
+    // (its 120 s attempt timeout and a settle): sent again, then checked once more.
     let replies = vec![
         lost(),
+        Reply::json(200, r#"{"data":[],"page_info":{"page":1,"total_page":0}}"#),
         Reply::json(200, r#"{"data":[],"page_info":{"page":1,"total_page":0}}"#),
         Reply::json(
             202,
             r#"{"_id":"ksi_1","asset_id":"asset_1","asset_type":"video","status":"queued"}"#,
+        ),
+        Reply::json(
+            200,
+            r#"{"data":[{"_id":"ksi_1","asset_id":"asset_1","status":"queued","metadata":{"rein_token":"tok2"}}],"page_info":{"page":1,"total_page":1}}"#,
         ),
     ];
     insta::assert_snapshot!("reconcile_item_not_found_sent_again", trace(once, replies, LATENCY));

@@ -53,7 +53,8 @@ fn a_jack_ingest_reports_every_problem() {
         e.to_string(),
         "invalid request: 3 problems: \
          chunk_size: chunk_size is 64; jack takes 128 to 4096 (fix: Check field types and value ranges); \
-         documents[1].text: text is empty; jack takes 1 to 10,000 characters (fix: Check field types and value ranges); \
+         documents[1].text: text must not be empty or only whitespace; jack takes 1 to 10,000 characters \
+         (fix: Give every document some text, or leave blank documents out of the ingest); \
          documents[2].metadata.pages: metadata value is a number; jack takes string values only \
          (fix: Convert every metadata value to a string)"
     );
@@ -366,7 +367,11 @@ proptest! {
             + docs
                 .iter()
                 .map(|d| {
-                    usize::from(!jack::TEXT_CHARS.contains(&d.text.chars().count()))
+                    // One problem for text that is blank or too long.
+                    usize::from(
+                        d.text.trim().is_empty()
+                            || !jack::TEXT_CHARS.contains(&d.text.chars().count()),
+                    )
                         + d.metadata.values().filter(|v| !v.is_string()).count()
                 })
                 .sum::<usize>();

@@ -87,7 +87,7 @@ impl fmt::Display for FileFormat {
     }
 }
 
-/// `POST /v1/ingest/file`: one `.pdf`, `.docx`, `.txt` or `.md` file of at most 100 MB, as a
+/// `POST /v1/ingest/file`: one `.pdf`, `.docx`, `.txt` or `.md` file of 1 byte to 100 MB, as a
 /// multipart form with a single file part. Processing is asynchronous.
 ///
 /// The size checked is [`FileSource::len`], the length the file had when the caller looked;
@@ -130,6 +130,11 @@ impl IngestFile {
     /// Validates the request, reporting every problem, and returns the file's format.
     fn check(&self) -> Result<FileFormat, ValidationError> {
         let mut found = Vec::new();
+        // The core never reads the file, so only an empty one is caught here (not one of
+        // whitespace): jack answers 422 "The file is empty".
+        if self.file.len == 0 {
+            found.push(Problem::new("file", "the file is empty (0 bytes)", hints::EMPTY_FILE));
+        }
         if self.file.len > MAX_FILE_BYTES {
             found.push(Problem::new(
                 "file",
@@ -176,7 +181,7 @@ fn unknown_format(name: &str) -> Problem {
 impl ApiCall for IngestFile {
     type Output = FileAccepted;
     const OPERATION: Operation = Operation::IngestFile;
-    crate::api_call::plan!(call);
+    crate::api_call::plan!(create_once);
 
     fn validate(&self) -> Result<(), ValidationError> {
         self.check().map(|_| ())
@@ -244,5 +249,31 @@ impl From<FileAcceptedWire> for FileAccepted {
             status: w.status,
             org_id: w.org_id,
         }
+    }
+}
+
+/// A file upload happens once, like every create: a 502 or 504 (which may come after jack
+/// accepted the file), or an answer lost after sending, is never sent again. jack publishes no
+/// form field that could carry a token (and a document's `filename` cannot tell this upload
+/// from an earlier one of the same file), so the upload is never tagged and never looked up:
+/// its error says it may have succeeded.
+impl crate::reconcile::Reconcile for IngestFile {
+    type Lookup = super::documents::ListDocuments;
+
+    fn tagged(&self, _token: &str) -> Option<Self> {
+        None
+    }
+
+    fn lookup(&self) -> super::documents::ListDocuments {
+        super::documents::ListDocuments::new()
+    }
+
+    fn find(
+        &self,
+        _token: &str,
+        _listing: Vec<super::documents::Document>,
+    ) -> crate::reconcile::Found<FileAccepted> {
+        // Nothing tells this upload's document from another of the same file.
+        crate::reconcile::Found::Partly
     }
 }

@@ -12,6 +12,16 @@ pub const TOO_MANY_DOCUMENTS: Hint = Hint::new(
     "Split the documents into batches of at most 50: jack::ingest_many does it",
 );
 
+/// A document with no text, or only whitespace (jack answers 422 "must not be empty").
+pub const EMPTY_TEXT: Hint = Hint::new(
+    "A document whose text is empty or only whitespace",
+    "Give every document some text, or leave blank documents out of the ingest",
+);
+
+/// A file of 0 bytes (jack answers 422 "The file is empty").
+pub const EMPTY_FILE: Hint =
+    Hint::new("An empty file (0 bytes)", "Upload a file with content, or leave empty files out");
+
 /// An empty document id in a path.
 pub const EMPTY_DOCUMENT_ID: Hint =
     Hint::new("An empty document id", "Pass an id from the ingest response's document_ids");

@@ -46,7 +46,7 @@ pub const DEFAULT_CHUNK_OVERLAP: u32 = 64;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewDocument {
-    /// The text, 1 to 10,000 characters.
+    /// The text, 1 to 10,000 characters, not all whitespace.
     pub text: String,
     /// Metadata, filterable at query time (`filters`); left out of the body when empty (jack's
     /// default is `{}`).
@@ -75,8 +75,9 @@ impl NewDocument {
         NewDocument { text: text.into(), metadata: metadata.into_iter().collect() }
     }
 
-    /// Checks the document as the `index`-th of a request: text length in characters, and
-    /// string-only metadata. Every problem is reported.
+    /// Checks the document as the `index`-th of a request: text that is not blank (empty or
+    /// only whitespace), its length in characters, and string-only metadata. Every problem is
+    /// reported.
     pub fn validate_at(&self, index: usize) -> Result<(), ValidationError> {
         let mut found = Vec::new();
         self.check_at(index, &mut found);
@@ -85,14 +86,20 @@ impl NewDocument {
 
     /// Adds the document's problems, as the `index`-th of a request, to `found`.
     fn check_at(&self, index: usize, found: &mut Vec<Problem>) {
+        // Blank text is refused like a blank question: jack answers 422 "must not be empty".
         let chars = self.text.chars().count();
-        if !TEXT_CHARS.contains(&chars) {
-            let problem = if chars == 0 {
-                "text is empty; jack takes 1 to 10,000 characters".to_owned()
-            } else {
-                format!("text has {chars} characters; jack takes at most 10,000")
-            };
-            found.push(Problem::new(format!("documents[{index}].text"), problem, rows::JACK_422));
+        if self.text.trim().is_empty() {
+            found.push(Problem::new(
+                format!("documents[{index}].text"),
+                "text must not be empty or only whitespace; jack takes 1 to 10,000 characters",
+                hints::EMPTY_TEXT,
+            ));
+        } else if !TEXT_CHARS.contains(&chars) {
+            found.push(Problem::new(
+                format!("documents[{index}].text"),
+                format!("text has {chars} characters; jack takes at most 10,000"),
+                rows::JACK_422,
+            ));
         }
         for (key, value) in self.metadata.iter().filter(|(_, v)| !v.is_string()) {
             found.push(Problem::new(

@@ -48,6 +48,13 @@
 //! };
 //! assert_eq!(refused.problem, "documents list must not be empty");
 //! assert_eq!(refused.hint, rows::JACK_EMPTY_DOCUMENTS);
+//!
+//! // So is a document whose text is empty or only whitespace, like a blank question.
+//! let Err(Error::Invalid(blank)) = Ingest::new([" \n "]).to_request(&target) else {
+//!     panic!("a blank document must be refused");
+//! };
+//! assert_eq!(blank.field, "documents[0].text");
+//! assert_eq!(blank.hint, rein::jack::hints::EMPTY_TEXT);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -814,6 +814,10 @@ impl PageRequest for ListAssets {
     fn current_page(&self) -> Option<u32> {
         self.page
     }
+
+    fn item_id(item: &AssetDetail) -> Option<&str> {
+        Some(item.id.as_str())
+    }
 }
 
 /// `DELETE /assets/{asset_id}`. Without `force`, the server answers 409 while indexed assets
@@ -991,6 +995,9 @@ impl crate::reconcile::Reconcile for CreateAsset {
             Some(Err(_)) => crate::reconcile::Found::Partly,
             None => crate::reconcile::Found::No,
         }
+    }
+    fn tagged_count(&self, token: &str, listing: &Page<AssetDetail>) -> usize {
+        listing.data.iter().filter(|a| super::has_token(a.user_metadata.as_ref(), token)).count()
     }
 }
 

@@ -371,6 +371,10 @@ impl PageRequest for ListItems {
     fn current_page(&self) -> Option<u32> {
         self.page
     }
+
+    fn item_id(item: &KnowledgeStoreItem) -> Option<&str> {
+        Some(item.id.as_str())
+    }
 }
 
 /// `DELETE /knowledge-stores/{knowledge_store_id}/items/{item_id}`.
@@ -438,5 +442,8 @@ impl crate::reconcile::Reconcile for AddItem {
             Some(item) => crate::reconcile::Found::Yes(item),
             None => crate::reconcile::Found::No,
         }
+    }
+    fn tagged_count(&self, token: &str, listing: &Page<KnowledgeStoreItem>) -> usize {
+        listing.data.iter().filter(|i| super::has_token(i.metadata.as_ref(), token)).count()
     }
 }

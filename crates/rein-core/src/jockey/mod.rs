@@ -196,6 +196,13 @@ pub trait PageRequest: ApiCall<Output = Page<Self::Item>> + Sized {
     fn first_page(&self) -> u32 {
         self.current_page().unwrap_or(1)
     }
+
+    /// An item's id, so a walk can tell a page that repeats an earlier page's items (a server
+    /// that loops); `None` when items have none, and then only page numbers are compared.
+    fn item_id(item: &Self::Item) -> Option<&str> {
+        let _ = item;
+        None
+    }
 }
 
 /// A request walked by page tokens, so the [`TokenPages`](crate::pages::TokenPages) machine can

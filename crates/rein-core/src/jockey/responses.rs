@@ -439,10 +439,10 @@ impl ApiCall for CreateResponse {
             text: self.text.as_ref().map(|format| TextParam { format }),
             stream: self.stream,
         };
-        // A question outside a session leaves nothing behind but its answer, so repeating it after
-        // a lost response is safe; inside a session a repeat would add the turn twice.
-        let retry_safe = self.session_id.is_none();
-        target.request(Self::OPERATION, &[]).json(&body).build_with(Some(retry_safe))
+        // Never idempotent: every answer is generated and billed, and inside a session a repeat
+        // would add the turn twice. The call repeats it only when the server surely did not
+        // process it (`Operation::is_billed`).
+        target.request(Self::OPERATION, &[]).json(&body).build()
     }
 
     fn decode(response: http::Response<Bytes>) -> Result<Response, DecodeError> {

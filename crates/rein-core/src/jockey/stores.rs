@@ -279,6 +279,10 @@ impl PageRequest for ListKnowledgeStores {
     fn current_page(&self) -> Option<u32> {
         self.page
     }
+
+    fn item_id(item: &KnowledgeStore) -> Option<&str> {
+        Some(item.id.as_str())
+    }
 }
 
 /// `PATCH /knowledge-stores/{knowledge_store_id}`: renames, redescribes or replaces the
@@ -744,5 +748,8 @@ impl crate::reconcile::Reconcile for CreateKnowledgeStore {
             Some(store) => crate::reconcile::Found::Yes(store),
             None => crate::reconcile::Found::No,
         }
+    }
+    fn tagged_count(&self, token: &str, listing: &Page<KnowledgeStore>) -> usize {
+        listing.data.iter().filter(|s| super::has_token(s.metadata.as_ref(), token)).count()
     }
 }
