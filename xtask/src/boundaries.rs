@@ -36,6 +36,7 @@ const CHECKS: &[(Check, &str)] = &[
         adapter_decisions,
         "adapters make no protocol decision (no wait preset, retry policy, status match or page bound)",
     ),
+    (unsafe_forbidden, "every crate root forbids unsafe code"),
 ];
 
 /// Crates that do IO; rein-core must not depend on them, even indirectly.
@@ -224,6 +225,30 @@ fn dependency_names(sh: &Shell, package: &str, extra: &[&str]) -> Result<Vec<Str
     Ok(names)
 }
 
+/// Every crate root of the workspace (a `lib.rs`, `main.rs` or `src/bin/*.rs` under `crates/`
+/// or `xtask/`) says `#![forbid(unsafe_code)]`.
+fn unsafe_forbidden() -> Result<Vec<String>> {
+    let root = workspace_root();
+    let mut dirs = vec![root.join("xtask/src")];
+    for entry in std::fs::read_dir(root.join("crates"))? {
+        dirs.push(entry?.path().join("src"));
+    }
+    let mut failures = Vec::new();
+    for dir in dirs.into_iter().filter(|d| d.is_dir()) {
+        for path in rust_files(&dir)? {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let in_bin = path.parent().is_some_and(|p| p.ends_with("bin"));
+            if name == "lib.rs" || name == "main.rs" || in_bin {
+                let text = std::fs::read_to_string(&path)?;
+                if !text.contains("#![forbid(unsafe_code)]") {
+                    failures.push(format!("{}: no #![forbid(unsafe_code)]", path.display()));
+                }
+            }
+        }
+    }
+    Ok(failures)
+}
+
 fn rust_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -273,6 +298,11 @@ mod tests {
     #[test]
     fn the_tls_stack_is_rustls_with_ring() {
         assert_none(tls_stack);
+    }
+
+    #[test]
+    fn every_crate_root_forbids_unsafe_code() {
+        assert_none(unsafe_forbidden);
     }
 
     #[test]

@@ -3,13 +3,17 @@
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy with warnings denied, every
 //!   test (the architecture's boundary checks among them), the docs with warnings denied.
 //! - `cargo xtask bench`: the benchmarks of docs/benchmarks.md, in release.
-//! - `cargo xtask sim`: the Fleet scenarios of docs/benchmarks.md, in virtual time.
+//! - `cargo xtask sim`: the Fleet scenarios of docs/benchmarks.md, in virtual time; with
+//!   `--campaign N --seed S`, the seeded fault campaigns of docs/reliability.md.
+
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 mod bench;
 mod boundaries;
 mod ci;
+mod fuzz;
 mod sim;
 
 fn main() -> ExitCode {
@@ -18,6 +22,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("sim") => sim::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("boundaries") => boundaries::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
@@ -41,6 +46,9 @@ tasks:
   ci           fmt check, clippy -D warnings, every test (boundary checks included), docs -D warnings
   bench        rein vs bare HTTP clients on the same GET (ratios), and peak memory of a 200 MB upload
   sim          Fleet, the references' pattern and naive polling, in virtual time [--json] [--short] [--seed N]
+               --campaign N [--seed S] [--only I]: N seeded fault scenarios, invariants checked
+  fuzz         every fuzz target for N runs, under cargo-fuzz when installed, else as loops on stable
+               [--runs N] [--target T] [--seed S] [--stable] [--keep-going]
   boundaries   only the boundary checks of docs/architecture.md (also #[test]s of xtask)
 ";
 

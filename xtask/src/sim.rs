@@ -1,6 +1,10 @@
 //! `cargo xtask sim [--json] [--short] [--seed N]`: builds rein-sim in release and runs every
 //! scenario with every strategy in virtual time, printing each row as it comes (a table, or one
 //! JSON object per line). CI runs the short scenarios as tests of rein-sim instead.
+//!
+//! `cargo xtask sim --campaign N --seed S [--only I]`: N seeded fault scenarios with rein's
+//! invariants checked after each; the last line is `campaign: N scenarios, V violations`, and
+//! the task fails when V > 0. CI runs 1,000 as a test of rein-sim.
 
 use xshell::{cmd, Shell};
 

@@ -9,6 +9,8 @@
 //! - `fleet EMULATOR_BIN`: 10,000 jack documents ingested into a rein-emulator process (speed
 //!   60), then rein-async's `wait_all` on all of them, reporting the peak resident memory.
 
+#![forbid(unsafe_code)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

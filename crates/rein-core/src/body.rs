@@ -220,6 +220,20 @@ impl Multipart {
         &self.parts
     }
 
+    /// The name of a part whose text holds the boundary's delimiter (`--` and the boundary),
+    /// which would end the part, or the form, early. Files are not read: their boundary is
+    /// fresh entropy (see [`boundary_from_seed`]).
+    pub fn boundary_collision(&self) -> Option<&str> {
+        let delimiter = format!("--{}", self.boundary);
+        self.parts.iter().find_map(|part| match &part.content {
+            PartContent::Bytes(bytes) => bytes
+                .windows(delimiter.len().max(1))
+                .any(|w| w == delimiter.as_bytes())
+                .then_some(part.name.as_str()),
+            PartContent::File(_) => None,
+        })
+    }
+
     /// The `content-type` header value for this form.
     pub fn content_type(&self) -> String {
         format!("multipart/form-data; boundary={}", self.boundary)

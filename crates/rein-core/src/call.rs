@@ -626,7 +626,7 @@ impl<T> Machine for Call<T> {
 fn expired(what: &str) -> TransportError {
     TransportError::after_send(
         TransportErrorKind::Timeout,
-        format!("no complete {what} before the attempt's deadline"),
+        format!("{what} did not arrive whole before the attempt's deadline"),
     )
 }
 

@@ -358,11 +358,11 @@ macro_rules! __clients {
 
             /// Ingests a file (.pdf, .docx, .txt or .md, up to 100 MB), streamed from disk.
             ///
-            /// A file ingest carries no metadata, so it cannot be tagged and looked up: an answer
-            /// lost after sending ends with [`Error::may_have_succeeded`]($crate::Error::may_have_succeeded)
-            /// instead of a second upload. A gateway's 502 or 504 is retried, as the references
-            /// say, unless [`RetryPolicy::retry_gateway_errors_on_creates`]($crate::RetryPolicy::retry_gateway_errors_on_creates)
-            /// is off.
+            /// It happens once, like every create. A file ingest carries no metadata, so it
+            /// cannot be tagged and looked up: an answer lost after sending, or a gateway's 502 or
+            /// 504 (which may come after jack accepted the file), ends with
+            /// [`Error::may_have_succeeded`]($crate::Error::may_have_succeeded) instead of a second
+            /// upload. A 429, a 500 or a 503 is retried, as the references say.
             pub $($async)? fn ingest_file(
                 &self,
                 path: impl AsRef<::std::path::Path>,

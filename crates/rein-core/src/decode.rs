@@ -239,7 +239,7 @@ pub fn excerpt(body: &[u8]) -> String {
 }
 
 /// `s` cut to at most [`EXCERPT_LIMIT`] bytes on a char boundary, marked when cut.
-fn bounded(s: &str) -> String {
+pub(crate) fn bounded(s: &str) -> String {
     let s = &*crate::scrub::text(s, None);
     if s.len() <= EXCERPT_LIMIT {
         return s.to_owned();

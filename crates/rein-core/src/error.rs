@@ -617,7 +617,10 @@ impl fmt::Display for DecodeError {
         if let Some(endpoint) = self.endpoint {
             write!(f, " of {endpoint}")?;
         }
-        write!(f, ": {} (body of {} bytes: {:?})", self.reason, self.body_len, self.excerpt)?;
+        write!(f, ": {}", self.reason)?;
+        if self.body_len > 0 {
+            write!(f, " (body of {} bytes: {:?})", self.body_len, self.excerpt)?;
+        }
         if self.may_have_succeeded {
             write!(f, "; the operation may have succeeded: check before repeating it")?;
         }

@@ -648,13 +648,16 @@ impl<K: FleetKind> FleetWait<K> {
             Phase::Pending => {}
             Phase::Ready => self.finish(key, Ok(resource)),
             Phase::Failed => {
+                let secret = self.target.client_key();
+                let mut echoed = serde_json::to_value(&resource).unwrap_or_default();
+                crate::scrub::json(&mut echoed, secret);
                 let failed = ResourceFailed {
                     endpoint: Some(operation.endpoint()),
                     status: resource.status_text().to_owned(),
                     message: resource
                         .failure_message()
-                        .map(|m| crate::scrub::text(m, None).into_owned()),
-                    resource: serde_json::to_value(&resource).unwrap_or_default(),
+                        .map(|m| crate::scrub::text(m, secret).into_owned()),
+                    resource: echoed,
                 };
                 self.finish(key, Err(Error::ResourceFailed(Box::new(failed))));
             }

@@ -295,6 +295,10 @@ fn endpoint_row(operation: Option<Operation>, status: u16, words: &str) -> Optio
         }
         Operation::DeleteAsset if status == 409 => Some(JOCKEY_ASSET_IN_USE),
         Operation::SearchKnowledgeStore if status == 410 => Some(JOCKEY_PAGE_TOKEN_EXPIRED),
+        // "documents[0].text must not be empty" is one document's text, not the list.
+        Operation::Ingest if has("must not be empty") && has("text") => {
+            Some(crate::jack::hints::EMPTY_TEXT)
+        }
         Operation::Ingest if has("must not be empty") => Some(JACK_EMPTY_DOCUMENTS),
         _ => None,
     }
@@ -338,5 +342,20 @@ fn common_row(status: u16) -> Option<Hint> {
         409 => Some(CONFLICT),
         410 => Some(GONE),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ingest_refused_for_blank_text_gets_the_blank_text_hint() {
+        let hint = |words| for_response(Api::Jack, Some(Operation::Ingest), 422, words);
+        assert_eq!(
+            hint("documents[0].text must not be empty"),
+            Some(crate::jack::hints::EMPTY_TEXT)
+        );
+        assert_eq!(hint("documents list must not be empty"), Some(rows::JACK_EMPTY_DOCUMENTS));
     }
 }

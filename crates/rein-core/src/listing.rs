@@ -8,7 +8,8 @@
 //! A server that loops (a page answered as one read already, a page with exactly the items of an
 //! earlier one, a page token that comes back) ends the listing with an [`Error::Decode`] naming
 //! the loop, after the items read before it and without yielding any item twice; so does
-//! reaching [`MAX_PAGES`] while the list still has more. See [`WalkError`].
+//! reaching [`MAX_PAGES`] while the list still has more. See [`WalkError`]. An item that an
+//! insert at the head of a page list pushes onto the next page is yielded once, not twice.
 
 use std::collections::VecDeque;
 
@@ -51,13 +52,16 @@ pub trait Walk {
 pub struct PageWalk<R> {
     request: R,
     pages: Pages,
+    /// The ids yielded so far: an item pushed onto the next page by an insert at the head of
+    /// the list comes back there, and is not yielded again.
+    yielded: std::collections::HashSet<String>,
 }
 
 impl<R: PageRequest> PageWalk<R> {
     /// The pages of `request`, from the page it names (or the first).
     pub fn new(request: R) -> Self {
         let pages = Pages::new(request.first_page(), MAX_PAGES);
-        PageWalk { request, pages }
+        PageWalk { request, pages, yielded: std::collections::HashSet::new() }
     }
 }
 
@@ -76,11 +80,14 @@ impl<R: PageRequest> Walk for PageWalk<R> {
             Some(ids) => self.pages.handle_page_ids(number, &page.page_info, ids),
             None => self.pages.handle_page(number, &page.page_info, page.data.len()),
         };
-        if taken {
-            page.data
-        } else {
-            Vec::new()
+        if !taken {
+            return Vec::new();
         }
+        let yielded = &mut self.yielded;
+        page.data
+            .into_iter()
+            .filter(|item| R::item_id(item).is_none_or(|id| yielded.insert(id.to_owned())))
+            .collect()
     }
 
     fn error(&self) -> Option<WalkError> {

@@ -41,6 +41,15 @@ pub struct Truncated {
     pub at_least: u64,
 }
 
+/// The API key among `headers` (`x-api-key`, or `Authorization: Bearer`).
+pub(crate) fn key_in(headers: &HeaderMap) -> Option<&str> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(key);
+    }
+    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    auth.strip_prefix("Bearer ")
+}
+
 /// A prepared request. Cheap to clone (bodies are shared bytes or file references), because a
 /// retry sends it again.
 #[derive(Clone, PartialEq)]
@@ -69,12 +78,7 @@ impl Request {
     /// The API key the request carries (`x-api-key`, or `Authorization: Bearer`), so server
     /// text that echoes it can be scrubbed.
     pub(crate) fn client_key(&self) -> Option<&str> {
-        let headers = &self.target_headers;
-        if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-            return Some(key);
-        }
-        let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-        auth.strip_prefix("Bearer ")
+        key_in(&self.target_headers)
     }
 
     /// The request as an `http::Request` for a transport.

@@ -24,6 +24,27 @@ const MIN_KEY_TAIL: usize = 12;
 /// Labels whose value is a credential whatever its shape, compared case-insensitively.
 const CREDENTIAL_LABELS: [&str; 3] = ["bearer ", "x-api-key:", "x-api-key="];
 
+/// A client's key kept by a machine that scrubs what it reads later (a response stream's
+/// events): its `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Secret(Option<std::sync::Arc<str>>);
+
+impl Secret {
+    pub(crate) fn new(key: Option<&str>) -> Self {
+        Secret(key.map(Into::into))
+    }
+
+    pub(crate) fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
 fn is_key_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.'
 }
@@ -103,6 +124,16 @@ pub(crate) fn api_error(error: &mut ApiError, key: Option<&str>) {
         .flatten()
     {
         scrub_in_place(field, key);
+    }
+}
+
+/// Every string in `value` (a failed resource as the server sent it), scrubbed.
+pub(crate) fn json(value: &mut serde_json::Value, key: Option<&str>) {
+    match value {
+        serde_json::Value::String(text) => scrub_in_place(text, key),
+        serde_json::Value::Array(values) => values.iter_mut().for_each(|v| json(v, key)),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(|v| json(v, key)),
+        _ => {}
     }
 }
 

@@ -61,6 +61,13 @@ pub struct Target {
     base_headers: Arc<HeaderMap>,
 }
 
+impl Target {
+    /// The API key the target's requests carry, so server text that echoes it can be scrubbed.
+    pub(crate) fn client_key(&self) -> Option<&str> {
+        crate::request::key_in(&self.base_headers)
+    }
+}
+
 impl fmt::Debug for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Target")

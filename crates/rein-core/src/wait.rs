@@ -218,13 +218,16 @@ impl<T: Pollable> Wait<T> {
         match resource.phase() {
             Phase::Ready => self.finish(Ok(resource)),
             Phase::Failed => {
+                let key = self.request.client_key();
+                let mut echoed = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                crate::scrub::json(&mut echoed, key);
                 let failed = ResourceFailed {
                     endpoint: Some(op.endpoint()),
                     status,
                     message: resource
                         .failure_message()
-                        .map(|m| crate::scrub::text(m, None).into_owned()),
-                    resource: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                        .map(|m| crate::scrub::text(m, key).into_owned()),
+                    resource: echoed,
                 };
                 self.finish(Err(Error::ResourceFailed(Box::new(failed))))
             }

@@ -402,3 +402,32 @@ fn a_jockey_request_is_not_sent_to_jack() {
     let err = GetAsset::new("a1").to_request(&jack).expect_err("refused");
     assert!(matches!(err, Error::Invalid(ref e) if e.field == "target"), "{err}");
 }
+
+/// Found by fuzzing: a file part's content type went into the form unchecked, so a CR LF in it
+/// added a header line to the part.
+#[test]
+fn a_file_content_type_with_control_characters_is_refused() {
+    let upload = CreateAsset::direct(FileSource::new("/videos/clip.mp4", 10))
+        .file_content_type("video/mp4\r\nx-injected: 1");
+    let e = refused(&upload);
+    assert_eq!(e.field, "file_content_type", "{e}");
+    accepted(
+        &CreateAsset::direct(FileSource::new("/videos/clip.mp4", 10))
+            .file_content_type("video/mp4"),
+    );
+}
+
+/// Found by fuzzing: a text field (the `filename`) holding the form's boundary ended the form
+/// early, so the server would read fields the caller never meant to send.
+#[test]
+fn a_text_field_that_holds_the_boundary_is_refused() {
+    let early_end = format!("--{DEFAULT_BOUNDARY}--");
+    let upload = CreateAsset::url("https://cdn.example.com/a.mp4").filename(early_end);
+    let e = refused(&upload);
+    assert_eq!(e.field, "boundary", "{e}");
+    // Another boundary makes the same name harmless.
+    let renamed = CreateAsset::url("https://cdn.example.com/a.mp4")
+        .filename(format!("--{DEFAULT_BOUNDARY}--"))
+        .boundary("another-boundary");
+    accepted(&renamed);
+}

@@ -191,3 +191,21 @@ fn reaching_the_page_bound_ends_the_listing_with_an_error() {
         other => panic!("expected an error at the page bound, got {other:?}"),
     }
 }
+
+/// A page list read while items are added at its head: an item pushed from page 1 onto page 2
+/// comes back there, and is yielded once (found by the fault campaign: a listing of assets
+/// while an upload ran yielded one asset twice).
+#[test]
+fn an_item_pushed_onto_the_next_page_by_an_insert_is_yielded_once() {
+    let (ids, result, sent) = item_ids(PageWalk::new(ListItems::new("ks_1")), RUNAWAY, |page| {
+        // Between the two reads, "new" was added at the head: page 2 starts with i2.
+        let ids: &[&str] = match page {
+            1 => &["i1", "i2"],
+            2 => &["i2", "i3"],
+            _ => &["i4"],
+        };
+        format!(r#"{{"data":[{}],"page_info":{{"page":{page},"total_page":3}}}}"#, items(ids))
+    });
+    assert_eq!(ids, ["i1", "i2", "i3", "i4"], "each item once");
+    assert_eq!((result, sent), (Ok(()), 3));
+}

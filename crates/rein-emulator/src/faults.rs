@@ -12,9 +12,30 @@
 //! | reset after processing | the request is carried out, then the connection is reset | maybe |
 //! | truncated body | the request is carried out; the body stops short of its `Content-Length` | maybe |
 //! | slow response | the request is carried out; the response comes after a delay | maybe |
+//! | slow proxy | a proxy answers 504 (or 502) at once; the request is carried out later | later |
+//! | trickle | the request is carried out; the body comes slowly, in timed pieces | maybe |
+//! | 429 without `Retry-After` | like a 429 burst, but its 429s name no wait | no |
+//! | looping pages | a later page comes back as an earlier one, or a page token repeats | no |
+//!
+//! A trickled body comes in `trickle_pieces` pieces `trickle_every` apart; an event stream comes
+//! an event at a time, with a `: keepalive` comment between two events.
+//!
+//! A slow proxy's request is carried out at its landing time: the model keeps it until then and
+//! applies it before anything that arrives later (or when [`Emulator::catch_up`] is called), so
+//! a lookup right after the 504 finds nothing and one after the landing finds the resource. Its
+//! landing is logged as an entry of its own ([`LogEntry::landing_of`] names the arrival).
+//!
+//! Looping pages only apply where a listing can loop: a `GET` asking for `page` N >= 2 is
+//! answered as an earlier page (its `page_info` says which), and a search that follows a
+//! `page_token` and gets a non-empty page is given that same token as its `next_page_token`.
+//! Any other request drawn for it is answered plainly (and logged without a fault).
+//!
+//! [`Emulator::catch_up`]: crate::Emulator::catch_up
+//! [`LogEntry::landing_of`]: crate::LogEntry::landing_of
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use rein_core::{Api, Moment, SplitMix64};
 
 use crate::config::Span;
@@ -51,6 +72,24 @@ pub struct FaultPlan {
     pub slow_response: f64,
     /// How long a slow response is delayed (emulated time).
     pub slow_delay: Span,
+    /// A proxy answers 504 (or 502) at once, and the server behind it carries the request out
+    /// later.
+    pub slow_proxy: f64,
+    /// How long after a slow proxy's answer the request is carried out (emulated time).
+    pub slow_proxy_delay: Span,
+    /// The body is sent slowly: in pieces at an interval, an event stream with a `: keepalive`
+    /// comment between its events.
+    pub trickle: f64,
+    /// The interval between a trickled body's pieces (emulated time).
+    pub trickle_every: Span,
+    /// How many pieces a trickled body (not an event stream) is sent in.
+    pub trickle_pieces: u32,
+    /// The start of a run of consecutive 429s that carry no `Retry-After` (its length as
+    /// `burst_len`; it also ends once a `burst_retry_after` drawn for it has passed).
+    pub rate_limit_no_retry_after: f64,
+    /// A listing loops: a later page is answered as an earlier one, or a search page gives the
+    /// token just followed as its `next_page_token`.
+    pub looping_pages: f64,
 }
 
 impl Default for FaultPlan {
@@ -65,11 +104,11 @@ impl FaultPlan {
         FaultPlan::spread(0.0)
     }
 
-    /// A total per-request fault probability `total`, spread evenly over the nine kinds
+    /// A total per-request fault probability `total`, spread evenly over the thirteen kinds
     /// (what `--faults P` gives). Half of the injected 5xx have HTML bodies.
     pub fn spread(total: f64) -> Self {
         let total = if total.is_finite() { total.clamp(0.0, 1.0) } else { 0.0 };
-        let each = total / 9.0;
+        let each = total / FaultKind::ALL.len() as f64;
         FaultPlan {
             internal_error: each,
             bad_gateway: each,
@@ -84,6 +123,15 @@ impl FaultPlan {
             truncated_body: each,
             slow_response: each,
             slow_delay: Span::secs(1, 10),
+            slow_proxy: each,
+            // Inside a client's request timeout plus a settling moment (rein's: 120 s + 5 s),
+            // as a proxy's own timeout would be.
+            slow_proxy_delay: Span::secs(1, 20),
+            trickle: each,
+            trickle_every: Span { min: Duration::from_millis(500), max: Duration::from_secs(2) },
+            trickle_pieces: 8,
+            rate_limit_no_retry_after: each,
+            looping_pages: each,
         }
     }
 
@@ -111,6 +159,10 @@ impl FaultPlan {
             FaultKind::ResetAfterProcessing => self.reset_after,
             FaultKind::TruncatedBody => self.truncated_body,
             FaultKind::SlowResponse => self.slow_response,
+            FaultKind::SlowProxy => self.slow_proxy,
+            FaultKind::Trickle => self.trickle,
+            FaultKind::RateLimitNoRetryAfter => self.rate_limit_no_retry_after,
+            FaultKind::LoopingPages => self.looping_pages,
         };
         if p.is_finite() {
             p.max(0.0)
@@ -130,6 +182,10 @@ impl FaultPlan {
             FaultKind::ResetAfterProcessing => &mut self.reset_after,
             FaultKind::TruncatedBody => &mut self.truncated_body,
             FaultKind::SlowResponse => &mut self.slow_response,
+            FaultKind::SlowProxy => &mut self.slow_proxy,
+            FaultKind::Trickle => &mut self.trickle,
+            FaultKind::RateLimitNoRetryAfter => &mut self.rate_limit_no_retry_after,
+            FaultKind::LoopingPages => &mut self.looping_pages,
         }
     }
 }
@@ -155,11 +211,20 @@ pub enum FaultKind {
     TruncatedBody,
     /// Request carried out, response delayed.
     SlowResponse,
+    /// A proxy's 504 (or 502) at once, the request carried out later; also the entry of its
+    /// landing.
+    SlowProxy,
+    /// Request carried out, body sent slowly.
+    Trickle,
+    /// A 429 without `Retry-After` (the start of such a burst, or one of its follow-ups).
+    RateLimitNoRetryAfter,
+    /// A listing's page answered as an earlier one, or a page token repeated.
+    LoopingPages,
 }
 
 impl FaultKind {
     /// Every kind, in the order the plan draws them.
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::InternalError,
         FaultKind::BadGateway,
         FaultKind::ServiceUnavailable,
@@ -169,6 +234,10 @@ impl FaultKind {
         FaultKind::ResetAfterProcessing,
         FaultKind::TruncatedBody,
         FaultKind::SlowResponse,
+        FaultKind::SlowProxy,
+        FaultKind::Trickle,
+        FaultKind::RateLimitNoRetryAfter,
+        FaultKind::LoopingPages,
     ];
 
     /// A short snake_case name (used in the request log).
@@ -183,17 +252,22 @@ impl FaultKind {
             FaultKind::ResetAfterProcessing => "reset_after_processing",
             FaultKind::TruncatedBody => "truncated_body",
             FaultKind::SlowResponse => "slow_response",
+            FaultKind::SlowProxy => "slow_proxy",
+            FaultKind::Trickle => "trickle",
+            FaultKind::RateLimitNoRetryAfter => "rate_limit_no_retry_after",
+            FaultKind::LoopingPages => "looping_pages",
         }
     }
 
-    /// The status of an injected error response, for the kinds that answer one.
+    /// The status of an injected error response, for the kinds that answer one always the same
+    /// (a slow proxy answers 504 or 502).
     pub const fn status(self) -> Option<u16> {
         match self {
             FaultKind::InternalError => Some(500),
             FaultKind::BadGateway => Some(502),
             FaultKind::ServiceUnavailable => Some(503),
             FaultKind::GatewayTimeout => Some(504),
-            FaultKind::RateLimitBurst => Some(429),
+            FaultKind::RateLimitBurst | FaultKind::RateLimitNoRetryAfter => Some(429),
             _ => None,
         }
     }
@@ -204,12 +278,18 @@ impl FaultKind {
 pub(crate) enum Drawn {
     /// An error response instead of processing.
     Status { kind: FaultKind, html: bool, proxy: Proxy },
-    /// A 429 of a burst, with its Retry-After (emulated).
-    Burst { retry_after: Duration },
+    /// A 429 of a burst, with its Retry-After (emulated), left out when `bare`.
+    Burst { retry_after: Duration, bare: bool },
     /// Reset without processing.
     ResetBefore,
     /// Process, then act this out on the wire.
     After(AfterFault),
+    /// A proxy's error now, the request carried out `delay` later.
+    SlowProxy { status: u16, html: bool, proxy: Proxy, delay: Duration },
+    /// Process, then send the body slowly.
+    Trickle(Trickle),
+    /// Answer a later page as an earlier one; `share` picks which (0..1 of the pages before).
+    Loop { share: f64 },
 }
 
 /// A fault acted out after the request was carried out.
@@ -219,6 +299,71 @@ pub(crate) enum AfterFault {
     /// Keep this share of the body (0..1).
     Truncate(f64),
     Delay(Duration),
+}
+
+/// A body sent slowly: what [`Reply::trickle`](crate::Reply::trickle) asks of a transport.
+///
+/// A body that is not an event stream goes out in `pieces` pieces, one every `every`; an event
+/// stream goes out one event at a time, with a [`KEEPALIVE`] comment between two events, each
+/// `every` after the one before. [`Trickle::schedule`] gives the pieces with their times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trickle {
+    /// The time between two pieces (emulated).
+    pub every: Duration,
+    /// How many pieces a body that is not an event stream is cut into (at least 1).
+    pub pieces: u32,
+}
+
+/// The comment a trickled event stream sends between its events.
+pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
+
+impl Trickle {
+    /// The pieces of `body` as they go out, each with its time after the response's head
+    /// (emulated, increasing). `event_stream`: the body is server-sent events.
+    pub fn schedule(&self, body: &Bytes, event_stream: bool) -> Vec<(Duration, Bytes)> {
+        if body.is_empty() {
+            return Vec::new();
+        }
+        if event_stream {
+            let mut out = Vec::new();
+            for (i, event) in events(body).into_iter().enumerate() {
+                if i > 0 {
+                    out.push((self.every * (2 * i as u32 - 1), Bytes::from_static(KEEPALIVE)));
+                }
+                out.push((self.every * (2 * i as u32), event));
+            }
+            return out;
+        }
+        let pieces = (self.pieces.max(1) as usize).min(body.len());
+        let size = body.len().div_ceil(pieces);
+        (0..body.len())
+            .step_by(size)
+            .enumerate()
+            .map(|(i, start)| {
+                (self.every * i as u32, body.slice(start..(start + size).min(body.len())))
+            })
+            .collect()
+    }
+}
+
+/// Server-sent events one by one: `body` cut after each blank line (`\n\n`).
+pub(crate) fn events(body: &Bytes) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + 1 < body.len() {
+        if body[i] == b'\n' && body[i + 1] == b'\n' {
+            out.push(body.slice(start..i + 2));
+            start = i + 2;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    if start < body.len() {
+        out.push(body.slice(start..));
+    }
+    out
 }
 
 /// Which proxy an HTML error page imitates.
@@ -235,6 +380,8 @@ pub(crate) struct Faults {
     rng: SplitMix64,
     burst_left: [u32; 2],
     burst_retry_after: [Duration; 2],
+    /// Whether each API's burst leaves `Retry-After` out.
+    burst_bare: [bool; 2],
     /// When each API's burst ends at the latest: its Retry-After, counted from its first 429.
     /// A client that waits as asked is not refused again by the same burst.
     burst_until: [Moment; 2],
@@ -248,8 +395,15 @@ impl Faults {
             rng: SplitMix64::new(seed ^ 0xFA17_FA17_FA17_FA17),
             burst_left: [0; 2],
             burst_retry_after: [Duration::ZERO; 2],
+            burst_bare: [false; 2],
             burst_until: [Moment::ZERO; 2],
         }
+    }
+
+    /// Draws from `plan` from now on; bursts in progress end.
+    pub(crate) fn set_plan(&mut self, plan: FaultPlan) {
+        self.plan = plan;
+        self.burst_left = [0; 2];
     }
 
     /// The fault for the next request to `api`, arriving at `now`, if any.
@@ -263,7 +417,10 @@ impl Faults {
         }
         if self.burst_left[slot] > 0 {
             self.burst_left[slot] -= 1;
-            return Some(Drawn::Burst { retry_after: self.burst_retry_after[slot] });
+            return Some(Drawn::Burst {
+                retry_after: self.burst_retry_after[slot],
+                bare: self.burst_bare[slot],
+            });
         }
         if self.plan.total() <= 0.0 {
             return None;
@@ -288,7 +445,7 @@ impl Faults {
                 html: unit(&mut self.rng) < self.plan.html_share,
                 proxy: if unit(&mut self.rng) < 0.5 { Proxy::Nginx } else { Proxy::LoadBalancer },
             },
-            FaultKind::RateLimitBurst => {
+            FaultKind::RateLimitBurst | FaultKind::RateLimitNoRetryAfter => {
                 let (lo, hi) = self.plan.burst_len;
                 let (lo, hi) = (lo.min(hi).max(1), hi.max(lo).max(1));
                 let len = lo + (unit(&mut self.rng) * f64::from(hi - lo + 1)) as u32;
@@ -302,8 +459,10 @@ impl Faults {
                 };
                 self.burst_left[slot] = len - 1;
                 self.burst_retry_after[slot] = retry_after;
+                let bare = kind == FaultKind::RateLimitNoRetryAfter;
                 self.burst_until[slot] = now + retry_after;
-                Drawn::Burst { retry_after }
+                self.burst_bare[slot] = bare;
+                Drawn::Burst { retry_after, bare }
             }
             FaultKind::ResetBeforeProcessing => Drawn::ResetBefore,
             FaultKind::ResetAfterProcessing => Drawn::After(AfterFault::Reset),
@@ -314,6 +473,23 @@ impl Faults {
                 let span = self.plan.slow_delay;
                 Drawn::After(AfterFault::Delay(between(&mut self.rng, span.min, span.max)))
             }
+            FaultKind::SlowProxy => {
+                let status = if unit(&mut self.rng) < 0.75 { 504 } else { 502 };
+                let html = unit(&mut self.rng) < self.plan.html_share;
+                let proxy =
+                    if unit(&mut self.rng) < 0.5 { Proxy::Nginx } else { Proxy::LoadBalancer };
+                let span = self.plan.slow_proxy_delay;
+                let delay = between(&mut self.rng, span.min, span.max);
+                Drawn::SlowProxy { status, html, proxy, delay }
+            }
+            FaultKind::Trickle => {
+                let span = self.plan.trickle_every;
+                Drawn::Trickle(Trickle {
+                    every: between(&mut self.rng, span.min, span.max),
+                    pieces: self.plan.trickle_pieces.max(1),
+                })
+            }
+            FaultKind::LoopingPages => Drawn::Loop { share: unit(&mut self.rng) },
         })
     }
 }
@@ -373,7 +549,7 @@ mod tests {
         }
         // Bursts add follow-up 429s on top of the drawn share.
         assert!((9_000..12_500).contains(&hits), "{hits}");
-        assert_eq!(kinds.len(), 4);
+        assert_eq!(kinds.len(), 7);
     }
 
     #[test]
@@ -382,7 +558,7 @@ mod tests {
         plan.burst_len = (3, 3);
         let mut f = Faults::new(plan, 9);
         let first = f.draw(Api::Jack, Moment::ZERO);
-        assert_eq!(first, Some(Drawn::Burst { retry_after: Duration::from_secs(60) }));
+        assert_eq!(first, Some(Drawn::Burst { retry_after: Duration::from_secs(60), bare: false }));
         assert!(matches!(f.draw(Api::Jack, Moment::ZERO), Some(Drawn::Burst { .. })));
         assert!(matches!(f.draw(Api::Jack, Moment::from_secs(59)), Some(Drawn::Burst { .. })));
     }
@@ -396,6 +572,46 @@ mod tests {
         // Waited as asked: the retry is not refused by the same burst (a new one may start).
         f.plan.rate_limit_burst = 0.0;
         assert_eq!(f.draw(Api::Jack, Moment::from_secs(60)), None);
+    }
+
+    #[test]
+    fn a_bare_burst_is_a_run_of_429s_without_retry_after() {
+        let mut plan = FaultPlan::only(FaultKind::RateLimitNoRetryAfter, 1.0);
+        plan.burst_len = (2, 2);
+        let mut f = Faults::new(plan, 9);
+        for _ in 0..2 {
+            assert!(matches!(
+                f.draw(Api::Jockey, Moment::ZERO),
+                Some(Drawn::Burst { bare: true, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_trickle_cuts_bodies_into_timed_pieces_and_streams_into_events_with_keepalives() {
+        let t = Trickle { every: Duration::from_secs(1), pieces: 3 };
+        let body = Bytes::from_static(b"0123456789");
+        let pieces = t.schedule(&body, false);
+        let times: Vec<u64> = pieces.iter().map(|(at, _)| at.as_secs()).collect();
+        assert_eq!(times, [0, 1, 2]);
+        assert_eq!(pieces.iter().flat_map(|(_, b)| b.to_vec()).collect::<Vec<u8>>(), body);
+        assert_eq!(t.schedule(&Bytes::from_static(b"x"), false).len(), 1);
+
+        let stream =
+            Bytes::from_static(b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\ndata: [DONE]\n\n");
+        let pieces = t.schedule(&stream, true);
+        let shown: Vec<(u64, &[u8])> =
+            pieces.iter().map(|(at, b)| (at.as_secs(), &b[..])).collect();
+        assert_eq!(
+            shown,
+            [
+                (0, &b"event: a\ndata: 1\n\n"[..]),
+                (1, KEEPALIVE),
+                (2, b"event: b\ndata: 2\n\n"),
+                (3, KEEPALIVE),
+                (4, b"data: [DONE]\n\n"),
+            ]
+        );
     }
 
     #[test]

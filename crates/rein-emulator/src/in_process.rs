@@ -22,13 +22,25 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use bytes::Bytes;
-use rein_core::request::AttemptTimeout;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::header::CONTENT_TYPE;
+use rein_core::request::{AttemptTimeout, ReadTimeout, StreamTimeout};
 use rein_core::{Body, ManualClock, TransportError, TransportErrorKind};
 
 use crate::config::Config;
+use crate::faults::Trickle;
 use crate::log::LogEntry;
 use crate::model::{Emulator, WireFault};
+
+/// The time limits a request carries.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    timeout: Option<Duration>,
+    idle: Option<Duration>,
+    stream_timeout: Option<Duration>,
+}
 
 /// The emulator's model answering requests in process, on a manual clock.
 #[derive(Debug)]
@@ -51,16 +63,28 @@ impl InProcess {
     /// Answers `request` at the clock's time, acting out the model's faults as a transport would
     /// report them: a reset is a reset after sending (the client cannot tell whether the server
     /// processed it), a cut body a reset while reading, a slow answer time on the clock (or, past
-    /// the request's [`AttemptTimeout`], a timeout).
+    /// the request's [`AttemptTimeout`], a timeout). A trickled body is its pieces
+    /// ([`Trickle::schedule`]) put together, delivered once the last has come, the clock moved
+    /// on by then: or a timeout where one would have struck first (past the
+    /// [`AttemptTimeout`]; for a streaming request, a gap between pieces past its
+    /// [`ReadTimeout`], or the whole past its [`StreamTimeout`]).
     pub fn exchange(
         &self,
         request: http::Request<Body>,
     ) -> Result<http::Response<Bytes>, TransportError> {
         let timeout = request.extensions().get::<AttemptTimeout>().map(|t| t.0);
+        let idle = request.extensions().get::<ReadTimeout>().map(|t| t.0);
+        let stream_timeout = request.extensions().get::<StreamTimeout>().map(|t| t.0);
         let reply = self.emulator().handle(request, self.clock.now());
         let lost = |kind, message: &str| Err(TransportError::after_send(kind, message));
         match reply.fault {
-            None => Ok(reply.response),
+            None => match reply.trickle {
+                None => Ok(reply.response),
+                Some(trickle) => {
+                    let limits = Limits { timeout, idle, stream_timeout };
+                    self.trickle(reply.response, trickle, limits)
+                }
+            },
             Some(WireFault::ResetBeforeProcessing | WireFault::ResetAfterProcessing) => {
                 lost(TransportErrorKind::Reset, "connection reset by the emulator")
             }
@@ -80,9 +104,51 @@ impl InProcess {
         }
     }
 
-    /// The requests answered so far, with their statuses and faults.
+    /// The requests answered so far, with their statuses and faults (and the landings of slow
+    /// proxies' requests due by the clock's time).
     pub fn log(&self) -> Vec<LogEntry> {
-        self.emulator().log().to_vec()
+        let mut emulator = self.emulator();
+        emulator.catch_up(self.clock.now());
+        emulator.log().to_vec()
+    }
+
+    /// A trickled response, acted out on the clock.
+    fn trickle(
+        &self,
+        response: http::Response<Bytes>,
+        trickle: Trickle,
+        limits: Limits,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        let (head, body) = response.into_parts();
+        let stream = head
+            .headers
+            .get(CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let pieces = trickle.schedule(&body, stream);
+        let timed_out = |after: Duration| {
+            self.clock.advance(after);
+            Err(TransportError::after_send(
+                TransportErrorKind::Timeout,
+                "the body did not arrive in time",
+            ))
+        };
+        // A streaming request's attempt timeout covers its head only, which comes at once.
+        let streaming = limits.idle.is_some() || limits.stream_timeout.is_some();
+        let mut previous = Duration::ZERO;
+        let mut whole = BytesMut::with_capacity(body.len());
+        for (at, piece) in pieces {
+            if let Some(idle) = limits.idle.filter(|&idle| at - previous >= idle) {
+                return timed_out(previous + idle);
+            }
+            let whole_limit = if streaming { limits.stream_timeout } else { limits.timeout };
+            if let Some(limit) = whole_limit.filter(|&limit| at >= limit) {
+                return timed_out(limit);
+            }
+            previous = at;
+            whole.extend_from_slice(&piece);
+        }
+        self.clock.advance(previous);
+        Ok(http::Response::from_parts(head, whole.freeze()))
     }
 
     /// The model itself, for a test that looks inside or changes it.

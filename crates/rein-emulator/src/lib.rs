@@ -60,7 +60,7 @@
 //! ```
 //!
 //! Flags: `--seed N` (every random draw), `--faults P` (total per-request fault probability,
-//! spread over the nine kinds; 0, the default, injects nothing), `--speed X` (emulated seconds
+//! spread over the thirteen kinds; 0, the default, injects nothing), `--speed X` (emulated seconds
 //! per real second), `--jack-rpm N` (default 60), `--jockey-rpm N` (none by default),
 //! `--jockey-key KEY` and `--jack-key KEY` (the accepted keys; [`DEMO_JOCKEY_KEY`] and
 //! [`DEMO_JACK_KEY`] when omitted), `--failure-rate F` (share of resources that end `failed`).
@@ -68,8 +68,8 @@
 //! # Reserved paths
 //!
 //! `GET /_emulator/log` (JSON array of `{seq, api, method, path, status, at_ms, state_changed,
-//! fault}`; `?after=SEQ` for newer entries) and `GET /_emulator/health`. They need no key and
-//! are never faulted, limited or logged.
+//! fault, retry_after_ms, landing_of}`; `?after=SEQ` for newer entries) and
+//! `GET /_emulator/health`. They need no key and are never faulted, limited or logged.
 //!
 //! # Time
 //!
@@ -77,8 +77,9 @@
 //! `Retry-After` values and search token lifetimes are all emulated. Under `--speed 60` a
 //! minute passes in a real second, and the server converts what it sends back to real time:
 //! `Retry-After: 60` becomes `Retry-After: 1` plus `retry-after-ms: 1000` (the seconds header
-//! is rounded up, never under the real wait), and a slow-response delay is slept in real time
-//! divided by the speed. Under a manual clock nothing is converted and nothing is slept.
+//! is rounded up, never under the real wait), and a slow-response delay (or a trickled body's
+//! interval) is slept in real time divided by the speed. Under a manual clock nothing is
+//! converted and nothing is slept.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -102,7 +103,7 @@ mod wire;
 
 pub use clock::{Clock, ManualClock, ScaledClock};
 pub use config::{Config, Span, Timing, DEMO_JACK_KEY, DEMO_JACK_ORG_ID, DEMO_JOCKEY_KEY};
-pub use faults::{FaultKind, FaultPlan};
+pub use faults::{FaultKind, FaultPlan, Trickle};
 pub use in_process::InProcess;
 pub use log::{LogEntry, RequestLog};
 pub use model::{Emulator, Reply, UnreadBody, WireFault, CONTROL_PREFIX};

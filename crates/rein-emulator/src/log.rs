@@ -1,5 +1,6 @@
-//! The request log: one entry per request to either API, readable by tests (from the model,
-//! from a running server, or as JSON at `GET /_emulator/log`).
+//! The request log: one entry per request to either API (and one per landing of a request a
+//! slow proxy answered for), readable by tests (from the model, from a running server, or as
+//! JSON at `GET /_emulator/log`).
 
 use std::collections::VecDeque;
 
@@ -31,10 +32,14 @@ pub struct LogEntry {
     pub fault: Option<FaultKind>,
     /// The wait the response asked for (`Retry-After`, in emulated time), if any.
     pub retry_after: Option<std::time::Duration>,
+    /// For the landing of a request a slow proxy answered for (carried out later, with no client
+    /// waiting for its answer): the `seq` of the entry of its arrival. `None` for a request.
+    pub landing_of: Option<u64>,
 }
 
 impl LogEntry {
-    /// The entry as JSON: `{seq, api, method, path, status, at_ms, state_changed, fault}`.
+    /// The entry as JSON: `{seq, api, method, path, status, at_ms, state_changed, fault,
+    /// retry_after_ms, landing_of}`.
     pub fn to_json(&self) -> Value {
         json!({
             "seq": self.seq,
@@ -46,6 +51,7 @@ impl LogEntry {
             "state_changed": self.state_changed,
             "fault": self.fault.map(FaultKind::name),
             "retry_after_ms": self.retry_after.map(|d| d.as_millis() as u64),
+            "landing_of": self.landing_of,
         })
     }
 }
@@ -64,13 +70,16 @@ impl RequestLog {
         RequestLog { entries: VecDeque::new(), capacity: capacity.max(1), next_seq: 1 }
     }
 
-    pub(crate) fn push(&mut self, mut entry: LogEntry) {
-        entry.seq = self.next_seq;
+    /// Adds `entry`, numbered; returns its `seq`.
+    pub(crate) fn push(&mut self, mut entry: LogEntry) -> u64 {
+        let seq = self.next_seq;
+        entry.seq = seq;
         self.next_seq += 1;
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);
+        seq
     }
 
     /// The entries kept, oldest first.
@@ -83,7 +92,7 @@ impl RequestLog {
         self.entries.iter().cloned().collect()
     }
 
-    /// How many requests were logged in all (dropped entries included).
+    /// How many entries were logged in all (dropped entries included).
     pub fn total(&self) -> u64 {
         self.next_seq - 1
     }

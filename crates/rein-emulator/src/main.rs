@@ -3,6 +3,8 @@
 //! The first line on stdout is `listening on http://HOST:PORT`; tools wait for it and read
 //! the port from it.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -32,8 +34,9 @@ struct Args {
     seed: u64,
 
     /// Total per-request fault probability (0..=1), spread evenly over 500, 502, 503, 504,
-    /// 429 bursts, resets before and after processing, truncated bodies and slow responses.
-    /// 0 injects nothing.
+    /// 429 bursts (with and without Retry-After), resets before and after processing,
+    /// truncated bodies, slow responses, slow proxies (a 504 now, the request carried out
+    /// later), trickled bodies and looping pages. 0 injects nothing.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     faults: f64,
 

@@ -15,7 +15,9 @@ use rein_core::{Api, Body, Moment, Now, SplitMix64};
 use serde_json::json;
 
 use crate::config::Config;
-use crate::faults::{html_page, proxy_server, AfterFault, Drawn, FaultKind, Faults};
+use crate::faults::{
+    html_page, proxy_server, AfterFault, Drawn, FaultKind, FaultPlan, Faults, Proxy, Trickle,
+};
 use crate::handler::{Ctx, Outcome};
 use crate::limiter::SlidingWindow;
 use crate::log::{LogEntry, RequestLog};
@@ -37,6 +39,39 @@ pub struct Reply {
     pub response: Response<Bytes>,
     /// What the transport must do instead of (or besides) delivering the response plainly.
     pub fault: Option<WireFault>,
+    /// How slowly to deliver the body, when it is to be trickled ([`Trickle::schedule`]: its
+    /// pieces and their times). A transport that cannot pace a body may deliver it at once:
+    /// the answer is the same, only sooner.
+    pub trickle: Option<Trickle>,
+}
+
+impl Reply {
+    fn plain(response: Response<Bytes>) -> Self {
+        Reply { response, fault: None, trickle: None }
+    }
+}
+
+/// A request a slow proxy answered for: the server behind it carries it out at `at`.
+#[derive(Debug)]
+struct Deferred {
+    at: Now,
+    api: Api,
+    rest: String,
+    parts: http::request::Parts,
+    body: Body,
+    /// The log entry of its arrival.
+    arrival: u64,
+}
+
+/// How much of a request [`Emulator::process`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Authentication and rate limits, then the endpoint.
+    All,
+    /// Authentication and rate limits only (a slow proxy's request, on arrival).
+    Admit,
+    /// The endpoint only (a slow proxy's request, admitted when it arrived, at its landing).
+    Route,
 }
 
 /// A fault acted out on the wire by whoever delivers the reply.
@@ -68,6 +103,8 @@ pub struct Emulator {
     jack: jack::State,
     jockey_limits: HashMap<String, SlidingWindow>,
     jack_limit: SlidingWindow,
+    /// Requests a slow proxy answered for, still to be carried out.
+    deferred: Vec<Deferred>,
 }
 
 impl Emulator {
@@ -83,6 +120,7 @@ impl Emulator {
             jack,
             jockey_limits: HashMap::new(),
             jack_limit: SlidingWindow::new(config.jack_rpm, Duration::from_secs(60)),
+            deferred: Vec::new(),
             rng,
             config,
         }
@@ -107,7 +145,51 @@ impl Emulator {
     /// virtual-time driver can jump to.
     pub fn next_change(&self) -> Option<Moment> {
         let now = self.last?.moment;
-        self.jockey.next_change(now).into_iter().chain(self.jack.next_change(now)).min()
+        let landings = self.deferred.iter().map(|d| d.at.moment).filter(|&at| at > now);
+        self.jockey
+            .next_change(now)
+            .into_iter()
+            .chain(self.jack.next_change(now))
+            .chain(landings)
+            .min()
+    }
+
+    /// Carries out every request a slow proxy answered for whose landing time is `now` or
+    /// earlier, as [`Emulator::handle`] does first: read the log after it to see them.
+    pub fn catch_up(&mut self, now: Now) {
+        let now = self.observe(now);
+        self.land(now);
+    }
+
+    /// Carries out the deferred requests due by `now`, in the order they land.
+    fn land(&mut self, now: Now) {
+        loop {
+            let due = self
+                .deferred
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.at.moment <= now.moment)
+                .min_by_key(|(_, d)| (d.at.moment, d.arrival))
+                .map(|(i, _)| i);
+            let Some(i) = due else { return };
+            let d = self.deferred.remove(i);
+            let unread = d.parts.extensions.get::<UnreadBody>().cloned();
+            let outcome = self
+                .process(Stage::Route, d.api, &d.rest, &d.parts, &d.body, unread.as_ref(), d.at)
+                .unwrap_or_else(|| Outcome::read(empty(StatusCode::INTERNAL_SERVER_ERROR)));
+            self.log.push(LogEntry {
+                seq: 0,
+                api: Some(d.api),
+                method: d.parts.method.clone(),
+                path: d.parts.uri.path().to_owned(),
+                status: outcome.response.status().as_u16(),
+                at: d.at.moment,
+                state_changed: outcome.changed,
+                fault: Some(FaultKind::SlowProxy),
+                retry_after: logged_retry_after(&outcome.response),
+                landing_of: Some(d.arrival),
+            });
+        }
     }
 
     /// Sets the Jockey limit per key per minute from now on (`None`: no limit): a scenario can
@@ -115,6 +197,13 @@ impl Emulator {
     pub fn set_jockey_rpm(&mut self, rpm: Option<u32>) {
         self.config.jockey_rpm = rpm;
         self.jockey_limits.clear();
+    }
+
+    /// Replaces the fault plan from now on (a burst in progress ends; requests a slow proxy
+    /// answered for still land): a test can fault its creates and then look plainly.
+    pub fn set_fault_plan(&mut self, plan: FaultPlan) {
+        self.config.faults = plan.clone();
+        self.faults.set_plan(plan);
     }
 
     /// When the asset, item or document `id` finishes processing, and as what (`ready` or
@@ -131,13 +220,11 @@ impl Emulator {
     /// discarded or could not parse a body says so with an [`UnreadBody`] extension.
     pub fn handle(&mut self, request: http::Request<Body>, now: Now) -> Reply {
         let now = self.observe(now);
-        let (parts, body) = request.into_parts();
+        self.land(now);
+        let (mut parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
         if let Some(rest) = path.strip_prefix(CONTROL_PREFIX) {
-            return Reply {
-                response: self.control(&parts.method, rest, parts.uri.query()),
-                fault: None,
-            };
+            return Reply::plain(self.control(&parts.method, rest, parts.uri.query()));
         }
 
         let mut entry = LogEntry {
@@ -150,12 +237,13 @@ impl Emulator {
             state_changed: false,
             fault: None,
             retry_after: None,
+            landing_of: None,
         };
         let Some((api, rest)) = split_api(&path) else {
             let response = json_response(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
             entry.status = 404;
             self.log.push(entry);
-            return Reply { response, fault: None };
+            return Reply::plain(response);
         };
         entry.api = Some(api);
 
@@ -167,25 +255,40 @@ impl Emulator {
                 return Reply {
                     response: empty(StatusCode::INTERNAL_SERVER_ERROR),
                     fault: Some(WireFault::ResetBeforeProcessing),
+                    trickle: None,
                 };
             }
             Some(Drawn::Status { kind, html, proxy }) => {
                 let status = kind.status().unwrap_or(500);
                 entry.fault = Some(kind);
-                Some(if html {
-                    let mut r = Response::new(Bytes::from(html_page(status, proxy)));
-                    *r.status_mut() = status_code(status);
-                    r.headers_mut()
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-                    r.headers_mut().insert(SERVER, HeaderValue::from_static(proxy_server(proxy)));
-                    r
-                } else {
-                    server_error(api, status)
-                })
+                Some(error_response(api, status, html, proxy))
             }
-            Some(Drawn::Burst { retry_after }) => {
-                entry.fault = Some(FaultKind::RateLimitBurst);
-                Some(rate_limited(api, retry_after))
+            Some(Drawn::Burst { retry_after, bare }) => {
+                let mut response = rate_limited(api, retry_after);
+                if bare {
+                    response.headers_mut().remove(RETRY_AFTER);
+                    entry.fault = Some(FaultKind::RateLimitNoRetryAfter);
+                } else {
+                    entry.fault = Some(FaultKind::RateLimitBurst);
+                }
+                Some(response)
+            }
+            Some(Drawn::SlowProxy { status, html, proxy, delay }) => {
+                let unread = parts.extensions.get::<UnreadBody>().cloned();
+                match self.process(Stage::Admit, api, rest, &parts, &body, unread.as_ref(), now) {
+                    // Turned away by the server itself: that answer gets through the proxy.
+                    Some(refused) => Some(refused.response),
+                    None => {
+                        let response = error_response(api, status, html, proxy);
+                        entry.fault = Some(FaultKind::SlowProxy);
+                        entry.status = response.status().as_u16();
+                        let arrival = self.log.push(entry);
+                        let at = Now::new(now.moment + delay, now.wall + delay);
+                        let rest = rest.to_owned();
+                        self.deferred.push(Deferred { at, api, rest, parts, body, arrival });
+                        return Reply::plain(response);
+                    }
+                }
             }
             _ => None,
         };
@@ -193,17 +296,43 @@ impl Emulator {
             entry.status = response.status().as_u16();
             entry.retry_after = logged_retry_after(&response);
             self.log.push(entry);
-            return Reply { response, fault: None };
+            return Reply::plain(response);
         }
 
-        let unread = parts.extensions.get::<UnreadBody>();
-        let outcome = self.process(api, rest, &parts, &body, unread, now);
+        let mut repeat_token = None;
+        if let Some(Drawn::Loop { share }) = drawn {
+            if let Some(uri) = earlier_page(&parts, share) {
+                parts.uri = uri;
+                entry.fault = Some(FaultKind::LoopingPages);
+            } else {
+                repeat_token = followed_token(&parts, &body);
+            }
+        }
+
+        let unread = parts.extensions.get::<UnreadBody>().cloned();
+        let outcome = self
+            .process(Stage::All, api, rest, &parts, &body, unread.as_ref(), now)
+            .unwrap_or_else(|| Outcome::read(empty(StatusCode::INTERNAL_SERVER_ERROR)));
         let mut response = outcome.response;
+        if let Some(token) = repeat_token {
+            if repeat_next_token(&mut response, &token) {
+                entry.fault = Some(FaultKind::LoopingPages);
+            }
+        }
         entry.status = response.status().as_u16();
         entry.retry_after = logged_retry_after(&response);
         entry.state_changed = outcome.changed;
 
+        let mut trickle = None;
         let fault = match drawn {
+            Some(Drawn::Trickle(t)) => {
+                // Nothing to pace in an empty body: answered plainly.
+                if !response.body().is_empty() {
+                    entry.fault = Some(FaultKind::Trickle);
+                    trickle = Some(t);
+                }
+                None
+            }
             Some(Drawn::After(after)) => {
                 let (kind, wire) = match after {
                     AfterFault::Reset => {
@@ -236,7 +365,7 @@ impl Emulator {
             }
         }
         self.log.push(entry);
-        Reply { response, fault }
+        Reply { response, fault, trickle }
     }
 
     fn observe(&mut self, now: Now) -> Now {
@@ -248,15 +377,19 @@ impl Emulator {
         now
     }
 
+    /// Carries out a request (`stage` says how much of it). `None` only for [`Stage::Admit`]
+    /// when the request was admitted.
+    #[allow(clippy::too_many_arguments)]
     fn process(
         &mut self,
+        stage: Stage,
         api: Api,
         rest: &str,
         parts: &http::request::Parts,
         body: &Body,
         unread: Option<&UnreadBody>,
         now: Now,
-    ) -> Outcome {
+    ) -> Option<Outcome> {
         let path = if rest.len() > 1 { rest.trim_end_matches('/') } else { rest };
         let mut ctx = Ctx {
             method: &parts.method,
@@ -269,32 +402,38 @@ impl Emulator {
             rng: &mut self.rng,
             config: &self.config,
         };
+        let admit = stage != Stage::Route;
+        let route = stage != Stage::Admit;
         match api {
             Api::Jockey => {
-                let key = match jockey::authenticate(&ctx) {
-                    Ok(key) => key,
-                    Err(e) => return Outcome::read(e.into_response()),
-                };
-                if let Some(rpm) = self.config.jockey_rpm {
-                    let window = self
-                        .jockey_limits
-                        .entry(key)
-                        .or_insert_with(|| SlidingWindow::new(rpm, Duration::from_secs(60)));
-                    if let Err(wait) = window.admit(now.moment) {
-                        return Outcome::read(rate_limited(api, wait));
+                if admit {
+                    let key = match jockey::authenticate(&ctx) {
+                        Ok(key) => key,
+                        Err(e) => return Some(Outcome::read(e.into_response())),
+                    };
+                    if let Some(rpm) = self.config.jockey_rpm {
+                        let window = self
+                            .jockey_limits
+                            .entry(key)
+                            .or_insert_with(|| SlidingWindow::new(rpm, Duration::from_secs(60)));
+                        if let Err(wait) = window.admit(now.moment) {
+                            return Some(Outcome::read(rate_limited(api, wait)));
+                        }
                     }
                 }
-                jockey::route(&mut self.jockey, &mut ctx)
+                route.then(|| jockey::route(&mut self.jockey, &mut ctx))
             }
             Api::Jack => {
-                if let Some(response) = self.jack.refusal(&ctx) {
-                    return Outcome::read(response);
+                if admit {
+                    if let Some(response) = self.jack.refusal(&ctx) {
+                        return Some(Outcome::read(response));
+                    }
+                    if self.config.jack_rpm > 0 && self.jack_limit.admit(now.moment).is_err() {
+                        // jack documents a fixed answer: Retry-After: 60.
+                        return Some(Outcome::read(rate_limited(api, Duration::from_secs(60))));
+                    }
                 }
-                if self.config.jack_rpm > 0 && self.jack_limit.admit(now.moment).is_err() {
-                    // jack documents a fixed answer: Retry-After: 60.
-                    return Outcome::read(rate_limited(api, Duration::from_secs(60)));
-                }
-                self.jack.route(&mut ctx)
+                route.then(|| self.jack.route(&mut ctx))
             }
         }
     }
@@ -336,6 +475,62 @@ fn split_api(path: &str) -> Option<(Api, &str)> {
 
 fn status_code(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// An injected 5xx: a proxy's HTML page, or JSON in the API's dialect.
+fn error_response(api: Api, status: u16, html: bool, proxy: Proxy) -> Response<Bytes> {
+    if !html {
+        return server_error(api, status);
+    }
+    let mut r = Response::new(Bytes::from(html_page(status, proxy)));
+    *r.status_mut() = status_code(status);
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r.headers_mut().insert(SERVER, HeaderValue::from_static(proxy_server(proxy)));
+    r
+}
+
+/// For a `GET` of page 2 or later of a page list: the same request for an earlier page
+/// (`share` of the way from the first page to the one before it).
+fn earlier_page(parts: &http::request::Parts, share: f64) -> Option<http::Uri> {
+    if parts.method != Method::GET {
+        return None;
+    }
+    let query = parts.uri.query()?;
+    let page: u64 = Query::parse(Some(query)).get("page")?.parse().ok().filter(|&p| p >= 2)?;
+    let earlier = 1 + ((share.clamp(0.0, 1.0) * (page - 1) as f64) as u64).min(page - 2);
+    // The last `page` wins (`Query::get`).
+    let path_and_query = format!("{}?{query}&page={earlier}", parts.uri.path());
+    let mut uri = parts.uri.clone().into_parts();
+    uri.path_and_query = Some(path_and_query.parse().ok()?);
+    http::Uri::from_parts(uri).ok()
+}
+
+/// The `page_token` a search follows, when it follows one.
+fn followed_token(parts: &http::request::Parts, body: &Body) -> Option<String> {
+    if parts.method != Method::POST || !parts.uri.path().ends_with("/search") {
+        return None;
+    }
+    let Body::Bytes(bytes) = body else { return None };
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    value.get("page_token")?.as_str().filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+/// Makes a search page that holds hits point back to `token`, the page it was reached by;
+/// whether it did.
+fn repeat_next_token(response: &mut Response<Bytes>, token: &str) -> bool {
+    if response.status() != StatusCode::OK {
+        return false;
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(response.body()) else {
+        return false;
+    };
+    if value.get("data").and_then(|d| d.as_array()).is_none_or(|d| d.is_empty()) {
+        return false;
+    }
+    value["next_page_token"] = json!(token);
+    *response.body_mut() = Bytes::from(value.to_string());
+    response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    true
 }
 
 /// A 5xx in the API's own JSON dialect.

@@ -8,10 +8,12 @@
 //!
 //! Faults: a reset closes the socket with `SO_LINGER` 0 (a TCP RST) without answering; a
 //! truncated body sends the full `Content-Length` and fewer bytes, then closes; a slow
-//! response waits the emulated delay converted to real time. `Retry-After` values (emulated
-//! seconds) are converted to real time when the clock runs at a speed other than 1: the header
-//! is rounded up to whole seconds (never under the real wait) and `retry-after-ms` carries the
-//! exact real wait in milliseconds. Under a manual clock they are left as they are.
+//! response waits the emulated delay converted to real time; a trickled body goes out piece by
+//! piece on timers, at the times [`Trickle::schedule`](crate::faults::Trickle::schedule) gives
+//! converted to real time (an event stream with `: keepalive` comments between its events).
+//! `Retry-After` values (emulated seconds) are converted to real time when the clock runs at a
+//! speed other than 1: the header is rounded up to whole seconds (never under the real wait)
+//! and `retry-after-ms` carries the exact real wait in milliseconds. Under a manual clock they are left as they are.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -89,9 +91,13 @@ impl Shared {
         f(&mut self.emulator.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// The request log so far.
+    /// The request log so far (with the landings of slow proxies' requests due by now).
     pub fn log(&self) -> Vec<LogEntry> {
-        self.with_emulator(|e| e.log().to_vec())
+        let now = self.clock.now();
+        self.with_emulator(|e| {
+            e.catch_up(now);
+            e.log().to_vec()
+        })
     }
 
     /// The clock.
@@ -167,20 +173,32 @@ async fn respond(
     let (mut head, body) = reply.response.into_parts();
     rescale_retry_after(&mut head.headers, &shared.clock);
 
-    let body = match reply.fault {
-        Some(WireFault::ResetBeforeProcessing | WireFault::ResetAfterProcessing) => {
+    let body = match (reply.fault, reply.trickle) {
+        (Some(WireFault::ResetBeforeProcessing | WireFault::ResetAfterProcessing), _) => {
             reset.store(true, Ordering::SeqCst);
             return Err(Abort::Reset);
         }
-        Some(WireFault::Truncate { keep }) => {
+        (Some(WireFault::Truncate { keep }), _) => {
             ReplyBody::Truncated { head: Some(body.slice(..keep.min(body.len()))), pause: None }
         }
-        Some(WireFault::Delay(d)) => {
+        (Some(WireFault::Delay(d)), _) => {
             tokio::time::sleep(shared.clock.to_real(d)).await;
             ReplyBody::full(body)
         }
-        None if is_event_stream(&head.headers) => ReplyBody::events(body),
-        None => ReplyBody::full(body),
+        (None, Some(trickle)) => {
+            let stream = is_event_stream(&head.headers);
+            let start = tokio::time::Instant::now();
+            let pieces = trickle
+                .schedule(&body, stream)
+                .into_iter()
+                .map(|(at, piece)| (start + shared.clock.to_real(at), piece))
+                .collect();
+            // An event stream's keepalives change its length: it goes chunked.
+            let len = (!stream).then_some(body.len() as u64);
+            ReplyBody::Paced { pieces, timer: None, len }
+        }
+        (None, None) if is_event_stream(&head.headers) => ReplyBody::events(body),
+        (None, None) => ReplyBody::full(body),
     };
     Ok(Response::from_parts(head, body))
 }
@@ -275,6 +293,12 @@ enum ReplyBody {
         head: Option<Bytes>,
         pause: Option<Pin<Box<tokio::time::Sleep>>>,
     },
+    /// Pieces each sent at its time (a trickle); `len` is the whole body's, when it is known.
+    Paced {
+        pieces: VecDeque<(tokio::time::Instant, Bytes)>,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        len: Option<u64>,
+    },
 }
 
 impl ReplyBody {
@@ -285,23 +309,7 @@ impl ReplyBody {
 
     /// Server-sent events are sent as they would be produced: one chunk per event.
     fn events(body: Bytes) -> Self {
-        let mut chunks = VecDeque::new();
-        let mut start = 0;
-        let bytes = &body[..];
-        let mut i = 0;
-        while i + 1 < bytes.len() {
-            if bytes[i] == b'\n' && bytes[i + 1] == b'\n' {
-                chunks.push_back(body.slice(start..i + 2));
-                start = i + 2;
-                i += 2;
-            } else {
-                i += 1;
-            }
-        }
-        if start < bytes.len() {
-            chunks.push_back(body.slice(start..));
-        }
-        ReplyBody::Chunks(chunks)
+        ReplyBody::Chunks(crate::faults::events(&body).into())
     }
 }
 
@@ -330,6 +338,20 @@ impl hyper::body::Body for ReplyBody {
                 }
                 Some(Err(io::Error::other("body truncated by fault injection")))
             }
+            ReplyBody::Paced { pieces, timer, .. } => {
+                let Some(&(due, _)) = pieces.front() else {
+                    return Poll::Ready(None);
+                };
+                if due > tokio::time::Instant::now() {
+                    let sleep =
+                        timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+                    if sleep.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                *timer = None;
+                pieces.pop_front().map(|(_, piece)| Ok(Frame::data(piece)))
+            }
         })
     }
 
@@ -338,12 +360,15 @@ impl hyper::body::Body for ReplyBody {
             ReplyBody::Full(body, _) => body.is_none(),
             ReplyBody::Chunks(chunks) => chunks.is_empty(),
             ReplyBody::Truncated { .. } => false,
+            ReplyBody::Paced { pieces, .. } => pieces.is_empty(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ReplyBody::Full(_, len) => SizeHint::with_exact(*len),
+            ReplyBody::Full(_, len) | ReplyBody::Paced { len: Some(len), .. } => {
+                SizeHint::with_exact(*len)
+            }
             _ => SizeHint::default(),
         }
     }

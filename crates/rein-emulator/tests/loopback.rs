@@ -498,3 +498,65 @@ fn the_binary_says_where_each_api_is_with_which_key_and_how_fast() {
     assert!(jack.contains(&format!("{url}/v1 ")) && jack.contains(DEMO_JACK_KEY), "{jack}");
     assert!(speed.contains(".time_scale(60.0)"), "{speed}");
 }
+
+#[test]
+fn a_trickled_body_arrives_whole_and_slowly_in_scaled_time() {
+    // At 100x, seven 1 s intervals between eight pieces are 70 ms of real time.
+    let mut plan = FaultPlan::only(FaultKind::Trickle, 1.0);
+    plan.trickle_every = rein_emulator::Span::secs(1, 1);
+    let server = spawn(ServerConfig {
+        clock: Clock::scaled(100.0),
+        emulator: Config { faults: plan, ..Config::default() },
+        ..ServerConfig::default()
+    })
+    .expect("server");
+    let started = std::time::Instant::now();
+    let r = jack(&server, "GET", "/usage", None);
+    let took = started.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length").map(str::parse::<usize>), Some(Ok(r.body.len())));
+    assert_eq!(r.json()["rate_limit_rpm"], 60, "the whole body");
+    assert!(took >= Duration::from_millis(60), "{took:?}");
+    assert_eq!(server.log()[0].fault, Some(FaultKind::Trickle));
+}
+
+#[test]
+fn a_trickled_event_stream_sends_keepalives_between_its_events() {
+    let server = test_server(Config::default());
+    let store = jockey(&server, "POST", "/knowledge-stores", Some(json!({"name": "s"})));
+    let store = store.json()["_id"].as_str().expect("id").to_owned();
+    server.with_emulator(|e| e.set_fault_plan(FaultPlan::only(FaultKind::Trickle, 1.0)));
+    let r = jockey(
+        &server,
+        "POST",
+        "/responses",
+        Some(json!({
+            "knowledge_store_id": store,
+            "input": [{"type": "message", "role": "user", "content": "hello"}],
+            "stream": true
+        })),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(text.starts_with("event: response.created\ndata: {"), "{text}");
+    assert!(text.contains("\n\n: keepalive\n\nevent: response.in_progress"), "{text}");
+    assert!(text.ends_with(": keepalive\n\ndata: [DONE]\n\n"), "{text}");
+}
+
+#[test]
+fn a_slow_proxys_create_lands_after_its_504() {
+    let mut plan = FaultPlan::only(FaultKind::SlowProxy, 1.0);
+    plan.slow_proxy_delay = rein_emulator::Span::secs(10, 10);
+    let server = test_server(Config { faults: plan, ..Config::default() });
+    let r = jockey(&server, "POST", "/knowledge-stores", Some(json!({"name": "late"})));
+    assert!(matches!(r.status, 502 | 504), "{r:?}");
+    assert_eq!(server.log().len(), 1, "not carried out yet");
+    server.advance(Duration::from_secs(10));
+    let log = server.log();
+    assert_eq!(log.len(), 2, "landed: {log:?}");
+    assert_eq!((log[1].status, log[1].state_changed, log[1].landing_of), (201, true, Some(1)));
+    server.with_emulator(|e| e.set_fault_plan(FaultPlan::none()));
+    let stores = jockey(&server, "GET", "/knowledge-stores", None);
+    assert_eq!(stores.json()["data"][0]["name"], "late");
+}

@@ -18,6 +18,9 @@
 //! assert!(row.makespan >= row.floor);
 //! ```
 
+#![forbid(unsafe_code)]
+
+pub mod campaign;
 pub mod scenario;
 pub mod strategy;
 pub mod world;

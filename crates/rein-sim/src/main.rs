@@ -1,6 +1,11 @@
 //! `rein-sim [--json] [--short] [--seed N] [--scenario a|b|c]... [--strategy NAME]...`: runs
 //! the scenarios with each strategy in virtual time and prints a row per run, as it comes:
 //! a readable table, or with `--json` one JSON object per line.
+//!
+//! `rein-sim --campaign N [--seed S] [--only I]`: a seeded fault campaign
+//! ([`rein_sim::campaign`]).
+
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
@@ -9,6 +14,7 @@ use rein_sim::{run, Scenario, Strategy};
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut json, mut short, mut seed) = (false, false, 1u64);
+    let (mut campaign, mut only): (Option<u64>, Option<u64>) = (None, None);
     let (mut scenarios, mut strategies) = (Vec::new(), Vec::new());
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -17,6 +23,14 @@ fn main() -> ExitCode {
             "--seed" => match args.next().and_then(|s| s.parse().ok()) {
                 Some(n) => seed = n,
                 None => return usage("--seed takes a number"),
+            },
+            "--campaign" => match args.next().and_then(|s| s.parse().ok()) {
+                Some(n) => campaign = Some(n),
+                None => return usage("--campaign takes a number of scenarios"),
+            },
+            "--only" => match args.next().and_then(|s| s.parse().ok()) {
+                Some(i) => only = Some(i),
+                None => return usage("--only takes a scenario's index"),
             },
             "--scenario" => match args.next() {
                 Some(letter) if ["a", "b", "c"].contains(&letter.as_str()) => {
@@ -37,6 +51,9 @@ fn main() -> ExitCode {
             }
             other => return usage(&format!("unknown argument {other:?}")),
         }
+    }
+    if let Some(scenarios) = campaign {
+        return run_campaign(scenarios, seed, only);
     }
     let all = if short { Scenario::SHORT } else { Scenario::FULL };
     let scenarios: Vec<Scenario> = all
@@ -96,6 +113,37 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Runs a campaign and prints its violations, a summary, and `campaign: N scenarios, V
+/// violations` last; fails when V > 0.
+fn run_campaign(scenarios: u64, seed: u64, only: Option<u64>) -> ExitCode {
+    let indices: Vec<u64> = match only {
+        Some(index) => vec![index],
+        None => (0..scenarios).collect(),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let start = std::time::Instant::now();
+    let summary = rein_sim::campaign::run(seed, indices, threads, &|_| {});
+    for violation in &summary.violations {
+        println!("{violation}");
+    }
+    let errors: Vec<String> =
+        summary.errors.iter().map(|(kind, n)| format!("{kind}: {n}")).collect();
+    println!(
+        "{} client calls, {} requests, {:.0} h of virtual time in {:.1} s; calls that failed: {}",
+        summary.operations,
+        summary.requests,
+        summary.virtual_time.as_secs_f64() / 3600.0,
+        start.elapsed().as_secs_f64(),
+        if errors.is_empty() { "none".to_owned() } else { errors.join(", ") },
+    );
+    println!("campaign: {} scenarios, {} violations", summary.scenarios, summary.violations.len());
+    if summary.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 const HELP: &str = "rein-sim: rein's Fleet, the references' pattern and naive polling against rein-emulator's model, in virtual time
 
 usage: rein-sim [--json] [--short] [--seed N] [--scenario a|b|c]... [--strategy rein|reference|naive]...
@@ -103,7 +151,10 @@ usage: rein-sim [--json] [--short] [--seed N] [--scenario a|b|c]... [--strategy 
   --json      one JSON object per line (scenario, strategy, requests, rate_limited, lost,
               makespan_s, floor_s, lag_p50_s, lag_p99_s; for (c) query_wait_p99_s too)
   --short     the short scenarios CI runs (100 items, 100 and 300 documents)
-  --seed N    the world's seed (1)";
+  --seed N    the world's seed (1)
+  --campaign N  N seeded fault scenarios, invariants checked after each; the last line is
+              `campaign: N scenarios, V violations`, and the exit code fails when V > 0
+  --only I    with --campaign: only scenario I (what a violation says reproduces it)";
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!("rein-sim: {problem}\n\n{HELP}");

@@ -130,6 +130,18 @@ impl World {
         self.inner().model.set_jockey_rpm(rpm);
     }
 
+    /// Turns the model's faults on or off from now on: a campaign sets its scenario up and
+    /// checks the state afterwards without them.
+    pub fn set_faults(&self, plan: rein_emulator::FaultPlan) {
+        self.inner().model.set_fault_plan(plan);
+    }
+
+    /// Every request the model handled, as it logged them (arrival times since the world
+    /// began, statuses, faults, the waits it asked for).
+    pub fn log(&self) -> Vec<rein_emulator::LogEntry> {
+        self.inner().model.log().to_vec()
+    }
+
     /// When `id` finishes processing (since the world began), and as what.
     pub fn settles(&self, id: &str) -> Option<(Duration, &'static str)> {
         self.inner().model.settles(id).map(|(at, status)| (at.since_origin(), status))

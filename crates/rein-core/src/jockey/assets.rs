@@ -620,6 +620,18 @@ const BOUNDARY_HINT: Hint = Hint::new(
     "Use 1 to 70 ASCII letters, digits, '-' or '_'",
 );
 
+/// rein: a file part's content type that cannot be a header value.
+const CONTENT_TYPE_HINT: Hint = Hint::new(
+    "A content type that is empty or has line breaks or other control characters",
+    "Pass a media type such as video/mp4, or leave it out",
+);
+
+/// rein: a form whose text would end a part early.
+const BOUNDARY_COLLISION_HINT: Hint = Hint::new(
+    "A form field holds the multipart boundary, which would end the form early",
+    "Pick another boundary with CreateAsset::boundary, one the fields do not contain",
+);
+
 impl ApiCall for CreateAsset {
     type Output = Asset;
     const OPERATION: Operation = Operation::CreateAsset;
@@ -656,6 +668,24 @@ impl ApiCall for CreateAsset {
         }
         if let Some(meta) = &self.user_metadata {
             check_metadata(&mut found, "user_metadata", meta, MetadataRules::USER);
+        }
+        // The content type is a header line of the file's part: a line break in it would add
+        // another.
+        if let Some(ct) = &self.file_content_type {
+            if ct.is_empty() || ct.chars().any(char::is_control) {
+                found.push(Problem::new(
+                    "file_content_type",
+                    format!("{ct:?} is not a content type (empty, or with control characters)"),
+                    CONTENT_TYPE_HINT,
+                ));
+            }
+        }
+        if let Some(part) = self.form().boundary_collision() {
+            found.push(Problem::new(
+                "boundary",
+                format!("the {part:?} field holds the form's boundary {b:?}"),
+                BOUNDARY_COLLISION_HINT,
+            ));
         }
         ValidationError::check(found)
     }

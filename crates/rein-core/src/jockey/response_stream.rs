@@ -23,6 +23,7 @@ use crate::error::{DeadlineExceeded, Error, TransportError, TransportErrorKind, 
 use crate::machine::{Input, Internal, Machine, Next};
 use crate::request::StreamTimeout;
 use crate::runner::Runner;
+use crate::scrub::Secret;
 use crate::time::{Human, Moment, Now};
 
 /// Opens a streamed response: done once a success head has arrived, with the body left open
@@ -35,6 +36,8 @@ pub struct OpenResponse {
     whole: Duration,
     /// The call's start: its first poll.
     started: Option<Moment>,
+    /// The client's key, scrubbed from the server text the events' errors quote.
+    secret: Secret,
 }
 
 impl OpenResponse {
@@ -49,7 +52,8 @@ impl OpenResponse {
         let opening = runner.with_timeout(runner.retry_policy().timeout.min(whole));
         let call =
             opening.call_with(rendered, decode_empty).streaming(config.max_response_bytes, idle);
-        Ok(OpenResponse { call, idle, whole, started: None })
+        let secret = Secret::new(runner.target().client_key());
+        Ok(OpenResponse { call, idle, whole, started: None, secret })
     }
 
     /// The events of the body the call opened.
@@ -59,6 +63,7 @@ impl OpenResponse {
         let mut events = ResponseEvents::new(self.idle, started + self.whole);
         events.started = Some(started);
         events.attempts = self.call.attempts();
+        events.secret = self.secret.clone();
         events
     }
 }
@@ -112,6 +117,7 @@ pub struct ResponseEvents {
     asked: Moment,
     ended: bool,
     broken: Option<Error>,
+    secret: Secret,
 }
 
 impl ResponseEvents {
@@ -127,6 +133,7 @@ impl ResponseEvents {
             asked: Moment::ZERO,
             ended: false,
             broken: None,
+            secret: Secret::default(),
         }
     }
 
@@ -176,7 +183,10 @@ impl Machine for ResponseEvents {
     fn next(&mut self, now: Now, _: Internal) -> Next<(), Self::Item> {
         self.started.get_or_insert(now.moment);
         if let Some(event) = self.decoder.next_event() {
-            return Next::Yield(event.map_err(|e| Error::Decode(Box::new(e))));
+            return Next::Yield(event.map_err(|mut e| {
+                crate::scrub::decode_error(&mut e, self.secret.get());
+                Error::Decode(Box::new(e))
+            }));
         }
         if !self.ended && !self.decoder.is_done() && now.moment >= self.deadline {
             // A read answered past the deadline (by a transport that could not be cut short).

@@ -286,7 +286,7 @@ pub(crate) fn stream_error(status: u16, reason: &str, data: &[u8]) -> DecodeErro
     DecodeError {
         endpoint: Some(Operation::CreateResponse.endpoint()),
         status,
-        reason: reason.chars().take(decode::EXCERPT_LIMIT).collect(),
+        reason: decode::bounded(reason),
         excerpt: decode::excerpt(data),
         body_len: data.len(),
         // The request went through: its answer is what could not be read.
@@ -358,6 +358,20 @@ impl ResponseStreamDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing: serde's message quotes the value it could not read, and a stream's
+    /// decode error kept it as its reason unscrubbed (and cut by characters, not bytes).
+    #[test]
+    fn an_undecodable_event_keeps_no_key_in_its_error() {
+        let mut decoder = ResponseStreamDecoder::default();
+        decoder.feed(
+            b"data: {\"type\":\"response.content_part.added\",\"output_index\":\"jack_live_0123456789abcdef\"}\n\n",
+        );
+        let error = decoder.next_event().expect("an event").expect_err("undecodable");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(error.reason.len() <= decode::EXCERPT_LIMIT + 3, "{}", error.reason.len());
+    }
 
     fn sse(event: &str, data: &str) -> SseEvent {
         SseEvent { event: event.into(), data: data.into(), id: None, retry_ms: None }

@@ -1,0 +1,4 @@
+//! libFuzzer's input to `rein_fuzz::targets::error_decoder::run` (see crates/rein-fuzz).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rein_fuzz::targets::error_decoder::run(data));

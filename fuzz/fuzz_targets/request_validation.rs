@@ -1,0 +1,4 @@
+//! libFuzzer's input to `rein_fuzz::targets::request_validation::run` (see crates/rein-fuzz).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rein_fuzz::targets::request_validation::run(data));
