@@ -96,6 +96,19 @@ impl World {
             reply
         };
         tokio::time::sleep(LATENCY / 2).await;
+        // A trickled body is whole when its last piece arrives (the loopback tests act it out
+        // piece by piece; here it is its slowness that counts, against the attempt's timeout).
+        if let Some(trickle) = &reply.trickle {
+            let event_stream = reply
+                .response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+            let schedule = trickle.schedule(reply.response.body(), event_stream);
+            if let Some((last, _)) = schedule.last() {
+                tokio::time::sleep(*last).await;
+            }
+        }
         let lost = |kind, message: &str| Err(TransportError::after_send(kind, message));
         match reply.fault {
             None => Ok(reply.response),
