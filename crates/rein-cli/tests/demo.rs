@@ -1,0 +1,43 @@
+//! The built `rein` binary, run as a user runs it.
+
+use std::process::Command;
+
+fn rein(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rein")).args(args).output().expect("the rein binary runs")
+}
+
+#[test]
+fn the_demo_runs_both_workflows_under_faults_and_loses_nothing() {
+    let out = rein(&["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("rein demo: Jockey and jack emulated at http://"), "{stdout}");
+    for line in ["answer (streamed):", "documents: 303 ready", "results lost        0"] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    assert!(stdout.contains("  rein: "), "rein narrated what it handled:\n{stdout}");
+    for key in [rein_emulator::DEMO_JOCKEY_KEY, rein_emulator::DEMO_JACK_KEY] {
+        assert!(!stdout.contains(key), "no key in the output");
+    }
+}
+
+#[test]
+fn quiet_prints_the_summary_without_narration() {
+    let out = rein(&["--quiet", "demo", "--documents", "20"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(!stdout.contains("  rein: "), "{stdout}");
+    assert!(stdout.contains("results lost        0"), "{stdout}");
+}
+
+#[test]
+fn a_bad_command_line_exits_2_with_usage() {
+    let out = rein(&["demo", "--speed", "fast"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--speed"));
+}
