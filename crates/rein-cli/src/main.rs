@@ -2,26 +2,23 @@
 //!
 //! `rein demo` runs both APIs' workflows against rein-emulator started in-process, with faults
 //! on and time running fast, and narrates what rein handled: retries, rate-limit pauses, lost
-//! answers found instead of created twice.
+//! answers found instead of created twice. `rein jack ...` works against jack itself (or
+//! anything speaking it, given `--base-url`).
 
 #![forbid(unsafe_code)]
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod jack;
 mod narrate;
+mod output;
 
-/// Exit codes (`rein --help` lists them; 2, a command line that cannot be read, is clap's).
-mod exit {
-    /// The command did what it was asked.
-    pub(crate) const OK: u8 = 0;
-    /// Something went wrong that is not one of the cases below (the emulator could not start).
-    pub(crate) const FAILED: u8 = 1;
-    /// The demo lost a result: a bug in rein.
-    pub(crate) const LOST: u8 = 3;
-}
+use output::{exit, Output};
 
 /// What can stop a command.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +32,20 @@ pub(crate) enum CliError {
     /// A local file could not be written or read.
     #[error("{0}")]
     Io(std::io::Error),
+    /// A file named on the command line could not be read.
+    #[error("{path}: {error}", path = .0.display(), error = .1)]
+    File(PathBuf, std::io::Error),
+}
+
+/// The flags every command takes.
+#[derive(Debug, Clone)]
+pub(crate) struct Global {
+    /// Where both APIs are (`None`: each API's own, or `*_BASE_URL`).
+    pub(crate) base_url: Option<String>,
+    /// Each call's deadline, retries and waits included.
+    pub(crate) timeout: Option<Duration>,
+    /// The speed of an emulator the commands talk to (`REIN_TIME_SCALE`; 1 for the real APIs).
+    pub(crate) time_scale: Option<f64>,
 }
 
 #[derive(Debug, Parser)]
@@ -42,11 +53,24 @@ pub(crate) enum CliError {
     name = "rein",
     version,
     about = "rein: Jockey and jack, with errors, rate limits, retries and polling handled",
-    after_help = "Exit codes: 0 done; 1 failed (the emulator could not start, a file could not be written); \
-                  2 the command line could not be read; 3 the demo lost a result."
+    after_help = "Keys come from TWELVELABS_API_KEY (Jockey) and JACK_API_KEY (jack).\n\n\
+Exit codes:\n  0  done\n  1  a local failure (a file, the emulator)\n  2  the command line, the setup or the input was refused; nothing was sent\n  \
+3  the API answered with an error\n  4  rate limited: the API asked for a longer wait than the call could make\n  \
+5  out of time (the deadline of a call or a wait)\n  6  a create whose answer was lost: it may have gone through; check before repeating it\n  \
+7  the demo lost a result"
 )]
 struct Cli {
-    /// Print only the summary.
+    /// Point both APIs at another server (the emulator, a proxy); a URL with no path gets each
+    /// API's own prefix.
+    #[arg(long, global = true, value_name = "URL")]
+    base_url: Option<String>,
+    /// The deadline of each call, retries and waits included.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Machine-readable output: one JSON document (errors too).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print only results and errors.
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(subcommand)]
@@ -70,21 +94,35 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         documents: usize,
     },
+    /// jack: ingest, documents, query, usage.
+    #[command(subcommand)]
+    Jack(jack::JackCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let out = Output::new(cli.json, cli.quiet);
+    let timeout = match cli.timeout {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            eprintln!("rein: --timeout takes a positive number of seconds, got {s}");
+            return ExitCode::from(exit::USAGE);
+        }
+        other => other.map(Duration::from_secs_f64),
+    };
+    let time_scale = std::env::var("REIN_TIME_SCALE").ok().and_then(|s| s.parse().ok());
+    let global = Global { base_url: cli.base_url, timeout, time_scale };
     let result = match cli.command {
         Command::Demo { speed, faults, seed, documents } => {
             let options = demo::DemoOptions { speed, faults, seed, documents, quiet: cli.quiet };
             demo::run(&options).map(|lost| if lost == 0 { exit::OK } else { exit::LOST })
         }
+        Command::Jack(command) => jack::run(command, &global, &out).map(|()| exit::OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("rein: {error}");
-            ExitCode::from(exit::FAILED)
+            out.error(&error);
+            ExitCode::from(output::exit_code(&error))
         }
     }
 }
