@@ -199,25 +199,6 @@ fn ingest(jack: &Jack, paths: &[PathBuf], wait: bool, out: &Output) -> Result<()
         return out.value(&json!({ "document_ids": shown }), || shown.join("\n"));
     }
     let report = jack.wait_all(Fleet::documents(ids))?;
-    let ends: Vec<_> = report
-        .finished
-        .iter()
-        .map(|end| {
-            let outcome = format!("{:?}", end.outcome()).to_lowercase();
-            let why = end.result.as_ref().err().map(ToString::to_string);
-            json!({ "id": end.id.to_string(), "outcome": outcome, "error": why })
-        })
-        .collect();
-    out.value(&ends, || {
-        ends.iter()
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e["id"].as_str().unwrap_or(""),
-                    e["outcome"].as_str().unwrap_or("")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
+    let ends = crate::output::fleet_ends(&report);
+    out.value(&ends, || crate::output::fleet_lines(&ends))
 }

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 mod demo;
 mod jack;
+mod jockey;
 mod narrate;
 mod output;
 
@@ -53,7 +54,7 @@ pub(crate) struct Global {
     name = "rein",
     version,
     about = "rein: Jockey and jack, with errors, rate limits, retries and polling handled",
-    after_help = "Keys come from TWELVELABS_API_KEY (Jockey) and JACK_API_KEY (jack).\n\n\
+    after_help = "Keys come from TWELVELABS_API_KEY (Jockey) and JACK_API_KEY (jack). Against an emulator, REIN_TIME_SCALE set to its speed keeps every wait in its time.\n\n\
 Exit codes:\n  0  done\n  1  a local failure (a file, the emulator)\n  2  the command line, the setup or the input was refused; nothing was sent\n  \
 3  the API answered with an error\n  4  rate limited: the API asked for a longer wait than the call could make\n  \
 5  out of time (the deadline of a call or a wait)\n  6  a create whose answer was lost: it may have gone through; check before repeating it\n  \
@@ -94,6 +95,9 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         documents: usize,
     },
+    /// Jockey: assets, knowledge stores, items, questions.
+    #[command(subcommand)]
+    Jockey(jockey::JockeyCommand),
     /// jack: ingest, documents, query, usage.
     #[command(subcommand)]
     Jack(jack::JackCommand),
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             let options = demo::DemoOptions { speed, faults, seed, documents, quiet: cli.quiet };
             demo::run(&options).map(|lost| if lost == 0 { exit::OK } else { exit::LOST })
         }
+        Command::Jockey(command) => jockey::run(command, &global, &out).map(|()| exit::OK),
         Command::Jack(command) => jack::run(command, &global, &out).map(|()| exit::OK),
     };
     match result {

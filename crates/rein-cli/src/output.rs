@@ -77,6 +77,26 @@ impl Output {
         Ok(())
     }
 
+    /// A piece of a streamed result: a JSON line with `--json`, else the text as it comes.
+    pub(crate) fn piece<T: Serialize>(&self, value: &T, text: &str) {
+        use std::io::Write;
+        if self.json {
+            if let Ok(shown) = serde_json::to_string(value) {
+                println!("{shown}");
+            }
+        } else if !self.quiet {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+
+    /// The end of a streamed result.
+    pub(crate) fn end_pieces(&self) {
+        if !self.json && !self.quiet {
+            println!();
+        }
+    }
+
     /// A line for people, on stderr, so that stdout stays the result.
     pub(crate) fn line(&self, line: &str) {
         if !self.json && !self.quiet {
@@ -146,4 +166,29 @@ impl Output {
             eprintln!("  it may have gone through: check before repeating it");
         }
     }
+}
+
+/// How each id of a fleet ended: `{id, outcome, error}`.
+pub(crate) fn fleet_ends<K: rein::fleet::FleetKind>(
+    report: &rein::FleetReport<K>,
+) -> Vec<serde_json::Value> {
+    report
+        .finished
+        .iter()
+        .map(|end| {
+            let outcome = format!("{:?}", end.outcome()).to_lowercase();
+            let why = end.result.as_ref().err().map(ToString::to_string);
+            serde_json::json!({ "id": end.id.to_string(), "outcome": outcome, "error": why })
+        })
+        .collect()
+}
+
+/// [`fleet_ends`] as lines: `id outcome`.
+pub(crate) fn fleet_lines(ends: &[serde_json::Value]) -> String {
+    ends.iter()
+        .map(|e| {
+            format!("{} {}", e["id"].as_str().unwrap_or(""), e["outcome"].as_str().unwrap_or(""))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
