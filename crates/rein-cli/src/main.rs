@@ -101,6 +101,13 @@ enum Command {
     /// jack: ingest, documents, query, usage.
     #[command(subcommand)]
     Jack(jack::JackCommand),
+    /// Runs the emulator standalone, with the flags of `rein-emulator` (`rein emulator --help`).
+    #[command(disable_help_flag = true)]
+    Emulator {
+        /// `rein-emulator`'s flags.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -115,7 +122,12 @@ fn main() -> ExitCode {
     };
     let time_scale = std::env::var("REIN_TIME_SCALE").ok().and_then(|s| s.parse().ok());
     let global = Global { base_url: cli.base_url, timeout, time_scale };
+    if let Command::Emulator { args } = cli.command {
+        let name = std::ffi::OsString::from("rein emulator");
+        return rein_emulator::cli::run(std::iter::once(name).chain(args));
+    }
     let result = match cli.command {
+        Command::Emulator { .. } => Ok(exit::OK),
         Command::Demo { speed, faults, seed, documents } => {
             let options = demo::DemoOptions { speed, faults, seed, documents, quiet: cli.quiet };
             demo::run(&options).map(|lost| if lost == 0 { exit::OK } else { exit::LOST })

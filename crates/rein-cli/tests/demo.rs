@@ -41,3 +41,21 @@ fn a_bad_command_line_exits_2_with_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--speed"));
 }
+
+#[test]
+fn rein_emulator_serves_with_the_emulators_flags() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rein"))
+        .args(["emulator", "--addr", "127.0.0.1:0", "--speed", "60"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("rein emulator starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut first).expect("a first line");
+    child.kill().ok();
+    child.wait().ok();
+    assert!(first.starts_with("listening on http://127.0.0.1:"), "{first}");
+    let help = rein(&["emulator", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--faults"));
+}

@@ -84,6 +84,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod faults;
