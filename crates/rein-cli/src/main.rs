@@ -74,6 +74,9 @@ struct Cli {
     /// Print only results and errors.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// rein's `tracing` output on stderr: -v each call and retry, -vv each attempt too.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -113,6 +116,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Output::new(cli.json, cli.quiet);
+    if cli.verbose > 0 {
+        use tracing_subscriber::filter::LevelFilter;
+        // -v: each call, its retries and pauses (rein's notable events); -vv: everything.
+        let level = if cli.verbose == 1 { LevelFilter::INFO } else { LevelFilter::TRACE };
+        let _ =
+            tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).try_init();
+    }
     let timeout = match cli.timeout {
         Some(s) if !(s.is_finite() && s > 0.0) => {
             eprintln!("rein: --timeout takes a positive number of seconds, got {s}");

@@ -59,3 +59,14 @@ fn rein_emulator_serves_with_the_emulators_flags() {
     let help = rein(&["emulator", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("--faults"));
 }
+
+#[test]
+fn verbose_turns_on_reins_tracing_on_stderr() {
+    let out = rein(&["-vv", "--quiet", "demo", "--documents", "5"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rein.call"), "spans per call: {stderr}");
+    assert!(stderr.contains("Sending"), "an event per attempt at -vv: {stderr}");
+    let quiet = rein(&["--quiet", "demo", "--documents", "5"]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("rein.call"));
+}
