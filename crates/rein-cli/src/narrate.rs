@@ -23,16 +23,51 @@ pub(crate) struct Counts {
     fleets: BTreeMap<String, (u32, u32)>,
 }
 
-/// The narrator: an event hook that prints a line per notable event and counts them.
+/// The narrator: an event hook that prints a line per notable event and counts them; on a
+/// terminal, a fleet's progress is a bar instead of lines.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Narrator {
     counts: Arc<Mutex<Counts>>,
     quiet: bool,
+    bars: Option<Arc<Mutex<Bars>>>,
+}
+
+/// One progress bar per fleet, on stderr.
+#[derive(Debug, Default)]
+struct Bars {
+    multi: indicatif::MultiProgress,
+    by_fleet: BTreeMap<String, indicatif::ProgressBar>,
+}
+
+impl Bars {
+    fn show(&mut self, progress: &rein_core::FleetProgress) {
+        let key = format!("{} {}", progress.api, progress.kind);
+        let done =
+            u64::from(progress.ready + progress.failed + progress.timed_out + progress.errors);
+        let total = done + progress.pending as u64;
+        let multi = &self.multi;
+        let bar = self.by_fleet.entry(key.clone()).or_insert_with(|| {
+            let style =
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            multi.add(indicatif::ProgressBar::new(total).with_style(style).with_prefix(key))
+        });
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(format!("{} failed, sweep {}", progress.failed, progress.sweep));
+        if progress.pending == 0 {
+            bar.finish();
+        }
+    }
 }
 
 impl Narrator {
+    /// A narrator; `quiet` tells nothing. Progress bars are drawn when stderr is a terminal.
     pub(crate) fn new(quiet: bool) -> Self {
-        Narrator { counts: Arc::default(), quiet }
+        use std::io::IsTerminal;
+        let bars = (!quiet && std::io::stderr().is_terminal()).then(Arc::default);
+        Narrator { counts: Arc::default(), quiet, bars }
     }
 
     /// What has been counted so far.
@@ -47,6 +82,10 @@ impl Narrator {
     }
 
     fn hear(&self, event: &Event) {
+        if let (Some(bars), Event::Fleet(progress)) = (&self.bars, event) {
+            bars.lock().unwrap_or_else(PoisonError::into_inner).show(progress);
+            return;
+        }
         let line = {
             let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
             tell(event, &mut counts)

@@ -70,3 +70,32 @@ fn verbose_turns_on_reins_tracing_on_stderr() {
     let quiet = rein(&["--quiet", "demo", "--documents", "5"]);
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("rein.call"));
 }
+
+/// Under a pseudo-terminal (util-linux `script`) the waits draw progress bars; piped, the
+/// output is plain lines with no terminal codes.
+#[test]
+fn progress_bars_draw_on_a_terminal_and_plain_lines_otherwise() {
+    let command = format!("{} demo --documents 40", env!("CARGO_BIN_EXE_rein"));
+    let pty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs the demo under a pseudo-terminal");
+    assert!(pty.status.success(), "{}", String::from_utf8_lossy(&pty.stdout));
+    let drawn = String::from_utf8_lossy(&pty.stdout);
+    assert!(drawn.contains("\u{1b}["), "terminal codes under a terminal");
+    assert!(
+        drawn.contains("jack documents [") && drawn.contains("43/43"),
+        "a bar per fleet: {drawn}"
+    );
+
+    let piped = rein(&["demo", "--documents", "40"]);
+    assert!(piped.status.success());
+    for stream in [&piped.stdout, &piped.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r'),
+            "no terminal codes when piped: {text:?}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("jack documents: 43 ready"));
+}
