@@ -14,6 +14,7 @@ mod bench;
 mod boundaries;
 mod ci;
 mod fuzz;
+mod package;
 mod sim;
 
 fn main() -> ExitCode {
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Some("sim") => sim::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("boundaries") => boundaries::run(),
+        Some("package") => package::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -50,6 +52,7 @@ tasks:
   fuzz         every fuzz target for N runs, under cargo-fuzz when installed, else as loops on stable
                [--runs N] [--target T] [--seed S] [--stable] [--keep-going]
   boundaries   only the boundary checks of docs/architecture.md (also #[test]s of xtask)
+  package      publish metadata checked, then `cargo package` of every published crate, verified [ARGS...]
 ";
 
 pub(crate) type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;

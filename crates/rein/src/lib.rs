@@ -216,6 +216,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use rein_core::{fleet, jack, jockey, pages};
 pub use rein_core::{
