@@ -16,6 +16,18 @@ use rein_emulator::{
 use crate::narrate::{secs, Narrator};
 use crate::CliError;
 
+/// With `--json`, the story is not told: the summary is the one JSON document.
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `println!`, unless the output is JSON.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if !JSON.load(std::sync::atomic::Ordering::Relaxed) {
+            println!($($arg)*);
+        }
+    };
+}
+
 /// How the demo runs.
 #[derive(Clone, Debug)]
 pub(crate) struct DemoOptions {
@@ -29,6 +41,8 @@ pub(crate) struct DemoOptions {
     pub(crate) documents: usize,
     /// No narration, only the summary.
     pub(crate) quiet: bool,
+    /// The summary as one JSON document, and nothing else on stdout.
+    pub(crate) json: bool,
 }
 
 /// What the demo did.
@@ -46,9 +60,9 @@ impl Summary {
         match result {
             Ok(value) => Some(value),
             Err(error) => {
-                println!("  {what} failed: {error}");
+                say!("  {what} failed: {error}");
                 if error.may_have_succeeded() {
-                    println!("  (it may have gone through: rein did not send it twice)");
+                    say!("  (it may have gone through: rein did not send it twice)");
                 }
                 self.failed.push(format!("{what}: {}", error.user_message()));
                 None
@@ -60,6 +74,7 @@ impl Summary {
 /// Runs the demo; the summary's lost count is what the exit code reports.
 pub(crate) fn run(options: &DemoOptions) -> Result<usize, CliError> {
     let started = Instant::now();
+    JSON.store(options.json, std::sync::atomic::Ordering::Relaxed);
     let config = Config {
         seed: options.seed,
         faults: FaultPlan::spread(options.faults),
@@ -71,13 +86,13 @@ pub(crate) fn run(options: &DemoOptions) -> Result<usize, CliError> {
         ..ServerConfig::for_tests(config)
     })
     .map_err(CliError::Emulator)?;
-    println!(
+    say!(
         "rein demo: Jockey and jack emulated at {} (time x{}, faults on {:.0}% of requests)",
         server.url(),
         options.speed,
         options.faults * 100.0
     );
-    let narrator = Narrator::new(options.quiet);
+    let narrator = Narrator::new(options.quiet || options.json);
     let jockey = Jockey::builder(DEMO_JOCKEY_KEY)
         .base_url(server.url())
         .time_scale(server.time_scale())
@@ -96,40 +111,55 @@ pub(crate) fn run(options: &DemoOptions) -> Result<usize, CliError> {
     let real = started.elapsed();
     let requests = rein_emulator::testing::requests(&server.log()).count();
     let counts = narrator.counts();
-    println!();
-    println!("summary");
-    println!("  operations          {}", summary.operations);
-    println!("  requests            {requests}");
     let retries: u64 = counts.retries.values().sum();
-    let by_reason: Vec<String> = counts.retries.iter().map(|(r, n)| format!("{r}: {n}")).collect();
-    println!(
-        "  retries             {retries} ({})",
-        if by_reason.is_empty() { "none".into() } else { by_reason.join(", ") }
-    );
-    println!("  rate-limit pauses   {}", counts.pauses);
-    println!("  lost answers found  {}", counts.reconciled);
-    println!("  failed, typed       {}", summary.failed.len());
-    println!("  results lost        {}", summary.lost);
-    println!(
-        "  time                {} emulated, {} real",
-        secs(real.mul_f64(options.speed)),
-        secs(real)
-    );
+    if options.json {
+        let shown = serde_json::json!({
+            "operations": summary.operations,
+            "requests": requests,
+            "retries": retries,
+            "retries_by_reason": counts.retries,
+            "rate_limit_pauses": counts.pauses,
+            "lost_answers_found": counts.reconciled,
+            "failed_typed": summary.failed,
+            "results_lost": summary.lost,
+            "emulated_s": real.mul_f64(options.speed).as_secs_f64(),
+            "real_s": real.as_secs_f64(),
+        });
+        println!("{shown}");
+    } else {
+        println!();
+        println!("summary");
+        println!("  operations          {}", summary.operations);
+        println!("  requests            {requests}");
+        let by_reason: Vec<String> =
+            counts.retries.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        let by_reason = if by_reason.is_empty() { "none".to_owned() } else { by_reason.join(", ") };
+        println!("  retries             {retries} ({by_reason})");
+        println!("  rate-limit pauses   {}", counts.pauses);
+        println!("  lost answers found  {}", counts.reconciled);
+        println!("  failed, typed       {}", summary.failed.len());
+        println!("  results lost        {}", summary.lost);
+        println!(
+            "  time                {} emulated, {} real",
+            secs(real.mul_f64(options.speed)),
+            secs(real)
+        );
+    }
     server.shutdown();
     Ok(summary.lost)
 }
 
 fn jockey_workflow(jockey: &Jockey, summary: &mut Summary) -> Result<(), CliError> {
-    println!("\nJockey: two videos into a knowledge store, then a question");
+    say!("\nJockey: two videos into a knowledge store, then a question");
     let clip = demo_clip()?;
     let mut assets = Vec::new();
     if let Some(asset) = summary.run("upload the clip", jockey.upload_file(&clip)) {
-        println!("  uploaded {} directly: asset {}", clip.display(), asset.id);
+        say!("  uploaded {} directly: asset {}", clip.display(), asset.id);
         assets.push(asset.id);
     }
     let url = "https://example.com/rein-demo/keynote.mp4";
     if let Some(asset) = summary.run("upload by URL", jockey.upload_url(url)) {
-        println!("  uploaded {url} by URL: asset {}", asset.id);
+        say!("  uploaded {url} by URL: asset {}", asset.id);
         assets.push(asset.id);
     }
     let expected = assets.len();
@@ -138,7 +168,7 @@ fn jockey_workflow(jockey: &Jockey, summary: &mut Summary) -> Result<(), CliErro
         return Ok(());
     };
     summary.lost += expected.saturating_sub(ready.finished.len());
-    println!(
+    say!(
         "  assets: {} ready, {} failed",
         ready.count(Outcome::Ready),
         ready.count(Outcome::Failed)
@@ -150,7 +180,7 @@ fn jockey_workflow(jockey: &Jockey, summary: &mut Summary) -> Result<(), CliErro
     let Some(store) = summary.run("create the store", jockey.create_store(&store)) else {
         return Ok(());
     };
-    println!("  created knowledge store {}", store.id);
+    say!("  created knowledge store {}", store.id);
     let mut items = Vec::new();
     for (asset, _) in ready.ready() {
         let add = AddItem::new(store.id.clone(), asset.clone());
@@ -162,7 +192,7 @@ fn jockey_workflow(jockey: &Jockey, summary: &mut Summary) -> Result<(), CliErro
     let fleet = Fleet::items(store.id.clone(), items);
     if let Some(indexed) = summary.run("wait for the items", jockey.wait_all(fleet)) {
         summary.lost += expected.saturating_sub(indexed.finished.len());
-        println!(
+        say!(
             "  items: {} indexed, {} failed",
             indexed.count(Outcome::Ready),
             indexed.count(Outcome::Failed)
@@ -170,7 +200,7 @@ fn jockey_workflow(jockey: &Jockey, summary: &mut Summary) -> Result<(), CliErro
     }
 
     let question = "What happens in these videos?";
-    println!("  asking: {question}");
+    say!("  asking: {question}");
     let ask = CreateResponse::ask(store.id.clone(), question);
     if let Some(events) = summary.run("ask", jockey.stream_response(&ask)) {
         let mut answer = String::new();
@@ -181,13 +211,13 @@ fn jockey_workflow(jockey: &Jockey, summary: &mut Summary) -> Result<(), CliErro
                 None => break,
             }
         }
-        println!("  answer (streamed): {}", answer.trim());
+        say!("  answer (streamed): {}", answer.trim());
     }
     Ok(())
 }
 
 fn jack_workflow(jack: &Jack, generated: usize, summary: &mut Summary) {
-    println!("\njack: the bundled documents and {generated} more, then a question");
+    say!("\njack: the bundled documents and {generated} more, then a question");
     let mut documents: Vec<NewDocument> = bundled_documents();
     let bundled = documents.len();
     documents.extend((0..generated).map(|i| {
@@ -200,12 +230,12 @@ fn jack_workflow(jack: &Jack, generated: usize, summary: &mut Summary) {
     }));
     let Some(report) = summary.run("ingest", jack.ingest_many(documents)) else { return };
     let ids: Vec<_> = report.document_ids().into_iter().flatten().collect();
-    println!("  ingested {} documents ({bundled} bundled) in batches of 50", ids.len());
+    say!("  ingested {} documents ({bundled} bundled) in batches of 50", ids.len());
     let expected = ids.len();
     if let Some(ready) = summary.run("wait for the documents", jack.wait_all(Fleet::documents(ids)))
     {
         summary.lost += expected.saturating_sub(ready.finished.len());
-        println!(
+        say!(
             "  documents: {} ready, {} failed",
             ready.count(Outcome::Ready),
             ready.count(Outcome::Failed)
@@ -213,11 +243,11 @@ fn jack_workflow(jack: &Jack, generated: usize, summary: &mut Summary) {
     }
     let question = "How long do refunds take?";
     if let Some(answer) = summary.run("query", jack.query(question)) {
-        println!("  asked: {question}\n  answer: {}", answer.answer);
+        say!("  asked: {question}\n  answer: {}", answer.answer);
     }
     if let Some(usage) = summary.run("usage", jack.usage()) {
         let queries = usage.total_queries.unwrap_or_default();
-        println!(
+        say!(
             "  usage: {queries} {} in the last {} days, limit {} requests a minute",
             if queries == 1 { "query" } else { "queries" },
             usage.period_days.unwrap_or_default(),

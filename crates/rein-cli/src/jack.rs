@@ -190,6 +190,7 @@ fn ingest(jack: &Jack, paths: &[PathBuf], wait: bool, out: &Output) -> Result<()
         }
     }
     for path in &uploads {
+        let _spinner = out.spinner(format!("uploading {}", path.display()));
         let accepted = jack.ingest_file(path)?;
         ids.extend(accepted.document_id);
     }

@@ -184,7 +184,10 @@ fn assets(jockey: &Jockey, command: AssetsCommand, out: &Output) -> Result<(), C
         AssetsCommand::Upload { file, url, wait } => {
             let asset = match (file, url) {
                 (_, Some(url)) => jockey.upload_url(&url)?,
-                (Some(file), None) => jockey.upload_file(&file)?,
+                (Some(file), None) => {
+                    let _spinner = out.spinner(format!("uploading {}", file.display()));
+                    jockey.upload_file(&file)?
+                }
                 (None, None) => unreachable_by_clap(),
             };
             if wait {

@@ -139,7 +139,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Emulator { .. } => Ok(exit::OK),
         Command::Demo { speed, faults, seed, documents } => {
-            let options = demo::DemoOptions { speed, faults, seed, documents, quiet: cli.quiet };
+            let options = demo::DemoOptions {
+                speed,
+                faults,
+                seed,
+                documents,
+                quiet: cli.quiet,
+                json: cli.json,
+            };
             demo::run(&options).map(|lost| if lost == 0 { exit::OK } else { exit::LOST })
         }
         Command::Jockey(command) => jockey::run(command, &global, &out).map(|()| exit::OK),

@@ -97,6 +97,18 @@ impl Output {
         }
     }
 
+    /// A spinner on stderr while `what` runs (an upload), when stderr is a terminal; cleared
+    /// when dropped.
+    pub(crate) fn spinner(&self, what: String) -> Spinner {
+        use std::io::IsTerminal;
+        if self.json || self.quiet || !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(what);
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Spinner(Some(bar))
+    }
+
     /// A line for people, on stderr, so that stdout stays the result.
     pub(crate) fn line(&self, line: &str) {
         if !self.json && !self.quiet {
@@ -191,4 +203,16 @@ pub(crate) fn fleet_lines(ends: &[serde_json::Value]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A spinner drawn while an operation runs (see [`Output::spinner`]).
+#[derive(Debug)]
+pub(crate) struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }

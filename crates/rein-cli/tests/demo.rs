@@ -99,3 +99,14 @@ fn progress_bars_draw_on_a_terminal_and_plain_lines_otherwise() {
     }
     assert!(String::from_utf8_lossy(&piped.stdout).contains("jack documents: 43 ready"));
 }
+
+#[test]
+fn the_demo_with_json_prints_one_summary_document() {
+    let out = rein(&["--json", "demo", "--documents", "20"]);
+    assert!(out.status.success());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(summary["results_lost"], 0);
+    assert!(summary["operations"].as_u64().is_some_and(|n| n > 10), "{summary}");
+    assert!(summary["requests"].as_u64().is_some_and(|n| n > 10), "{summary}");
+}

@@ -98,6 +98,14 @@ fn each_kind_of_failure_has_its_exit_code_and_says_what_to_do() {
     let lost = rein(&lossy, &["jack", "ingest", pdf.to_str().expect("a path")]);
     assert_eq!(lost.status.code(), Some(6), "{}", String::from_utf8_lossy(&lost.stderr));
     assert!(String::from_utf8_lossy(&lost.stderr).contains("may have gone through"));
+    // 1: a local failure (a file that is not there), before anything is sent.
+    let absent = rein(&server, &["jack", "ingest", "/no/such/file.txt"]);
+    assert_eq!(absent.status.code(), Some(1), "{}", String::from_utf8_lossy(&absent.stderr));
+    assert!(String::from_utf8_lossy(&absent.stderr).contains("/no/such/file.txt"));
+    // 4: rate limited: jack's 429 asks for 60 s, longer than the 30 s this call may take.
+    let busy = emulator(FaultPlan::only(FaultKind::RateLimitBurst, 1.0));
+    let limited = rein(&busy, &["--timeout", "30", "jack", "usage"]);
+    assert_eq!(limited.status.code(), Some(4), "{}", String::from_utf8_lossy(&limited.stderr));
     // 5: out of time.
     let slow = emulator(FaultPlan::only(FaultKind::SlowResponse, 1.0));
     let late = rein(&slow, &["--timeout", "0.5", "jack", "usage"]);

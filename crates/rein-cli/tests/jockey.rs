@@ -74,6 +74,11 @@ fn upload_index_ask_and_clean_up() {
     assert_eq!(ends[0]["outcome"], "ready", "{ends}");
     let listed = json(&rein(&server, &["--json", "jockey", "items", "list", "--store", &store_id]));
     assert_eq!(listed[0]["_id"], item_id.as_str());
+    let item =
+        json(&rein(&server, &["--json", "jockey", "items", "get", "--store", &store_id, &item_id]));
+    assert_eq!(item["status"], "ready");
+    let stores = json(&rein(&server, &["--json", "jockey", "stores", "list"]));
+    assert!(stores.as_array().is_some_and(|s| s.iter().any(|s| s["_id"] == store_id.as_str())));
 
     let answer =
         rein(&server, &["jockey", "ask", "--store", &store_id, "What happens?", "--stream"]);
