@@ -55,10 +55,9 @@ pub(crate) struct Global {
     version,
     about = "rein: Jockey and jack, with errors, rate limits, retries and polling handled",
     after_help = "Keys come from TWELVELABS_API_KEY (Jockey) and JACK_API_KEY (jack). Against an emulator, REIN_TIME_SCALE set to its speed keeps every wait in its time.\n\n\
-Exit codes:\n  0  done\n  1  a local failure (a file, the emulator)\n  2  the command line, the setup or the input was refused; nothing was sent\n  \
+Exit codes:\n  0  done\n  1  a local failure (a file, the emulator, a demo that lost a result)\n  2  the command line, the setup or the input was refused; nothing was sent\n  \
 3  the API answered with an error\n  4  rate limited: the API asked for a longer wait than the call could make\n  \
-5  out of time (the deadline of a call or a wait)\n  6  a create whose answer was lost: it may have gone through; check before repeating it\n  \
-7  the demo lost a result"
+5  out of time (the deadline of a call or a wait)\n  6  a create whose answer was lost: it may have gone through; check before repeating it"
 )]
 struct Cli {
     /// Point both APIs at another server (the emulator, a proxy); a URL with no path gets each
@@ -147,7 +146,7 @@ fn main() -> ExitCode {
                 quiet: cli.quiet,
                 json: cli.json,
             };
-            demo::run(&options).map(|lost| if lost == 0 { exit::OK } else { exit::LOST })
+            demo::run(&options).map(|lost| if lost == 0 { exit::OK } else { exit::FAILED })
         }
         Command::Jockey(command) => jockey::run(command, &global, &out).map(|()| exit::OK),
         Command::Jack(command) => jack::run(command, &global, &out).map(|()| exit::OK),

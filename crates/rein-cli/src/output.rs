@@ -10,7 +10,7 @@ use crate::CliError;
 pub(crate) mod exit {
     /// Done.
     pub(crate) const OK: u8 = 0;
-    /// A local failure: a file, the emulator.
+    /// A local failure: a file, the emulator, or a demo that lost a result (a bug in rein).
     pub(crate) const FAILED: u8 = 1;
     /// The command line, the setup (a missing key) or the input was refused before anything was
     /// sent. clap uses 2 for a command line it cannot read, too.
@@ -23,8 +23,6 @@ pub(crate) mod exit {
     pub(crate) const TIMEOUT: u8 = 5;
     /// A create whose answer was lost: it may have gone through; check before repeating it.
     pub(crate) const MAY_HAVE_SUCCEEDED: u8 = 6;
-    /// The demo lost a result (a bug in rein).
-    pub(crate) const LOST: u8 = 7;
 }
 
 /// The exit code for `error`.
