@@ -211,9 +211,6 @@ async fn jockey_waits_end_on_failed() {
     assert!(matches!(err, Error::ResourceFailed(_)), "{err}");
 }
 
-// Kept on loopback beside its in-process version (tests/virtual_time.rs): here the resets are
-// real TCP resets and the truncated body a real short read, so hyper's own errors must say that
-// the create may have been carried out.
 /// Clients on the emulator's clock (`time_scale`), with their default policies: a create
 /// whose answer is lost waits for its attempt timeout, in emulated time, before it is looked up
 /// for the last time and sent again. The emulator answers at once, so a 30 s attempt timeout
@@ -221,11 +218,7 @@ async fn jockey_waits_end_on_failed() {
 /// finish in its 600 s.
 fn scaled_clients(server: &RunningServer) -> (Jockey, Jack) {
     let attempt = Duration::from_secs(30);
-    let creates = |api| {
-        let mut policy = rein_core::RetryPolicy::for_api(api);
-        policy.max_attempts = 10;
-        policy
-    };
+    let creates = rein_emulator::testing::chaos::policy;
     let jockey = Jockey::builder(DEMO_JOCKEY_KEY)
         .base_url(server.jockey_base_url())
         .time_scale(server.time_scale())
@@ -243,6 +236,9 @@ fn scaled_clients(server: &RunningServer) -> (Jockey, Jack) {
     (jockey, jack)
 }
 
+// Kept on loopback beside its in-process version (tests/virtual_time.rs): here the resets are
+// real TCP resets and the truncated body a real short read, so hyper's own errors must say that
+// the create may have been carried out.
 #[tokio::test]
 async fn creates_whose_answer_is_lost_are_found_not_repeated() {
     for kind in [

@@ -240,9 +240,6 @@ fn creates(log: &[rein_emulator::LogEntry], method: &http::Method, path_suffix: 
     testing::effective(log, method, path_suffix)
 }
 
-// Kept on loopback beside its in-process version (tests/virtual_time.rs): here the resets are
-// real TCP resets and the truncated body a real short read, so ureq's own errors must say that
-// the create may have been carried out.
 /// Clients on the emulator's clock (`time_scale`), with their default policies: a create
 /// whose answer is lost waits for its attempt timeout, in emulated time, before it is looked up
 /// for the last time and sent again. The emulator answers at once, so a 30 s attempt timeout
@@ -250,11 +247,7 @@ fn creates(log: &[rein_emulator::LogEntry], method: &http::Method, path_suffix: 
 /// finish in its 600 s.
 fn scaled_clients(server: &RunningServer) -> (Jockey, Jack) {
     let attempt = Duration::from_secs(30);
-    let creates = |api| {
-        let mut policy = rein_core::RetryPolicy::for_api(api);
-        policy.max_attempts = 10;
-        policy
-    };
+    let creates = rein_emulator::testing::chaos::policy;
     let jockey = Jockey::builder(DEMO_JOCKEY_KEY)
         .base_url(server.jockey_base_url())
         .time_scale(server.time_scale())
@@ -272,6 +265,9 @@ fn scaled_clients(server: &RunningServer) -> (Jockey, Jack) {
     (jockey, jack)
 }
 
+// Kept on loopback beside its in-process version (tests/virtual_time.rs): here the resets are
+// real TCP resets and the truncated body a real short read, so ureq's own errors must say that
+// the create may have been carried out.
 #[test]
 fn creates_whose_answer_is_lost_are_found_not_repeated() {
     for kind in [
