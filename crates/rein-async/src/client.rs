@@ -74,7 +74,8 @@ rein_core::__clients! {
 }
 
 rein_core::__client_glue!(
-    [async] [.await] transport = Transport, sleep = AsyncSleep, clock = TokioClock
+    [async] [.await] transport = Transport, sleep = AsyncSleep, clock = TokioClock,
+    shared = AsyncSharedLimit
 );
 
 #[cfg_attr(not(feature = "hyper"), allow(unused_variables))]

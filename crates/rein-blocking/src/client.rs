@@ -64,7 +64,8 @@ rein_core::__clients! {
     pages = PageIter, search = SearchIter, events = ResponseStream
 }
 
-rein_core::__client_glue!([] [] transport = Transport, sleep = Sleep, clock = SystemClock);
+rein_core::__client_glue!([] [] transport = Transport, sleep = Sleep, clock = SystemClock,
+    shared = SharedLimit);
 
 #[cfg_attr(not(feature = "ureq"), allow(unused_variables))]
 fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {

@@ -21,9 +21,24 @@ impl Client {
         let mut now = io.clock.now();
         loop {
             machine = match machine.poll(now) {
-                // The client's limiter answers at once: it is in memory.
-                Step::Acquire(acquire) => acquire.answer_from(runner.limiter(), now),
-                Step::Tell(tell) => tell.tell(runner.limiter(), now),
+                // The client's own limiter answers at once: it is in memory. A shared one answers
+                // over IO, in the time its own timeouts bound.
+                Step::Acquire(acquire) => match &io.shared {
+                    None => acquire.answer_from(runner.limiter(), now),
+                    Some(shared) => {
+                        let slot = shared.acquire(acquire.ask, now, &runner.events());
+                        now = io.clock.now();
+                        acquire.answer(slot, now)
+                    }
+                },
+                Step::Tell(tell) => match &io.shared {
+                    None => tell.tell(runner.limiter(), now),
+                    Some(shared) => {
+                        shared.report(&tell.report, now, &runner.events());
+                        now = io.clock.now();
+                        tell.resume()
+                    }
+                },
                 Step::Send(exchange) if exchange.streams() => {
                     let (request, awaiting) = exchange.send(now);
                     let sent = awaiting.span().in_scope(|| io.transport.send_streaming(request));

@@ -541,7 +541,8 @@ macro_rules! __clients {
 macro_rules! __client_glue {
     (
         [$($async:ident)?] [$($await:tt)*]
-        transport = $Transport:ident, sleep = $Sleep:ident, clock = $Clock:ident
+        transport = $Transport:ident, sleep = $Sleep:ident, clock = $Clock:ident,
+        shared = $Shared:ident
     ) => {
         /// What a client's handles share (the runner and the IO), and this handle's options (in
         /// the runner: a cancel token, a time budget).
@@ -556,6 +557,8 @@ macro_rules! __client_glue {
             pub(crate) transport: ::std::sync::Arc<dyn $Transport>,
             pub(crate) clock: ::std::sync::Arc<dyn $crate::Clock>,
             pub(crate) sleeper: ::std::sync::Arc<dyn $Sleep>,
+            /// A rate budget kept outside the process, asked instead of the runner's limiter.
+            pub(crate) shared: Option<::std::sync::Arc<dyn $crate::$Shared>>,
         }
 
         impl ::std::fmt::Debug for Client {
@@ -597,6 +600,7 @@ macro_rules! __client_glue {
             transport: Option<::std::sync::Arc<dyn $Transport>>,
             clock: ::std::sync::Arc<dyn $crate::Clock>,
             sleeper: ::std::sync::Arc<dyn $Sleep>,
+            shared: Option<::std::sync::Arc<dyn $crate::$Shared>>,
             client: ::std::marker::PhantomData<fn() -> C>,
         }
 
@@ -615,6 +619,7 @@ macro_rules! __client_glue {
                     transport: None,
                     clock: ::std::sync::Arc::new($Clock),
                     sleeper: ::std::sync::Arc::new($Clock),
+                    shared: None,
                     client: ::std::marker::PhantomData,
                 }
             }
@@ -641,6 +646,15 @@ macro_rules! __client_glue {
                 self
             }
 
+            /// Draws every request from a rate budget shared with other processes and machines
+            /// (`rein_redis`'s, kept in Redis) instead of this client's own window: the budget's
+            /// windows and its 429 pauses hold for all of them. Replaces
+            /// [`limiter`](Self::limiter) and [`rate_limit`](Self::rate_limit).
+            pub fn shared_limiter(mut self, limiter: impl $crate::$Shared + 'static) -> Self {
+                self.shared = Some(::std::sync::Arc::new(limiter));
+                self
+            }
+
             /// Virtual time, for tests: `clock` is the client's clock and its sleeper, so every
             /// wait (a backoff, a `Retry-After`, a poll interval) moves it on at once instead of
             /// sleeping.
@@ -663,7 +677,7 @@ macro_rules! __client_glue {
                 } else {
                     ::std::sync::Arc::new($crate::ScaledClock::new(self.clock, scale))
                 };
-                let io = Io { transport, clock, sleeper: self.sleeper };
+                let io = Io { transport, clock, sleeper: self.sleeper, shared: self.shared };
                 Ok(Client { runner, io: ::std::sync::Arc::new(io) })
             }
         }

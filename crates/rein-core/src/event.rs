@@ -113,6 +113,17 @@ pub enum Event {
         /// Documents accepted so far, this batch's included.
         documents: u64,
     },
+    /// The rate budget shared with other processes (kept in Redis, say) could not be reached
+    /// or answered too slowly: the client goes on with a local share of the limit until it
+    /// answers again. Said once per outage.
+    SharedBudgetUnavailable {
+        /// What went wrong.
+        reason: String,
+        /// The share of each limit the client keeps to meanwhile (0 to 1).
+        local_share: f64,
+    },
+    /// The shared rate budget answers again: the client draws from it again.
+    SharedBudgetRejoined,
 }
 
 impl fmt::Display for Event {
@@ -169,6 +180,15 @@ impl fmt::Display for Event {
                 operation.endpoint()
             ),
             Event::Fleet(progress) => write!(f, "{progress}"),
+            Event::SharedBudgetUnavailable { reason, local_share } => write!(
+                f,
+                "the shared rate budget cannot be used ({reason}); going on with {:.0}% of \
+                 each limit in this process until it answers",
+                local_share * 100.0
+            ),
+            Event::SharedBudgetRejoined => {
+                f.write_str("the shared rate budget answers again; drawing from it")
+            }
             Event::Batch { operation, batch, batches, accepted, documents } => write!(
                 f,
                 "{}: batch {batch} of {batches} {}; {documents} documents accepted so far",
@@ -248,6 +268,8 @@ impl Event {
                 | Event::Throttled { .. }
                 | Event::ConnectFailed { .. }
                 | Event::DuplicateCreated { .. }
+                | Event::SharedBudgetUnavailable { .. }
+                | Event::SharedBudgetRejoined
         )
     }
 }
@@ -279,7 +301,7 @@ impl Events {
     }
 
     /// Builds the event and hands it on, if anyone takes it.
-    pub(crate) fn emit(&self, event: impl FnOnce() -> Event) {
+    pub fn emit(&self, event: impl FnOnce() -> Event) {
         if self.0.is_none() && !cfg!(feature = "tracing") {
             return;
         }

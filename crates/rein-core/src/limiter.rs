@@ -156,7 +156,7 @@ impl Window {
 
     /// How many of the window's requests `priority` may use with `reserve` of it kept back
     /// for interactive calls: all of it, or the rest (at least one, so bulk work moves).
-    fn cap(&self, priority: Priority, reserve: f64) -> usize {
+    pub fn cap(&self, priority: Priority, reserve: f64) -> usize {
         let max = self.max_requests as usize;
         match priority {
             Priority::Interactive => max,

@@ -220,12 +220,12 @@
 
 pub use rein_core::{fleet, jack, jockey, pages};
 pub use rein_core::{
-    Api, ApiError, ApiKey, AssetId, Backoff, BodyShape, CancelToken, ClientConfig,
-    DeadlineExceeded, DecodeError, DocumentId, Error, ErrorKind, Event, EventHook, Finished, Fleet,
-    FleetProgress, FleetReport, Hint, ItemId, Jitter, KnowledgeStoreId, Limiter, ManualClock,
-    Outcome, Priority, Problem, RateLimit, RateLimited, ResourceFailed, RetryPolicy, RetryReason,
-    TransportError, TransportErrorKind, TransportFailure, ValidationError, WaitPolicy, WaitRefused,
-    WaitTimedOut, Window,
+    Api, ApiError, ApiKey, AssetId, AsyncSharedLimit, Backoff, BodyShape, CancelToken,
+    ClientConfig, DeadlineExceeded, DecodeError, DocumentId, Error, ErrorKind, Event, EventHook,
+    Finished, Fleet, FleetProgress, FleetReport, Hint, ItemId, Jitter, KnowledgeStoreId, Limiter,
+    ManualClock, Outcome, Priority, Problem, RateLimit, RateLimited, ResourceFailed, RetryPolicy,
+    RetryReason, SharedLimit, TransportError, TransportErrorKind, TransportFailure,
+    ValidationError, WaitPolicy, WaitRefused, WaitTimedOut, Window,
 };
 /// JSON, for what requests take as JSON (an ingestion schema, document metadata).
 pub use serde_json;
