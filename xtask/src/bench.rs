@@ -61,6 +61,9 @@ pub(crate) fn run(args: &[String]) -> Result {
     report.push_str("| client | fleet | time | ends | peak RSS before | peak RSS after |\n|---|---|---|---|---|---|\n");
     report.push_str(&cmd!(sh, "{bench} fleet {emulator}").read()?);
     report.push('\n');
+    report.push_str("\n\n## Acquisitions through the Redis budget (rein-redis, loopback)\n\n");
+    report.push_str(&cmd!(sh, "{bench} redis").read()?);
+    report.push('\n');
     report.push_str(&newcomer_programs(&sh)?);
     let host = cmd!(sh, "uname -srm").read().unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);

@@ -6,10 +6,14 @@
 //!   what a caller without rein would: send the GET, read the body, decode the same JSON.
 //! - `upload EMULATOR_BIN BLOCKING|ASYNC`: a 200 MB direct upload through rein, in this process,
 //!   reporting the peak resident memory (VmHWM) before and after.
+//! - `redis`: acquisitions through rein-redis's limiters against a `redis-server` of its own, from
+//!   one caller and from eight, with the latency of one (p50, p99).
 //! - `fleet EMULATOR_BIN`: 10,000 jack documents ingested into a rein-emulator process (speed
 //!   60), then rein-async's `wait_all` on all of them, reporting the peak resident memory.
 
 #![forbid(unsafe_code)]
+
+mod redis_budget;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -39,8 +43,9 @@ fn main() -> Result {
         ["overhead"] => overhead(),
         ["upload", emulator, mode] => upload(emulator, mode),
         ["fleet", emulator] => fleet(emulator),
+        ["redis"] => redis_budget::run(),
         _ => Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async \
-                 | fleet EMULATOR_BIN"
+                 | fleet EMULATOR_BIN | redis"
             .into()),
     }
 }

@@ -38,8 +38,8 @@ pub struct AsyncRedisLimiter {
 #[derive(Default)]
 struct Connection {
     made: Option<MultiplexedConnection>,
-    /// When connecting last failed: the tasks that waited on that attempt fail with it instead
-    /// of each trying (and timing out) again in turn.
+    /// When connecting last failed: the tasks that waited for the lock during that attempt
+    /// fail with it instead of each trying (and timing out) again in turn.
     failed_at: Option<Instant>,
 }
 
@@ -80,14 +80,15 @@ impl AsyncRedisLimiter {
 impl Inner {
     /// The shared connection, made if there is none (within the timeout).
     async fn connection(&self) -> Result<MultiplexedConnection, String> {
+        let asked = Instant::now();
         let mut slot = self.connection.lock().await;
         if let Some(connection) = &slot.made {
             return Ok(connection.clone());
         }
-        let budget = self.fallback.budget();
-        if slot.failed_at.is_some_and(|at| at.elapsed() < budget.timeout) {
+        if slot.failed_at.is_some_and(|at| at >= asked) {
             return Err("connecting to Redis failed just now".to_owned());
         }
+        let budget = self.fallback.budget();
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(budget.timeout))
             .set_response_timeout(Some(budget.timeout));

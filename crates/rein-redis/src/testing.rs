@@ -31,6 +31,12 @@ impl RedisServer {
     /// Starts one and waits until it answers `PING` (at most 10 s).
     pub fn start() -> io::Result<RedisServer> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+        RedisServer::start_on(port)
+    }
+
+    /// Starts one on `port` (to bring one back where a killed one was), and waits until it
+    /// answers `PING`.
+    pub fn start_on(port: u16) -> io::Result<RedisServer> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])

@@ -30,7 +30,8 @@
 //!
 //! Every call validates its request before sending (nothing is spent on a request the API would
 //! refuse), retries 429s after their `Retry-After` and 5xx with jittered backoff inside a
-//! deadline, shares one rate limiter per client, finds a create whose answer was lost instead of
+//! deadline, shares one rate limiter per client (or, with `rein-redis`, one budget for every
+//! process of an organisation: `shared_limiter`), finds a create whose answer was lost instead of
 //! sending it twice, and fails with one [`Error`] that carries the references' fix hint and a
 //! message safe to show end users.
 //!
