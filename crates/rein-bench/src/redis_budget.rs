@@ -89,7 +89,9 @@ fn timed_blocking(limiter: &RedisLimiter) -> Timed {
     let mut latencies = Vec::with_capacity(PER_CALLER);
     for _ in 0..PER_CALLER {
         let start = Instant::now();
-        limiter.acquire(ASK, now(), &events).map_err(|_| "an acquisition was refused".to_owned())?;
+        limiter
+            .acquire(ASK, now(), &events)
+            .map_err(|_| "an acquisition was refused".to_owned())?;
         latencies.push(start.elapsed());
     }
     Ok(latencies)
@@ -100,7 +102,10 @@ async fn timed_async(limiter: &AsyncRedisLimiter) -> Timed {
     let mut latencies = Vec::with_capacity(PER_CALLER);
     for _ in 0..PER_CALLER {
         let start = Instant::now();
-        limiter.acquire(ASK, now(), &events).await.map_err(|_| "an acquisition was refused".to_owned())?;
+        limiter
+            .acquire(ASK, now(), &events)
+            .await
+            .map_err(|_| "an acquisition was refused".to_owned())?;
         latencies.push(start.elapsed());
     }
     Ok(latencies)
