@@ -1,17 +1,19 @@
 //! The budget for blocking clients, over synchronous Redis connections.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rein_core::{Ask, Events, Moment, Now, Report, SharedLimit};
 
-use crate::budget::{read_acquire, Budget, Fallback, ACQUIRE, PAUSE};
+use crate::budget::{Budget, Shared};
 
 /// A [`Budget`] for blocking clients: give it to `shared_limiter` on a client's builder. Cheap
 /// to clone; clones share their connections and their fallback state.
 ///
-/// Each acquisition is one script call on a pooled connection (one per thread asking at once);
-/// connecting and every command are bounded by the budget's timeout. When Redis does not
+/// Each acquisition is one script call on a pooled connection (one per thread asking at once),
+/// bounded as a whole by the budget's timeout: connecting, sending and reading, and one more
+/// try on a new connection when a pooled one turns out dead. (A host name is resolved by the
+/// system's resolver, under its own timeouts; give an IP address to avoid it.) When Redis does not
 /// answer in time, the process keeps to its local share and says so once through the client's
 /// event hook ([`Event::SharedBudgetUnavailable`](rein_core::Event::SharedBudgetUnavailable)).
 ///
@@ -32,100 +34,99 @@ pub struct RedisLimiter {
 }
 
 struct Inner {
-    fallback: Fallback,
+    shared: Shared,
     idle: Mutex<Vec<redis::Connection>>,
-    acquire: redis::Script,
-    pause: redis::Script,
 }
 
 impl std::fmt::Debug for RedisLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisLimiter").field("budget", self.inner.fallback.budget()).finish()
+        f.debug_struct("RedisLimiter").field("budget", self.inner.shared.budget()).finish()
     }
 }
 
 impl RedisLimiter {
     /// A limiter drawing from `budget`. Nothing is connected until the first request.
     pub fn new(budget: Budget) -> Self {
-        RedisLimiter {
-            inner: Arc::new(Inner {
-                fallback: Fallback::new(budget),
-                idle: Mutex::new(Vec::new()),
-                acquire: redis::Script::new(ACQUIRE),
-                pause: redis::Script::new(PAUSE),
-            }),
-        }
+        let shared = Shared::new(budget);
+        RedisLimiter { inner: Arc::new(Inner { shared, idle: Mutex::new(Vec::new()) }) }
     }
 
     /// The budget.
     pub fn budget(&self) -> &Budget {
-        self.inner.fallback.budget()
+        self.inner.shared.budget()
     }
 }
 
 impl Inner {
-    /// Runs `call` on a pooled connection (a new one if none is idle); the connection goes
-    /// back to the pool only if the call worked, and the pool is emptied if it did not.
-    fn with_connection<T>(
-        &self,
-        call: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
-    ) -> Result<T, String> {
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut connection = match idle {
-            Some(connection) => connection,
-            None => self.connect().map_err(|e| format!("connecting to Redis: {e}"))?,
-        };
-        match call(&mut connection) {
-            Ok(value) => {
-                self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(connection);
-                Ok(value)
-            }
-            Err(e) => {
-                self.idle.lock().unwrap_or_else(PoisonError::into_inner).clear();
-                Err(format!("Redis: {e}"))
-            }
-        }
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<redis::Connection>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let budget = self.fallback.budget();
-        let connection = budget.client.get_connection_with_timeout(budget.timeout)?;
-        connection.set_read_timeout(Some(budget.timeout))?;
-        connection.set_write_timeout(Some(budget.timeout))?;
-        Ok(connection)
+    /// Runs `cmd` within the budget's timeout, all of it: on a pooled connection, and if that
+    /// one turns out dead (closed while idle, a restarted Redis), once more on a new one. A
+    /// connection goes back to the pool only after a call that worked.
+    fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, String> {
+        let budget = self.shared.budget();
+        let deadline = Instant::now() + budget.timeout;
+        let pooled = self.idle().pop();
+        if let Some(mut connection) = pooled {
+            match query_within(&mut connection, cmd, deadline) {
+                Ok(value) => {
+                    self.idle().push(connection);
+                    return Ok(value);
+                }
+                // The server answered with an error: the connection is sound, the call not.
+                Err(e) if !e.is_io_error() && !e.is_timeout() => {
+                    self.idle().push(connection);
+                    return Err(format!("Redis: {e}"));
+                }
+                Err(_) => self.idle().clear(),
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("Redis: no answer within {} ms", budget.timeout.as_millis()));
+        }
+        let mut connection = budget
+            .client
+            .get_connection_with_timeout(left)
+            .map_err(|e| format!("connecting to Redis: {e}"))?;
+        let value =
+            query_within(&mut connection, cmd, deadline).map_err(|e| format!("Redis: {e}"))?;
+        self.idle().push(connection);
+        Ok(value)
     }
+}
+
+/// `cmd` on `connection`, its reads and writes bounded by what is left before `deadline`.
+fn query_within<T: redis::FromRedisValue>(
+    connection: &mut redis::Connection,
+    cmd: &redis::Cmd,
+    deadline: Instant,
+) -> redis::RedisResult<T> {
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    connection.set_read_timeout(Some(left))?;
+    connection.set_write_timeout(Some(left))?;
+    cmd.query(connection)
 }
 
 impl SharedLimit for RedisLimiter {
     fn acquire(&self, ask: Ask, now: Now, events: &Events) -> Result<(), Moment> {
-        let inner = &*self.inner;
-        let fallback = &inner.fallback;
-        if fallback.ask_redis(Instant::now()) {
-            let (keys, args) = fallback.budget().acquire_call(ask, now);
-            let reply = inner.with_connection(|c| {
-                inner.acquire.key(&keys[..]).arg(&args[..]).invoke::<Vec<i64>>(c)
-            });
-            match reply.and_then(|reply| read_acquire(&reply, now)) {
-                Ok(slot) => {
-                    fallback.answered(events);
-                    return slot;
-                }
-                Err(reason) => fallback.failed(Instant::now(), || reason, events),
+        let shared = &self.inner.shared;
+        match shared.begin_acquire(ask, now, Instant::now()) {
+            Err(answer) => answer,
+            Ok((ticket, cmd)) => {
+                let reply = self.inner.run::<Vec<i64>>(&cmd);
+                shared.finish_acquire(ticket, reply, ask, now, events)
             }
         }
-        fallback.acquire_locally(ask, now)
     }
 
     fn report(&self, report: &Report, now: Now, events: &Events) {
-        let inner = &*self.inner;
-        let fallback = &inner.fallback;
-        fallback.report_locally(report, now);
-        let Some((key, ms)) = fallback.budget().pause_call(report, now) else { return };
-        if fallback.ask_redis(Instant::now()) {
-            match inner.with_connection(|c| inner.pause.key(&key).arg(ms).invoke::<i64>(c)) {
-                Ok(_) => fallback.answered(events),
-                Err(reason) => fallback.failed(Instant::now(), || reason, events),
-            }
+        let shared = &self.inner.shared;
+        if let Some((ticket, cmd)) = shared.begin_report(report, now, Instant::now()) {
+            let answer = self.inner.run::<i64>(&cmd);
+            shared.finish_report(ticket, answer, events);
         }
     }
 }

@@ -23,6 +23,10 @@ pub const DEFAULT_FALLBACK_SHARE: f64 = 0.25;
 // GUESS: no source gives it; a second rejoins quickly and costs one timeout a second at most.
 pub const DEFAULT_RETRY_EVERY: Duration = Duration::from_secs(1);
 
+/// The longest pause shared: Redis refuses an expiry that overflows its clock, and no
+/// Retry-After a retry policy obeys comes near it.
+const MAX_PAUSE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// The longest namespace accepted.
 const MAX_NAMESPACE: usize = 64;
 
@@ -33,7 +37,11 @@ const MAX_NAMESPACE: usize = 64;
 /// (present while a 429's wait runs: its TTL is what is left), a counter naming each request.
 /// ARGV: the window in µs, the requests the asking priority may have in it (-1: no window, only
 /// the pause holds), the margin in µs. Returns `{1, 0}` for a slot, `{0, µs to wait}` otherwise.
+/// (Redis 7 replicates a script's effects, so writing after `TIME` is allowed; 3.2 to 4 need the
+/// first line's opt-in.) Sent with `EVAL` every time: one round trip, whether or not the server
+/// has seen the script since it started.
 pub(crate) const ACQUIRE: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
 local pause = redis.call('PTTL', KEYS[2])
 if pause > 0 then return {0, pause * 1000} end
 local cap = tonumber(ARGV[2])
@@ -202,9 +210,16 @@ impl Budget {
         }
     }
 
-    /// The keys and arguments of [`ACQUIRE`] for `ask` at `now`: the window and margin in real
-    /// µs (what Redis measures), and the slots the asking priority may use.
-    pub(crate) fn acquire_call(&self, ask: Ask, now: Now) -> ([String; 3], [i64; 3]) {
+    /// The [`ACQUIRE`] call for `ask` at `now`: the window and margin in real µs (what Redis
+    /// measures), and the slots the asking priority may use.
+    pub(crate) fn acquire_command(&self, ask: Ask, now: Now) -> redis::Cmd {
+        let (keys, args) = self.acquire_call(ask, now);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(ACQUIRE).arg(keys.len()).arg(&keys[..]).arg(&args[..]);
+        cmd
+    }
+
+    fn acquire_call(&self, ask: Ask, now: Now) -> ([String; 3], [i64; 3]) {
         let api = ask.api();
         let keys = [self.key(api, "window"), self.key(api, "pause"), self.key(api, "seq")];
         let micros = |d: Duration| i64::try_from(now.to_real(d).as_micros()).unwrap_or(i64::MAX);
@@ -218,20 +233,28 @@ impl Budget {
         (keys, args)
     }
 
-    /// The key and argument of [`PAUSE`] for `report` at `now`, if it pauses the API.
-    pub(crate) fn pause_call(&self, report: &Report, now: Now) -> Option<(String, i64)> {
+    /// The [`PAUSE`] call for `report` at `now`, if it pauses the API.
+    pub(crate) fn pause_command(&self, report: &Report, now: Now) -> Option<redis::Cmd> {
+        let (key, ms) = self.pause_call(report, now)?;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(PAUSE).arg(1).arg(key).arg(ms);
+        Some(cmd)
+    }
+
+    fn pause_call(&self, report: &Report, now: Now) -> Option<(String, i64)> {
         let until = report.pause_until.filter(|&until| until > now.moment)?;
-        let wait = now.to_real(until.saturating_since(now.moment));
+        let wait = now.to_real(until.saturating_since(now.moment)).min(MAX_PAUSE);
         let ms = i64::try_from(wait.as_millis() + 1).unwrap_or(i64::MAX);
         Some((self.key(report.api(), "pause"), ms))
     }
 
-    /// What the process keeps to while Redis is away: its share of each window, the reserve
-    /// and every pause it has heard of.
+    /// What the process keeps to while Redis is away: its share of each window (at least one
+    /// request per window), held with the budget's margin, and the reserve.
     fn local_limiter(&self) -> Limiter {
         let share = |w: Window| Window {
             max_requests: ((f64::from(w.max_requests) * self.fallback_share).floor() as u32).max(1),
-            window: w.window,
+            // The in-memory limiter adds its own margin: the rest of the budget's goes here.
+            window: w.window + self.margin.saturating_sub(WINDOW_MARGIN),
         };
         Limiter::new(self.jockey.map(share), self.jack.map(share)).reserve(self.reserve)
     }
@@ -278,82 +301,179 @@ fn redact(namespace: &str) -> String {
     }
 }
 
-/// Whether to ask Redis, and the local limiter to keep to when not: shared by both limiters.
-pub(crate) struct Fallback {
+/// Every decision of an acquisition and a report, for both limiters: what the process knows
+/// on its own, whether to ask Redis, how to read its answer, and what to keep to when it does not
+/// answer. The limiters only carry the commands to Redis and back.
+pub(crate) struct Shared {
     budget: Budget,
+    /// What this process heard, asked before Redis: the pauses, the limits advertised in
+    /// headers and the limits learned from 429s where no window is set (no windows of its own).
+    own: Limiter,
+    /// The local share of each window, kept to while Redis is away. Slots granted by Redis are
+    /// counted in it too, so that an outage starts from what this process has sent.
     local: Limiter,
-    state: Mutex<State>,
+    health: Mutex<Health>,
+}
+
+/// Where the budget stands, and since when: each change starts a new epoch, and an answer to a
+/// call made in an earlier epoch changes nothing (a slow success must not undo an outage
+/// that calls made since have seen, nor an old failure end a rejoin).
+#[derive(Clone, Copy, Debug)]
+struct Health {
+    epoch: u64,
+    mode: Mode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
+enum Mode {
     /// Redis answers: every request draws from it.
     Shared,
-    /// Redis did not answer: the local share holds until `retry_at`, when one request asks
-    /// Redis again.
+    /// Redis did not answer: the local share holds; at `retry_at`, one request asks again.
     Local { retry_at: Instant },
 }
 
-impl Fallback {
+/// A call to Redis on its way, with the epoch it was made in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    epoch: u64,
+}
+
+impl Shared {
     pub(crate) fn new(budget: Budget) -> Self {
         let local = budget.local_limiter();
-        Fallback { budget, local, state: Mutex::new(State::Shared) }
+        // A window that never fills where the budget has one: it keeps a 429 there from
+        // teaching this process a limit of its own (the budget's window is not second-guessed).
+        let never = |w: Option<Window>| {
+            w.map(|_| Window { max_requests: u32::MAX, window: Duration::ZERO })
+        };
+        let own = Limiter::new(never(budget.jockey), never(budget.jack)).reserve(budget.reserve);
+        let health = Health { epoch: 0, mode: Mode::Shared };
+        Shared { budget, own, local, health: Mutex::new(health) }
     }
 
     pub(crate) fn budget(&self) -> &Budget {
         &self.budget
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether a request at `at` asks Redis: always while it answers; while it does not, one
-    /// request every `retry_every` (the others keep to the local share meanwhile).
-    pub(crate) fn ask_redis(&self, at: Instant) -> bool {
-        let mut state = self.state();
-        match *state {
-            State::Shared => true,
-            State::Local { retry_at } if at >= retry_at => {
-                *state = State::Local { retry_at: at + self.budget.retry_every };
-                true
-            }
-            State::Local { .. } => false,
+    /// The first half of an acquisition at `at`: an answer already (what this process heard
+    /// holds it, or Redis is away and the local share answers), or a call to make.
+    pub(crate) fn begin_acquire(
+        &self,
+        ask: Ask,
+        now: Now,
+        at: Instant,
+    ) -> Result<(Ticket, redis::Cmd), Result<(), Moment>> {
+        if let Err(until) = self.own.try_acquire(ask, now.moment) {
+            return Err(Err(until));
+        }
+        match self.ticket(at) {
+            Some(ticket) => Ok((ticket, self.budget.acquire_command(ask, now))),
+            None => Err(self.local.try_acquire(ask, now.moment)),
         }
     }
 
-    /// Redis answered: back to the shared budget, said once.
-    pub(crate) fn answered(&self, events: &Events) {
-        let mut state = self.state();
-        if *state != State::Shared {
-            *state = State::Shared;
-            drop(state);
+    /// The second half: Redis's `reply` to the call of `ticket`, or why there is none.
+    pub(crate) fn finish_acquire(
+        &self,
+        ticket: Ticket,
+        reply: Result<Vec<i64>, String>,
+        ask: Ask,
+        now: Now,
+        events: &Events,
+    ) -> Result<(), Moment> {
+        match reply.and_then(|reply| read_acquire(&reply, now)) {
+            Ok(slot) => {
+                self.answered(ticket, events);
+                if slot.is_ok() {
+                    // Counted locally too, up to the local share: only the count matters.
+                    let _ = self.local.try_acquire(ask, now.moment);
+                }
+                slot
+            }
+            Err(reason) => {
+                self.failed(ticket, Instant::now(), reason, events);
+                self.local.try_acquire(ask, now.moment)
+            }
+        }
+    }
+
+    /// The first half of a report: every report reaches both local limiters (a pause holds
+    /// this process whatever Redis does); a pause is also a call to make.
+    pub(crate) fn begin_report(
+        &self,
+        report: &Report,
+        now: Now,
+        at: Instant,
+    ) -> Option<(Ticket, redis::Cmd)> {
+        self.own.report(report, now.moment);
+        self.local.report(report, now.moment);
+        let cmd = self.budget.pause_command(report, now)?;
+        Some((self.ticket(at)?, cmd))
+    }
+
+    /// The second half: whether Redis took the pause.
+    pub(crate) fn finish_report(
+        &self,
+        ticket: Ticket,
+        answer: Result<i64, String>,
+        events: &Events,
+    ) {
+        match answer {
+            Ok(_) => self.answered(ticket, events),
+            Err(reason) => self.failed(ticket, Instant::now(), reason, events),
+        }
+    }
+
+    /// Whether a call at `at` goes to Redis: always while it answers; while it does not, one
+    /// call every `retry_every` (the others keep to the local share meanwhile).
+    fn ticket(&self, at: Instant) -> Option<Ticket> {
+        let mut health = self.health();
+        match health.mode {
+            Mode::Shared => Some(Ticket { epoch: health.epoch }),
+            Mode::Local { retry_at } if at >= retry_at => {
+                health.mode = Mode::Local { retry_at: self.next_retry(at) };
+                Some(Ticket { epoch: health.epoch })
+            }
+            Mode::Local { .. } => None,
+        }
+    }
+
+    fn next_retry(&self, at: Instant) -> Instant {
+        let year = Duration::from_secs(365 * 24 * 3600);
+        at.checked_add(self.budget.retry_every).unwrap_or_else(|| at + year)
+    }
+
+    /// Redis answered the call of `ticket`: a probe during an outage rejoins the shared
+    /// budget, said once.
+    fn answered(&self, ticket: Ticket, events: &Events) {
+        let mut health = self.health();
+        if matches!(health.mode, Mode::Local { .. }) && ticket.epoch == health.epoch {
+            *health = Health { epoch: health.epoch + 1, mode: Mode::Shared };
+            drop(health);
             events.emit(|| Event::SharedBudgetRejoined);
         }
     }
 
-    /// Redis did not answer (`reason`) at `at`: the local share until `retry_every` has
-    /// passed, said once per outage.
-    pub(crate) fn failed(&self, at: Instant, reason: impl FnOnce() -> String, events: &Events) {
-        let mut state = self.state();
-        let was_shared = *state == State::Shared;
-        *state = State::Local { retry_at: at + self.budget.retry_every };
-        drop(state);
-        if was_shared {
-            let local_share = self.budget.fallback_share;
-            events.emit(|| Event::SharedBudgetUnavailable { reason: reason(), local_share });
+    /// Redis did not answer the call of `ticket` (`reason`) at `at`: the local share until
+    /// `retry_every` has passed, said once per outage.
+    fn failed(&self, ticket: Ticket, at: Instant, reason: String, events: &Events) {
+        let mut health = self.health();
+        if ticket.epoch != health.epoch {
+            return;
         }
-    }
-
-    /// A slot from the local share.
-    pub(crate) fn acquire_locally(&self, ask: Ask, now: Now) -> Result<(), Moment> {
-        self.local.try_acquire(ask, now.moment)
-    }
-
-    /// Every report reaches the local limiter too, so that a pause holds should Redis go away
-    /// in the middle of it.
-    pub(crate) fn report_locally(&self, report: &Report, now: Now) {
-        self.local.report(report, now.moment);
+        let retry_at = self.next_retry(at);
+        if health.mode == Mode::Shared {
+            *health = Health { epoch: health.epoch + 1, mode: Mode::Local { retry_at } };
+            drop(health);
+            let local_share = self.budget.fallback_share;
+            events.emit(|| Event::SharedBudgetUnavailable { reason, local_share });
+        } else {
+            health.mode = Mode::Local { retry_at };
+        }
     }
 }
 
@@ -441,25 +561,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_outage_is_said_once_probed_once_a_while_and_its_end_said_once() {
+    fn recorded() -> (Events, Arc<Mutex<Vec<Event>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
-        let events = Events::to(Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone())));
-        let fallback = Fallback::new(budget());
+        (Events::to(Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone()))), seen)
+    }
+
+    #[test]
+    fn an_outage_is_said_once_probed_once_a_while_and_its_end_said_once() {
+        let (events, seen) = recorded();
+        let shared = Shared::new(budget());
         let t0 = Instant::now();
-        assert!(fallback.ask_redis(t0));
-        fallback.failed(t0, || "refused".into(), &events);
-        fallback.failed(t0, || "refused".into(), &events);
-        assert!(!fallback.ask_redis(t0 + Duration::from_millis(999)), "the local share holds");
-        assert!(fallback.ask_redis(t0 + Duration::from_secs(1)), "one probe after a second");
-        assert!(!fallback.ask_redis(t0 + Duration::from_secs(1)), "and only one");
-        fallback.answered(&events);
-        fallback.answered(&events);
-        assert!(fallback.ask_redis(t0 + Duration::from_secs(1)));
-        let seen = seen.lock().unwrap();
+        let first = shared.ticket(t0).expect("Redis is asked");
+        let second = shared.ticket(t0).expect("Redis is asked");
+        shared.failed(first, t0, "refused".into(), &events);
+        shared.failed(second, t0, "refused".into(), &events);
+        assert_eq!(shared.ticket(t0 + Duration::from_millis(999)), None, "the local share holds");
+        let probe = shared.ticket(t0 + Duration::from_secs(1)).expect("one probe after a second");
+        assert_eq!(shared.ticket(t0 + Duration::from_secs(1)), None, "and only one");
+        shared.answered(probe, &events);
+        shared.answered(probe, &events);
+        assert!(shared.ticket(t0 + Duration::from_secs(1)).is_some());
         assert_eq!(
-            *seen,
+            *seen.lock().unwrap(),
             [
                 Event::SharedBudgetUnavailable { reason: "refused".into(), local_share: 0.25 },
                 Event::SharedBudgetRejoined
@@ -468,24 +592,87 @@ mod tests {
     }
 
     #[test]
-    fn the_local_share_is_a_quarter_of_the_window_and_pauses_reach_it() {
-        let fallback = Fallback::new(budget());
+    fn answers_to_calls_of_an_earlier_epoch_change_nothing() {
+        let (events, seen) = recorded();
+        let shared = Shared::new(budget().retry_every(Duration::ZERO));
+        let t0 = Instant::now();
+        let (slow, failing) = (shared.ticket(t0).unwrap(), shared.ticket(t0).unwrap());
+        shared.failed(failing, t0, "timed out".into(), &events);
+        // A call sent before the outage answers late: the outage stands.
+        shared.answered(slow, &events);
+        assert_eq!(seen.lock().unwrap().len(), 1, "{:?}", seen.lock().unwrap());
+        let probe = shared.ticket(t0).unwrap();
+        let late_failure = slow;
+        shared.answered(probe, &events);
+        // A failure of a call sent before the rejoin does not end it.
+        shared.failed(late_failure, t0, "timed out".into(), &events);
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        assert_eq!(seen.lock().unwrap()[1], Event::SharedBudgetRejoined);
+        // Settings at their extremes do not overflow.
+        let patient = Shared::new(budget().retry_every(Duration::MAX));
+        let ticket = patient.ticket(t0).unwrap();
+        patient.failed(ticket, t0, "refused".into(), &events);
+        assert_eq!(patient.ticket(t0 + Duration::from_secs(3600)), None);
+    }
+
+    #[test]
+    fn what_this_process_heard_holds_it_whatever_redis_says() {
+        let shared = Shared::new(budget());
         let now = Now::fake(0.0);
-        for _ in 0..15 {
-            assert_eq!(fallback.acquire_locally(JACK, now), Ok(()));
+        let at = Instant::now();
+        assert!(shared.begin_acquire(JACK, now, at).is_ok(), "Redis is asked");
+        let until = now.moment + Duration::from_secs(30);
+        let pause = Report {
+            operation: Operation::Query,
+            throttled: true,
+            pause_until: Some(until),
+            advertised: None,
+        };
+        let (_, cmd) = shared.begin_report(&pause, now, at).expect("the pause is shared");
+        assert!(cmd.args_iter().count() > 0);
+        assert_eq!(shared.begin_acquire(JACK, now, at).err(), Some(Err(until)), "held at once");
+        // A 429 under the budget's window teaches this process no limit of its own.
+        let later = now.advanced_to(until);
+        let throttled = Report { pause_until: None, ..pause };
+        for _ in 0..3 {
+            shared.begin_report(&throttled, later, at);
         }
-        assert!(fallback.acquire_locally(JACK, now).is_err(), "15 of 60");
+        for _ in 0..100 {
+            assert!(shared.begin_acquire(JACK, later, at).is_ok());
+        }
+        // An extreme Retry-After is clamped to what Redis takes.
+        let far = Report { pause_until: Some(Moment::from_secs(u64::MAX / 4)), ..pause };
+        let (_, ms) = shared.budget().pause_call(&far, now).unwrap();
+        assert_eq!(ms, 30 * 24 * 3600 * 1000 + 1);
+    }
+
+    #[test]
+    fn the_local_share_is_a_quarter_of_the_window_and_pauses_reach_it() {
+        let (events, _) = recorded();
+        let shared = Shared::new(budget().retry_every(Duration::from_secs(3600)));
+        let now = Now::fake(0.0);
+        let at = Instant::now();
+        // Five slots from Redis count against the local share once Redis is away.
+        for _ in 0..5 {
+            let (ticket, _) = shared.begin_acquire(JACK, now, at).unwrap();
+            assert_eq!(shared.finish_acquire(ticket, Ok(vec![1, 0]), JACK, now, &events), Ok(()));
+        }
+        let (ticket, _) = shared.begin_acquire(JACK, now, at).unwrap();
+        let lost = Err("refused".to_owned());
+        assert_eq!(shared.finish_acquire(ticket, lost, JACK, now, &events), Ok(()), "the 6th");
+        for _ in 0..9 {
+            assert_eq!(shared.begin_acquire(JACK, now, at).err(), Some(Ok(())));
+        }
+        assert!(shared.begin_acquire(JACK, now, at).unwrap_err().is_err(), "15 of 60");
         let jockey = Ask { operation: Operation::ListAssets, ..JACK };
         let until = Moment::from_secs(30);
-        fallback.report_locally(
-            &Report {
-                operation: Operation::ListAssets,
-                throttled: true,
-                pause_until: Some(until),
-                advertised: None,
-            },
-            now,
-        );
-        assert_eq!(fallback.acquire_locally(jockey, now), Err(until));
+        let pause = Report {
+            operation: Operation::ListAssets,
+            throttled: true,
+            pause_until: Some(until),
+            advertised: None,
+        };
+        assert!(shared.begin_report(&pause, now, at).is_none(), "Redis is away");
+        assert_eq!(shared.begin_acquire(jockey, now, at).err(), Some(Err(until)));
     }
 }

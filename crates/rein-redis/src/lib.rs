@@ -15,8 +15,8 @@
 //! - keys are `rein:{api}:{namespace}:{window,pause,seq}`, with the namespace you choose (an
 //!   organisation's name): never the API key, nor anything made from one.
 //!
-//! When Redis cannot be reached or answers slowly (connecting and each command are bounded,
-//! 200 ms by default), a process keeps to a conservative local share of each window (a quarter
+//! When Redis cannot be reached or answers slowly (each acquisition is bounded as a whole, 200 ms
+//! by default), a process keeps to a conservative local share of each window (a quarter
 //! by default: [`Budget::fallback_share`]), says so once through the client's event hook
 //! ([`Event::SharedBudgetUnavailable`](rein_core::Event::SharedBudgetUnavailable)), asks Redis
 //! again every second, and rejoins the shared budget when it answers
@@ -42,10 +42,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! What is not shared: limits a server advertises in its headers, and the limit learned from
-//! 429s where no window is set, stay per process (the shared pause still holds every process).
-//! Keys are plain keys, not Redis Cluster hash tags: point every worker at one Redis (or one
-//! primary).
+//! What a process heard on its own still holds it, asked before Redis: the pauses of 429s it
+//! met, limits a server advertised in its headers, and the limit learned from 429s where the
+//! budget sets no window; these are not shared (the pause is also written to Redis). Keys are
+//! plain keys, not Redis Cluster hash tags: point every worker at one Redis (or one primary).
+//! Redis 3.2 or newer; no TLS (`rediss://`) yet.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -68,22 +68,30 @@ fn sixty_a_minute_for_all_processes_with_a_share_kept_for_interactive_calls() {
 fn a_pause_holds_every_process_and_only_extends() {
     let Some(redis) = redis() else { return };
     let budget = Budget::new(&redis.url(), "pauses").unwrap();
-    let (a, b) = (RedisLimiter::new(budget.clone()), RedisLimiter::new(budget));
+    let (a, b) = (RedisLimiter::new(budget.clone()), RedisLimiter::new(budget.clone()));
     let events = Events::default();
     a.report(&throttled(Operation::Query, Duration::from_secs(30)), now(), &events);
     b.report(&throttled(Operation::Query, Duration::from_secs(5)), now(), &events);
-    let wait = wait_of(b.acquire(QUERY, now(), &events));
+    // A third process, which met no 429, is held by the longer of the two.
+    let c = RedisLimiter::new(budget);
+    let wait = wait_of(c.acquire(QUERY, now(), &events));
     assert!(wait > Duration::from_secs(29) && wait <= Duration::from_millis(30_001), "{wait:?}");
-    assert_eq!(b.acquire(JOCKEY, now(), &events), Ok(()), "the other API is not paused");
+    // The process that met the shorter one is held by its own first, then by the shared one.
+    assert_eq!(wait_of(b.acquire(QUERY, now(), &events)), Duration::from_secs(5));
+    let later = now().advanced_to(now().moment + Duration::from_secs(5));
+    let left = b.acquire(QUERY, later, &events).expect_err("still paused");
+    assert!(left.saturating_since(later.moment) > Duration::from_secs(24), "{left:?}");
+    assert_eq!(c.acquire(JOCKEY, now(), &events), Ok(()), "the other API is not paused");
     // At a time scale of 60, 600 s of the client's clock are 10 real seconds in Redis.
     let fast = now().with_rate(60.0);
-    let mut c = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
     let report = Report {
         pause_until: Some(fast.moment + Duration::from_secs(600)),
         ..throttled(Operation::ListAssets, Duration::ZERO)
     };
     a.report(&report, fast, &events);
-    let left: i64 = redis::cmd("PTTL").arg("rein:jockey:pauses:pause").query(&mut c).unwrap();
+    let key = "rein:jockey:pauses:pause";
+    let left: i64 = redis::cmd("PTTL").arg(key).query(&mut connection).unwrap();
     assert!((9_000..=10_001).contains(&left), "600 s at 60 times real speed is 10 s: {left} ms");
 }
 
@@ -96,29 +104,28 @@ fn the_async_limiter_draws_from_the_same_budget() {
     for _ in 0..30 {
         assert_eq!(blocking.acquire(QUERY, now(), &events), Ok(()));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    let runtime = runtime.worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let limiter = AsyncRedisLimiter::new(budget);
+        // Forty tasks at once, on one multiplexed connection.
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    limiter.acquire(QUERY, now(), &Events::default()).await.is_ok()
+                })
+            })
+            .collect();
         let mut granted = 0;
-        let tasks: Vec<_> = (0..40).map(|_| limiter.acquire(QUERY, now(), &events)).collect();
-        for slot in futures_join(tasks).await {
-            granted += usize::from(slot.is_ok());
+        for task in tasks {
+            granted += usize::from(task.await.unwrap());
         }
         assert_eq!(granted, 30, "the other 30 of the minute");
         limiter.report(throttled(Operation::Query, Duration::from_secs(20)), now(), &events).await;
     });
     let wait = wait_of(blocking.acquire(QUERY, now(), &events));
     assert!(wait > Duration::from_secs(19), "the async process's pause holds it: {wait:?}");
-}
-
-/// Awaits every future, on one task (they share the limiter's one connection).
-async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut out = Vec::new();
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    for f in &mut pinned {
-        out.push(f.as_mut().await);
-    }
-    out
 }
 
 /// A budget with a short timeout that asks Redis again at once, for the outage tests.

@@ -23,6 +23,9 @@ pub const SPEED: f64 = 60.0;
 /// sending (the default 500 ms would be 8 ms of real time here).
 pub const MARGIN: Duration = Duration::from_secs(3);
 
+/// The tasks of an async worker, each sending its queries one after the other.
+const ASYNC_TASKS: u32 = 5;
+
 /// The environment variable that turns this test binary into a worker.
 const WORKER_VAR: &str = "REIN_REDIS_WORKER";
 
@@ -92,6 +95,8 @@ pub struct Report {
     pub rate_limited: u32,
     pub unavailable: u32,
     pub rejoined: u32,
+    /// Requests the limiter held (a window full, or a pause).
+    pub throttled: u32,
 }
 
 impl Worker {
@@ -131,10 +136,19 @@ impl Worker {
     }
 }
 
-/// A worker process on its way.
+/// A worker process on its way; killed if dropped before its report (a test that failed).
 pub struct Running {
     child: Child,
     started: Instant,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Running {
@@ -178,6 +192,7 @@ fn parse_report(line: &str) -> Report {
         rate_limited: n("rate_limited"),
         unavailable: n("unavailable"),
         rejoined: n("rejoined"),
+        throttled: n("throttled"),
     }
 }
 
@@ -218,17 +233,22 @@ pub fn serve() {
                 .on_event(hook)
                 .build()
                 .expect("an async client");
-            // Every query at once: the tasks share the one multiplexed connection.
+            // Five tasks at a time, sharing the one multiplexed connection.
             let mut tasks = tokio::task::JoinSet::new();
-            for i in 0..queries {
+            for lane in 0..ASYNC_TASKS {
                 let jack = jack.clone();
                 tasks.spawn(async move {
-                    jack.query(&format!("question {i}")).await.map(drop).map_err(|e| e.to_string())
+                    let mut results = Vec::new();
+                    for i in (lane..queries).step_by(ASYNC_TASKS as usize) {
+                        let answer = jack.query(&format!("question {i}")).await;
+                        results.push(answer.map(drop).map_err(|e| e.to_string()));
+                    }
+                    results
                 });
             }
             let mut results = Vec::new();
             while let Some(done) = tasks.join_next().await {
-                results.push(done.expect("a query task"));
+                results.extend(done.expect("a query task"));
             }
             results
         })
@@ -240,6 +260,7 @@ pub fn serve() {
         "rate_limited": counters.rate_limited.load(Ordering::SeqCst),
         "unavailable": counters.unavailable.load(Ordering::SeqCst),
         "rejoined": counters.rejoined.load(Ordering::SeqCst),
+        "throttled": counters.throttled.load(Ordering::SeqCst),
     });
     println!("{REPORT_PREFIX}{report}");
 }
@@ -249,6 +270,7 @@ struct Counters {
     rate_limited: AtomicU32,
     unavailable: AtomicU32,
     rejoined: AtomicU32,
+    throttled: AtomicU32,
 }
 
 impl Counters {
@@ -257,6 +279,7 @@ impl Counters {
             Event::RetryScheduled { reason: RetryReason::Status(429), .. } => &self.rate_limited,
             Event::SharedBudgetUnavailable { .. } => &self.unavailable,
             Event::SharedBudgetRejoined => &self.rejoined,
+            Event::Throttled { .. } => &self.throttled,
             _ => return,
         };
         counter.fetch_add(1, Ordering::SeqCst);
