@@ -10,8 +10,8 @@ use std::task::{ready, Context, Poll};
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Frame, SizeHint};
 use rein_core::body::FileError;
-use rein_core::{Body, FileSource, Segment};
-use tokio::io::{AsyncRead, ReadBuf};
+use rein_core::{Body, FileRange, FileSource, Segment};
+use tokio::io::{AsyncRead, AsyncSeekExt, ReadBuf};
 
 /// The most of a file held in memory at once.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -41,10 +41,16 @@ enum Current {
     Opening {
         open: Opening,
         source: FileSource,
+        len: u64,
+        whole: bool,
     },
+    /// `len` bytes of `source` to send, `read` of them sent; `whole`: the whole file, which
+    /// must end where it was announced to.
     Reading {
         file: tokio::fs::File,
         source: FileSource,
+        len: u64,
+        whole: bool,
         read: u64,
     },
     /// A file failed: the body ends with that error, and nothing after it is sent.
@@ -71,11 +77,13 @@ impl SegmentBody {
             Body::Empty => None,
             Body::Bytes(b) if b.is_empty() => None,
             Body::Bytes(b) => Some(Box::new(Kind::Bytes(b))),
-            multipart @ Body::Multipart(_) => Some(Box::new(Kind::Segments(Segments {
-                remaining: multipart.content_length(),
-                segments: multipart.segments().into(),
-                current: Current::Idle,
-            }))),
+            streamed @ (Body::Multipart(_) | Body::FileRange(_)) => {
+                Some(Box::new(Kind::Segments(Segments {
+                    remaining: streamed.content_length(),
+                    segments: streamed.segments().into(),
+                    current: Current::Idle,
+                })))
+            }
         })
     }
 }
@@ -104,23 +112,35 @@ impl Segments {
                     Some(Segment::Bytes(b)) => return self.data(b),
                     Some(Segment::File(source)) => {
                         let open = Box::pin(tokio::fs::File::open(source.path.clone()));
-                        self.current = Current::Opening { open, source };
+                        let len = source.len;
+                        self.current = Current::Opening { open, source, len, whole: true };
+                    }
+                    Some(Segment::Range(range)) => {
+                        let open = Box::pin(open_range(range.clone()));
+                        let FileRange { file: source, len, .. } = range;
+                        self.current = Current::Opening { open, source, len, whole: false };
                     }
                 },
-                Current::Opening { open, source } => match ready!(open.as_mut().poll(cx)) {
-                    Ok(file) => {
-                        let source = source.clone();
-                        self.current = Current::Reading { file, source, read: 0 };
+                Current::Opening { open, source, len, whole } => {
+                    match ready!(open.as_mut().poll(cx)) {
+                        Ok(file) => {
+                            let (source, len, whole) = (source.clone(), *len, *whole);
+                            self.current = Current::Reading { file, source, len, whole, read: 0 };
+                        }
+                        Err(e) => {
+                            let message = format!("opening {}: {e}", source.path.display());
+                            return self.fail(message);
+                        }
                     }
-                    Err(e) => {
-                        let message = format!("opening {}: {e}", source.path.display());
-                        return self.fail(message);
+                }
+                Current::Reading { file, source, len, whole, read } => {
+                    // Never send more than the length the request announced; once a whole file
+                    // is sent, read one byte more to check it did not grow.
+                    let left = *len - *read;
+                    if left == 0 && !*whole {
+                        self.current = Current::Idle;
+                        continue;
                     }
-                },
-                Current::Reading { file, source, read } => {
-                    // Never send more than the length the request announced; once it is all
-                    // sent, read one byte more to check the file did not grow.
-                    let left = source.len - *read;
                     let want = usize::try_from(left).unwrap_or(usize::MAX).clamp(1, CHUNK);
                     let mut buf = BytesMut::zeroed(want);
                     let mut read_buf = ReadBuf::new(&mut buf);
@@ -149,6 +169,22 @@ impl Segments {
             }
         }
     }
+}
+
+/// The file of `range`, at the range's start, once it is seen to have the length it had when
+/// it was checked (a chunk of a file that changed must not go up as if it had not).
+async fn open_range(range: FileRange) -> io::Result<tokio::fs::File> {
+    let source = &range.file;
+    let mut file = tokio::fs::File::open(&source.path).await?;
+    let actual = file.metadata().await?.len();
+    if actual != source.len || !range.is_within() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("changed size: announced {} bytes, now {actual}", source.len),
+        ));
+    }
+    file.seek(io::SeekFrom::Start(range.offset)).await?;
+    Ok(file)
 }
 
 impl hyper::body::Body for SegmentBody {

@@ -3,11 +3,11 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use bytes::Bytes;
 use rein_core::body::FileError;
-use rein_core::{FileSource, Segment};
+use rein_core::{FileRange, FileSource, Segment};
 
 fn file_error(kind: io::ErrorKind, message: String) -> io::Error {
     io::Error::new(kind, FileError(message))
@@ -23,7 +23,15 @@ pub(crate) struct SegmentReader {
 #[derive(Debug)]
 enum Current {
     Bytes(Bytes),
-    File { file: File, source: FileSource, read: u64 },
+    /// `len` bytes of `source` to send, `read` of them sent; `whole`: the whole file, which
+    /// must end where it was announced to.
+    File {
+        file: File,
+        source: FileSource,
+        len: u64,
+        whole: bool,
+        read: u64,
+    },
 }
 
 impl SegmentReader {
@@ -39,10 +47,15 @@ impl SegmentReader {
                 Ok(true)
             }
             Some(Segment::File(source)) => {
-                let file = File::open(&source.path).map_err(|e| {
-                    file_error(e.kind(), format!("opening {}: {e}", source.path.display()))
-                })?;
-                self.current = Some(Current::File { file, source, read: 0 });
+                let file = open(&source)?;
+                let len = source.len;
+                self.current = Some(Current::File { file, source, len, whole: true, read: 0 });
+                Ok(true)
+            }
+            Some(Segment::Range(range)) => {
+                let file = open_range(&range)?;
+                let FileRange { file: source, len, .. } = range;
+                self.current = Some(Current::File { file, source, len, whole: false, read: 0 });
                 Ok(true)
             }
         }
@@ -70,9 +83,9 @@ impl Read for SegmentReader {
                     buf[..n].copy_from_slice(&b.split_to(n));
                     return Ok(n);
                 }
-                Some(Current::File { file, source, read }) => {
+                Some(Current::File { file, source, len, whole, read }) => {
                     // Never send more than the length the request announced.
-                    let left = source.len - *read;
+                    let left = *len - *read;
                     let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
                     let n = if want == 0 {
                         0
@@ -85,6 +98,7 @@ impl Read for SegmentReader {
                         // The file must be exactly as long as announced, and no longer.
                         let mut probe = [0u8; 1];
                         let grew = left == 0
+                            && *whole
                             && file.read(&mut probe).map_err(|e| {
                                 file_error(
                                     e.kind(),
@@ -110,6 +124,33 @@ impl Read for SegmentReader {
             }
         }
     }
+}
+
+fn open(source: &FileSource) -> io::Result<File> {
+    File::open(&source.path)
+        .map_err(|e| file_error(e.kind(), format!("opening {}: {e}", source.path.display())))
+}
+
+/// The file of `range`, at the range's start, once it is seen to have the length it had when
+/// it was checked (a chunk of a file that changed must not go up as if it had not).
+fn open_range(range: &FileRange) -> io::Result<File> {
+    let source = &range.file;
+    let mut file = open(source)?;
+    let reading =
+        |e: io::Error| file_error(e.kind(), format!("reading {}: {e}", source.path.display()));
+    let actual = file.metadata().map_err(reading)?.len();
+    if actual != source.len || !range.is_within() {
+        return Err(file_error(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "{} changed size while uploading: announced {} bytes, now {actual}",
+                source.path.display(),
+                source.len
+            ),
+        ));
+    }
+    file.seek(SeekFrom::Start(range.offset)).map_err(reading)?;
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ macro_rules! operations {
                 match self { $(Operation::$variant => $idem,)* }
             }
 
+            /// Whether the request goes to a presigned URL (storage) rather than to the API: its
+            /// URL is the whole of its address, and no API key goes with it.
+            pub const fn is_presigned(self) -> bool {
+                matches!(self, Operation::UploadChunk)
+            }
+
             /// Whether each time the server processes the request is charged for: a Jockey
             /// response, whose answer is generated anew each time. Such a request is sent again
             /// only when the server surely did not process it (no connection, a 429, a 503 that
@@ -108,6 +114,20 @@ operations! {
     MergeAssetMetadata => Jockey PATCH "/assets/{asset_id}/user-metadata" idempotent: true;
     /// `DELETE /assets/{asset_id}/user-metadata`.
     DeleteAssetMetadata => Jockey DELETE "/assets/{asset_id}/user-metadata" idempotent: true;
+    /// `POST /assets/multipart-uploads`: opens a multipart upload session.
+    CreateMultipartUpload => Jockey POST "/assets/multipart-uploads" idempotent: false;
+    /// `GET /assets/multipart-uploads`: the sessions not completed yet.
+    ListMultipartUploads => Jockey GET "/assets/multipart-uploads" idempotent: true;
+    /// `GET /assets/multipart-uploads/{upload_id}`: a session's status.
+    GetMultipartUpload => Jockey GET "/assets/multipart-uploads/{upload_id}" idempotent: true;
+    /// `POST /assets/multipart-uploads/{upload_id}`: reports uploaded chunks (a chunk reported
+    /// twice is counted once, so a repeat is harmless).
+    ReportChunks => Jockey POST "/assets/multipart-uploads/{upload_id}" idempotent: true;
+    /// `POST /assets/multipart-uploads/{upload_id}/presigned-urls`: fresh URLs (a repeat only
+    /// makes more URLs).
+    RequestChunkUrls => Jockey POST "/assets/multipart-uploads/{upload_id}/presigned-urls" idempotent: true;
+    /// `PUT` of one chunk to its presigned URL: storage, not the API (no key is sent).
+    UploadChunk => Jockey PUT "<presigned chunk URL>" idempotent: true;
     /// `POST /knowledge-stores`.
     CreateKnowledgeStore => Jockey POST "/knowledge-stores" idempotent: false;
     /// `GET /knowledge-stores`.
@@ -160,6 +180,9 @@ pub struct Endpoint(pub Operation);
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let op = self.0;
+        if op.is_presigned() {
+            return write!(f, "{} {}", op.method(), op.path_template());
+        }
         write!(f, "{} {}{}", op.method(), op.api().path_prefix(), op.path_template())
     }
 }

@@ -16,6 +16,8 @@ pub enum Body {
     Bytes(Bytes),
     /// A `multipart/form-data` body, to be streamed segment by segment.
     Multipart(Multipart),
+    /// A part of a file, streamed as it is (a chunk of a multipart upload).
+    FileRange(FileRange),
 }
 
 impl Body {
@@ -25,7 +27,13 @@ impl Body {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::Multipart(m) => m.content_length(),
+            Body::FileRange(r) => r.len,
         }
+    }
+
+    /// A body of `len` bytes of `file` from `offset`.
+    pub fn file_range(file: FileSource, offset: u64, len: u64) -> Self {
+        Body::FileRange(FileRange { file, offset, len })
     }
 
     /// The body as segments, in wire order: what an adapter writes.
@@ -34,6 +42,7 @@ impl Body {
             Body::Empty => Vec::new(),
             Body::Bytes(b) => vec![Segment::Bytes(b.clone())],
             Body::Multipart(m) => m.segments(),
+            Body::FileRange(r) => vec![Segment::Range(r.clone())],
         }
     }
 
@@ -47,11 +56,12 @@ impl Body {
                 for seg in m.segments() {
                     match seg {
                         Segment::Bytes(b) => out.put(b),
-                        Segment::File(_) => return None,
+                        Segment::File(_) | Segment::Range(_) => return None,
                     }
                 }
                 Some(out.freeze())
             }
+            Body::FileRange(_) => None,
         }
     }
 }
@@ -65,6 +75,7 @@ impl fmt::Debug for Body {
                 Err(_) => write!(f, "Bytes(<{} bytes>)", b.len()),
             },
             Body::Multipart(m) => m.fmt(f),
+            Body::FileRange(r) => r.fmt(f),
         }
     }
 }
@@ -76,6 +87,28 @@ pub enum Segment {
     Bytes(Bytes),
     /// The whole contents of a file, streamed by the adapter.
     File(FileSource),
+    /// Part of a file, streamed by the adapter.
+    Range(FileRange),
+}
+
+/// `len` bytes of a file from `offset`. The file must still have the length it had when it
+/// was checked (`file.len`), and the range must lie within it: the adapter fails the request
+/// otherwise, before it sends a byte of a file that changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRange {
+    /// The file, with its length when it was checked.
+    pub file: FileSource,
+    /// Where the range starts.
+    pub offset: u64,
+    /// How many bytes it holds.
+    pub len: u64,
+}
+
+impl FileRange {
+    /// Whether the range lies within the file.
+    pub fn is_within(&self) -> bool {
+        self.offset.checked_add(self.len).is_some_and(|end| end <= self.file.len)
+    }
 }
 
 /// A file to stream as a body part: its path and the length it had when it was checked.
@@ -339,6 +372,7 @@ mod tests {
             .map(|s| match s {
                 Segment::Bytes(b) => b.len() as u64,
                 Segment::File(f) => f.len,
+                Segment::Range(r) => r.len,
             })
             .sum();
         assert_eq!(total, form.content_length());

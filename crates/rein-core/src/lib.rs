@@ -116,7 +116,7 @@ pub mod wait;
 pub use api::{Api, Endpoint, Operation};
 pub use api_call::ApiCall;
 pub use backoff::{Backoff, Jitter, Random, SeedSequence, SplitMix64};
-pub use body::{Body, FileSource, Multipart, PartContent, Segment};
+pub use body::{Body, FileRange, FileSource, Multipart, PartContent, Segment};
 pub use call::Call;
 pub use cancel::CancelToken;
 pub use config::{ClientConfig, Settings};

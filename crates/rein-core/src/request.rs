@@ -129,6 +129,12 @@ impl Request {
                 crate::body::Segment::File(f) => {
                     out.push_str(&format!("<file {}, {} bytes>", f.path.display(), f.len))
                 }
+                crate::body::Segment::Range(r) => out.push_str(&format!(
+                    "<file {}, {} bytes from byte {}>",
+                    r.file.path.display(),
+                    r.len,
+                    r.offset
+                )),
             }
         }
         out

@@ -49,6 +49,9 @@ impl Ctx<'_> {
             Body::Multipart(_) => {
                 Err(BodyError::Malformed("expected a JSON body, got multipart/form-data".into()))
             }
+            Body::FileRange(_) => {
+                Err(BodyError::Malformed("expected a JSON body, got a file's bytes".into()))
+            }
         }
     }
 
@@ -70,7 +73,7 @@ impl Ctx<'_> {
                     None => Ok(None),
                 }
             }
-            Body::Empty => Ok(None),
+            Body::Empty | Body::FileRange(_) => Ok(None),
         }
     }
 

@@ -53,6 +53,7 @@ pub mod assets;
 pub mod ids;
 pub mod ingestion;
 pub mod items;
+pub mod multipart;
 pub mod response_stream;
 pub mod responses;
 pub mod stores;

@@ -56,6 +56,7 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
     use rein_core::jockey::assets::*;
     use rein_core::jockey::ingestion::IngestionConfig;
     use rein_core::jockey::items::*;
+    use rein_core::jockey::multipart::*;
     use rein_core::jockey::responses::*;
     use rein_core::jockey::stores::*;
     use rein_core::jockey::{metadata, MetadataValue, SortBy, SortOption};
@@ -256,6 +257,42 @@ pub(crate) fn every_request() -> Vec<(&'static str, rein_core::Request)> {
                     strict: Some(true),
                 })
                 .stream(true)
+                .to_request(&t),
+        ),
+        render(
+            "multipart_create",
+            CreateMultipartUpload::new(
+                "super-bowl-lviii-full-game.mp4",
+                UploadKind::Video,
+                3_221_225_472,
+            )
+            .enable_hls(true)
+            .enable_thumbnail(true)
+            .user_metadata(user_metadata.clone())
+            .to_request(&t),
+        ),
+        render("multipart_list", ListMultipartUploads::new().page(2).page_limit(20).to_request(&t)),
+        render(
+            "multipart_get",
+            GetMultipartUpload::new("upl_019ebe00-1111-7222-8333-444455556666")
+                .page(1)
+                .page_limit(50)
+                .to_request(&t),
+        ),
+        render(
+            "multipart_report",
+            ReportChunks::new(
+                "upl_019ebe00-1111-7222-8333-444455556666",
+                vec![
+                    CompletedChunk::new(1, 104_857_600, "\"9b2cf535f27731c974343645a3985328\""),
+                    CompletedChunk::new(2, 104_857_600, "\"6f5902ac237024bdd0c176cb93063dc4\""),
+                ],
+            )
+            .to_request(&t),
+        ),
+        render(
+            "multipart_urls",
+            RequestChunkUrls::new("upl_019ebe00-1111-7222-8333-444455556666", 11, 50)
                 .to_request(&t),
         ),
     ]

@@ -464,6 +464,10 @@ fn check_form(form: &Multipart) {
                 length += file.len;
                 wire.extend_from_slice(b"<file>");
             }
+            Segment::Range(range) => {
+                length += range.len;
+                wire.extend_from_slice(b"<file>");
+            }
         }
     }
     assert_eq!(length, form.content_length(), "the form's announced length");
