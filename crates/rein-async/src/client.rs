@@ -88,3 +88,42 @@ fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error>
     #[cfg(not(feature = "hyper"))]
     return Err(rein_core::config::no_transport("hyper"));
 }
+
+impl Client {
+    /// Runs every call to its end side by side on this task (the chunks of a multipart
+    /// upload), and gives back each outcome with its key, in the calls' order.
+    pub(crate) async fn run_all<K, M>(
+        &self,
+        calls: Vec<(K, M)>,
+    ) -> Vec<(K, Result<M::Output, Error>)>
+    where
+        M: rein_core::Machine<Item = std::convert::Infallible> + 'static,
+    {
+        use std::future::Future;
+        let (keys, mut running): (Vec<K>, Vec<_>) =
+            calls.into_iter().map(|(key, call)| (key, Some(Box::pin(self.run(Ok(call)))))).unzip();
+        let mut outcomes: Vec<Option<Result<M::Output, Error>>> =
+            running.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (slot, outcome) in running.iter_mut().zip(outcomes.iter_mut()) {
+                if let Some(future) = slot {
+                    match future.as_mut().poll(cx) {
+                        std::task::Poll::Ready(done) => {
+                            *outcome = Some(done);
+                            *slot = None;
+                        }
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        keys.into_iter().zip(outcomes).filter_map(|(key, outcome)| Some((key, outcome?))).collect()
+    }
+}

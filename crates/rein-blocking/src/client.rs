@@ -78,3 +78,28 @@ fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error>
     #[cfg(not(feature = "ureq"))]
     return Err(rein_core::config::no_transport("ureq"));
 }
+
+impl Client {
+    /// Runs every call to its end side by side, one thread each (the chunks of a multipart
+    /// upload), and gives back each outcome with its key. A thread that panicked passes its
+    /// panic on.
+    pub(crate) fn run_all<K, M>(&self, calls: Vec<(K, M)>) -> Vec<(K, Result<M::Output, Error>)>
+    where
+        K: Send,
+        M: rein_core::Machine<Item = std::convert::Infallible> + Send,
+        M::Output: Send,
+    {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = calls
+                .into_iter()
+                .map(|(key, call)| scope.spawn(move || (key, self.run(Ok(call)))))
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| {
+                    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    }
+}

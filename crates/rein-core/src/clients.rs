@@ -58,17 +58,66 @@ macro_rules! __clients {
                 self.call(request) $($await)*
             }
 
-            /// Uploads a local file directly (at most 200 MB; larger files go by URL), streamed
-            /// from disk. A [`create_asset`](Self::create_asset): tagged with a `rein_token`
-            /// in its `user_metadata` alike.
+            /// Uploads a local file, streamed from disk. Up to 200 MB it goes up directly (a
+            /// [`create_asset`](Self::create_asset), tagged with a `rein_token` in its
+            /// `user_metadata` alike); a larger one (video and audio up to 10 GB, images up to
+            /// 32 MB) goes by the multipart flow: see [`upload_multipart`](Self::upload_multipart).
+            /// Either way the asset comes back `processing`: await it with `wait_for_asset`.
             pub $($async)? fn upload_file(
                 &self,
                 path: impl AsRef<::std::path::Path>,
             ) -> Result<$crate::jockey::Asset, $crate::Error> {
                 let source = file_source(path.as_ref()) $($await)* ?;
+                if source.len > $crate::jockey::assets::DIRECT_UPLOAD_MAX_BYTES {
+                    let create = $crate::jockey::multipart::CreateMultipartUpload::for_file(&source);
+                    let upload = $crate::jockey::upload::MultipartUpload::new(source, create);
+                    return self.upload_multipart(upload) $($await)*;
+                }
                 let boundary = self.client.runner().boundary();
                 let request = $crate::jockey::CreateAsset::direct(source).boundary(boundary);
                 self.create_asset(&request) $($await)*
+            }
+
+            /// Carries out a multipart upload: opens the session (or finds it again, to
+            /// resume), uploads the chunks a few at a time, each streamed from disk to its
+            /// presigned URL (no API key goes there) and retried on its own, renews URLs that
+            /// expire, reports the chunks, and returns the asset. The session's id comes in an
+            /// [`Event::Uploading`]($crate::Event::Uploading) as soon as it exists: keep it to
+            /// [`resume_upload`](Self::resume_upload) an upload that was interrupted.
+            pub $($async)? fn upload_multipart(
+                &self,
+                mut upload: $crate::jockey::upload::MultipartUpload,
+            ) -> Result<$crate::jockey::Asset, $crate::Error> {
+                use $crate::jockey::upload::UploadStep;
+                let runner = self.client.runner();
+                loop {
+                    let now = self.client.io.clock.now().moment;
+                    match upload.next(runner, now) {
+                        UploadStep::Call(call) => {
+                            let outcome = self.client.run(Ok(*call)) $($await)*;
+                            let now = self.client.io.clock.now().moment;
+                            upload.answer(runner, outcome, now);
+                        }
+                        UploadStep::Chunks(calls) => {
+                            let outcomes = self.client.run_all(calls) $($await)*;
+                            upload.chunks_done(outcomes);
+                        }
+                        UploadStep::Done(result) => return result,
+                    }
+                }
+            }
+
+            /// Resumes the multipart upload of `path` in session `upload_id` (an upload that was
+            /// interrupted; sessions live 24 hours): the chunks the session has are not sent
+            /// again.
+            pub $($async)? fn resume_upload(
+                &self,
+                upload_id: &str,
+                path: impl AsRef<::std::path::Path>,
+            ) -> Result<$crate::jockey::Asset, $crate::Error> {
+                let source = file_source(path.as_ref()) $($await)* ?;
+                let upload = $crate::jockey::upload::MultipartUpload::resume(source, upload_id);
+                self.upload_multipart(upload) $($await)*
             }
 
             /// Creates an asset from a public URL. A [`create_asset`](Self::create_asset):

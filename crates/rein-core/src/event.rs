@@ -124,6 +124,17 @@ pub enum Event {
     },
     /// The shared rate budget answers again: the client draws from it again.
     SharedBudgetRejoined,
+    /// A multipart upload's session, and how far it is: said when the session is opened (or
+    /// found again to resume) and after each report of chunks. Keep `upload_id` to resume an
+    /// interrupted upload.
+    Uploading {
+        /// The session.
+        upload_id: String,
+        /// Chunks uploaded and reported.
+        chunks_done: u32,
+        /// Chunks in all.
+        chunks: u32,
+    },
 }
 
 impl fmt::Display for Event {
@@ -188,6 +199,9 @@ impl fmt::Display for Event {
             ),
             Event::SharedBudgetRejoined => {
                 f.write_str("the shared rate budget answers again; drawing from it")
+            }
+            Event::Uploading { upload_id, chunks_done, chunks } => {
+                write!(f, "upload {upload_id}: {chunks_done} of {chunks} chunks in")
             }
             Event::Batch { operation, batch, batches, accepted, documents } => write!(
                 f,

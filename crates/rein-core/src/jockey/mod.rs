@@ -58,6 +58,7 @@ pub mod response_stream;
 pub mod responses;
 pub mod stores;
 pub mod stream;
+pub mod upload;
 
 pub use assets::{
     Asset, AssetDetail, AssetMethod, AssetStatus, AssetType, CreateAsset, DeleteAsset,
