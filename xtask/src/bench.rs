@@ -49,10 +49,16 @@ pub(crate) fn run(args: &[String]) -> Result {
     }
     report.push_str("\n\n## rein's own cost per call\n\n");
     report.push_str(&cmd!(sh, "{bench} overhead").read()?);
-    report.push_str("\n\n## Peak memory during a 200 MB direct upload\n\n");
+    report.push_str("\n\n## Peak memory during uploads: 200 MB direct, 2 GiB multipart\n\n");
     report.push_str("| client | file | time | peak RSS before | peak RSS after | asset |\n|---|---|---|---|---|---|\n");
     for mode in ["blocking", "async"] {
         report.push_str(&cmd!(sh, "{bench} upload {emulator} {mode}").read()?);
+        report.push('\n');
+    }
+    // Above the direct limit: the multipart flow, 2 GiB.
+    let big = (2u64 << 30).to_string();
+    for mode in ["blocking", "async"] {
+        report.push_str(&cmd!(sh, "{bench} upload {emulator} {mode} {big}").read()?);
         report.push('\n');
     }
     report.push_str(

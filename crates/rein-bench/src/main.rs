@@ -41,7 +41,10 @@ fn main() -> Result {
         ["throughput", emulator] => throughput(emulator, None),
         ["one", emulator, client] => throughput(emulator, Some(client)),
         ["overhead"] => overhead(),
-        ["upload", emulator, mode] => upload(emulator, mode),
+        ["upload", emulator, mode] => {
+            upload(emulator, mode, rein_core::jockey::assets::DIRECT_UPLOAD_MAX_BYTES)
+        }
+        ["upload", emulator, mode, bytes] => upload(emulator, mode, bytes.parse()?),
         ["fleet", emulator] => fleet(emulator),
         ["redis"] => redis_budget::run(),
         _ => Err("usage: rein-bench throughput EMULATOR_BIN | upload EMULATOR_BIN blocking|async \
@@ -420,11 +423,11 @@ fn peak_rss_kib() -> Result<u64> {
     Ok(line.split_whitespace().nth(1).ok_or("no value")?.parse()?)
 }
 
-fn upload(emulator_bin: &str, mode: &str) -> Result {
+/// Uploads a file of `size` bytes, written as real data so the whole file is read from disk
+/// while it is sent: up to 200 MiB directly, above it by the multipart flow (chunks to presigned
+/// URLs, a few side by side).
+fn upload(emulator_bin: &str, mode: &str, size: u64) -> Result {
     let emulator = Emulator::start(emulator_bin)?;
-    // Exactly the direct-upload limit, 200 MB (200 x 2^20 bytes), written as real data so the
-    // whole file is read from disk while it is sent.
-    let size: u64 = rein_core::jockey::assets::DIRECT_UPLOAD_MAX_BYTES;
     let path = std::env::temp_dir().join(format!("rein-bench-upload-{}.bin", std::process::id()));
     write_file(&path, size)?;
     let before = peak_rss_kib()?;
@@ -449,8 +452,13 @@ fn upload(emulator_bin: &str, mode: &str) -> Result {
         return Err(format!("the emulator counted {:?} bytes, not {size}", detail.size).into());
     }
     std::fs::remove_file(&path).ok();
+    let how = if size > rein_core::jockey::assets::DIRECT_UPLOAD_MAX_BYTES {
+        "multipart"
+    } else {
+        "direct"
+    };
     println!(
-        "| rein-{mode} | {} MiB | {:.1} s | {:.1} MiB | {:.1} MiB | {} |",
+        "| rein-{mode} | {} MiB, {how} | {:.1} s | {:.1} MiB | {:.1} MiB | {} |",
         size >> 20,
         elapsed.as_secs_f64(),
         before as f64 / 1024.0,

@@ -1,14 +1,19 @@
 //! The emulator's command line, shared by the `rein-emulator` binary and `rein emulator`:
-//! serves the Jockey and jack emulator on one port until killed.
+//! serves the Jockey and jack emulator on one port until killed, and the presigned chunk URLs
+//! of multipart uploads on a second port of the same address.
 //!
 //! The first line on stdout is `listening on http://HOST:PORT`; tools wait for it and read
-//! the port from it.
+//! the port from it. The fifth, `chunks: http://HOST:PORT2 ...`, says where chunk `PUT`s go.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use crate::{serve, Clock, Config, Emulator, FaultPlan, Shared, DEMO_JACK_KEY, DEMO_JOCKEY_KEY};
+use crate::server::presigned_base;
+use crate::{
+    serve, serve_presigned, Clock, Config, Emulator, FaultPlan, Shared, DEMO_JACK_KEY,
+    DEMO_JOCKEY_KEY,
+};
 use clap::Parser;
 
 const AFTER_HELP: &str = "\
@@ -16,6 +21,8 @@ Jockey is served under /v1.3 (header x-api-key), jack under /v1 (Authorization: 
 Demo keys, accepted when no key is given:
   Jockey: tlk_DEMO0EMULATOR0KEY0000000000000
   jack:   jack_emulatordemokey000000000000000000000000000000000
+Multipart uploads' presigned chunk URLs point at a second port of the same address (printed
+on the fifth line, `chunks: ...`); they take no key.
 The request log is served as JSON at GET /_emulator/log (?after=SEQ for newer entries).";
 
 /// A local Jockey + jack server with seeded fault injection, for tests and demos.
@@ -33,7 +40,8 @@ struct Args {
     /// Total per-request fault probability (0..=1), spread evenly over 500, 502, 503, 504,
     /// 429 bursts (with and without Retry-After), resets before and after processing,
     /// truncated bodies, slow responses, slow proxies (a 504 now, the request carried out
-    /// later), trickled bodies and looping pages. 0 injects nothing.
+    /// later), trickled bodies and looping pages; chunk PUTs to presigned URLs meet a chunk
+    /// failure (500) or an expired URL (403) with the same total. 0 injects nothing.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     faults: f64,
 
@@ -118,7 +126,9 @@ where
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         let addr = listener.local_addr()?;
-        // The first line stays exactly this: tools read the port from it. All four lines go out
+        let chunks = tokio::net::TcpListener::bind(std::net::SocketAddr::new(addr.ip(), 0)).await?;
+        let chunks_base = presigned_base(chunks.local_addr()?);
+        // The first line stays exactly this: tools read the port from it. All five lines go out
         // in one write, before anything is served; a reader that closes the pipe after the
         // first line must not stop the server, so a failed write is not an error.
         let speed = args.speed;
@@ -126,13 +136,19 @@ where
             "listening on http://{addr}\n\
              jockey: http://{addr}/v1.3 (x-api-key: {jockey_key})\n\
              jack:   http://{addr}/v1 (Authorization: Bearer {jack_key})\n\
-             speed:  {speed} emulated seconds per real second; a rein client keeps up with `.time_scale({speed:?})`\n"
+             speed:  {speed} emulated seconds per real second; a rein client keeps up with `.time_scale({speed:?})`\n\
+             chunks: {chunks_base} (presigned chunk URLs of multipart uploads; no key)\n"
         );
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
+        let config = Config { presigned_base: chunks_base, ..config };
         let shared = Shared::new(Emulator::new(config), Clock::scaled(args.speed));
-        serve(listener, shared, std::future::pending()).await
+        tokio::try_join!(
+            serve(listener, shared.clone(), std::future::pending()),
+            serve_presigned(chunks, shared, std::future::pending()),
+        )
+        .map(|_| ())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

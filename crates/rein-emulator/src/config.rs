@@ -14,6 +14,21 @@ pub const DEMO_JACK_KEY: &str = "jack_emulatordemokey000000000000000000000000000
 /// The organisation every jack key of the emulator belongs to.
 pub const DEMO_JACK_ORG_ID: &str = "0e0e0e0e-0000-4000-8000-00000000e0e0";
 
+/// Where presigned chunk URLs point when nothing says otherwise: a host that resolves nowhere
+/// (the reserved `.invalid` domain), for the model and [`InProcess`](crate::InProcess), which
+/// route chunk `PUT`s by their path whatever the host. A [`spawn`](crate::spawn)ed server
+/// replaces it with the address of its presigned listener.
+pub const DEFAULT_PRESIGNED_BASE: &str = "http://presigned.emulator.invalid";
+
+/// The chunk size of a multipart upload when none is configured: 8 MiB.
+// GUESS: the spec says the platform computes the chunk size from the file's size and gives no
+// number; 8 MiB is a common storage part size, and small enough for a test to upload a few.
+pub const DEFAULT_MULTIPART_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
+
+/// How many presigned URLs a new multipart session comes with when none is configured.
+// GUESS: the spec says only that "the initial set may not include URLs for all chunks".
+pub const DEFAULT_MULTIPART_INITIAL_URLS: u32 = 10;
+
 /// A range of durations; draws are uniform in `[min, max]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
@@ -102,6 +117,16 @@ pub struct Config {
     pub page_token_ttl: Duration,
     /// The most request-log entries kept (the oldest are dropped first).
     pub log_capacity: usize,
+    /// The bytes per chunk of a multipart upload (the last chunk holds what is left). The spec
+    /// says the platform computes it; [`DEFAULT_MULTIPART_CHUNK_SIZE`] is a guess.
+    pub multipart_chunk_size: u64,
+    /// How many presigned URLs a new multipart session comes with (at most one per chunk);
+    /// the rest are asked for at `POST /assets/multipart-uploads/{upload_id}/presigned-urls`.
+    pub multipart_initial_urls: u32,
+    /// Where presigned chunk URLs point (`http://HOST:PORT`, no trailing slash needed): URLs are
+    /// `{presigned_base}/_presigned/{upload_id}/{chunk_index}?expires={unix_ms}&sig={token}`.
+    /// [`spawn`](crate::spawn) sets it to its presigned listener's address.
+    pub presigned_base: String,
 }
 
 impl Default for Config {
@@ -119,6 +144,9 @@ impl Default for Config {
             // A guess: Jockey publishes no lifetime for search page tokens.
             page_token_ttl: Duration::from_secs(600),
             log_capacity: 100_000,
+            multipart_chunk_size: DEFAULT_MULTIPART_CHUNK_SIZE,
+            multipart_initial_urls: DEFAULT_MULTIPART_INITIAL_URLS,
+            presigned_base: DEFAULT_PRESIGNED_BASE.to_owned(),
         }
     }
 }

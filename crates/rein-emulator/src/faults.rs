@@ -16,6 +16,13 @@
 //! | trickle | the request is carried out; the body comes slowly, in timed pieces | maybe |
 //! | 429 without `Retry-After` | like a 429 burst, but its 429s name no wait | no |
 //! | looping pages | a later page comes back as an earlier one, or a page token repeats | no |
+//! | chunk failure | a chunk `PUT` to a presigned URL answers 500 (S3-style XML); the chunk is not stored | no |
+//! | URL expiry | a chunk `PUT` answers 403 "Request has expired", as if its URL's hour had passed | the URL is spent |
+//!
+//! The last two apply only to chunk `PUT`s to presigned URLs (the storage side of a multipart
+//! upload), and the others only to API requests: each request draws from the kinds that apply
+//! to it, chunk `PUT`s from a generator of their own, so uploading chunks does not shift the
+//! API's draws.
 //!
 //! A trickled body comes in `trickle_pieces` pieces `trickle_every` apart; an event stream comes
 //! an event at a time, with a `: keepalive` comment between two events.
@@ -41,8 +48,9 @@ use rein_core::{Api, Moment, SplitMix64};
 use crate::config::Span;
 use crate::wire::{between, unit};
 
-/// Per-request fault probabilities. Their sum is the chance that a request meets a fault; a sum
-/// above 1 is treated as 1 (later kinds get what is left).
+/// Per-request fault probabilities. The sum over the kinds that apply to a request (the API
+/// kinds for an API request, [`FaultKind::applies_to_chunks`] for a chunk `PUT`) is the chance
+/// that it meets a fault; a sum above 1 is treated as 1 (later kinds get what is left).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultPlan {
     /// 500 Internal Server Error.
@@ -90,6 +98,12 @@ pub struct FaultPlan {
     /// A listing loops: a later page is answered as an earlier one, or a search page gives the
     /// token just followed as its `next_page_token`.
     pub looping_pages: f64,
+    /// A chunk `PUT` to a presigned URL answers 500 with an S3-style XML body; the chunk is not
+    /// stored (its status reads `failed` until it is uploaded again).
+    pub chunk_failure: f64,
+    /// A chunk `PUT` to a presigned URL answers 403 "Request has expired", as if its hour had
+    /// passed: the URL is spent, and the chunk needs a fresh one.
+    pub url_expiry: f64,
 }
 
 impl Default for FaultPlan {
@@ -104,11 +118,15 @@ impl FaultPlan {
         FaultPlan::spread(0.0)
     }
 
-    /// A total per-request fault probability `total`, spread evenly over the thirteen kinds
-    /// (what `--faults P` gives). Half of the injected 5xx have HTML bodies.
+    /// A total per-request fault probability `total` (what `--faults P` gives): an API request
+    /// meets one of the thirteen API kinds with probability `total`, spread evenly over them,
+    /// and a chunk `PUT` to a presigned URL meets one of the two chunk kinds (chunk failure,
+    /// URL expiry) with probability `total`, spread evenly over those. Half of the injected 5xx
+    /// have HTML bodies.
     pub fn spread(total: f64) -> Self {
         let total = if total.is_finite() { total.clamp(0.0, 1.0) } else { 0.0 };
-        let each = total / FaultKind::ALL.len() as f64;
+        let each = total / FaultKind::API_KINDS as f64;
+        let each_chunk = total / (FaultKind::ALL.len() - FaultKind::API_KINDS) as f64;
         FaultPlan {
             internal_error: each,
             bad_gateway: each,
@@ -132,6 +150,8 @@ impl FaultPlan {
             trickle_pieces: 8,
             rate_limit_no_retry_after: each,
             looping_pages: each,
+            chunk_failure: each_chunk,
+            url_expiry: each_chunk,
         }
     }
 
@@ -142,9 +162,23 @@ impl FaultPlan {
         plan
     }
 
-    /// The chance that a request meets a fault (a burst's follow-up 429s not counted).
+    /// The chance that an API request meets a fault (a burst's follow-up 429s not counted).
     pub fn total(&self) -> f64 {
-        FaultKind::ALL.iter().map(|&k| self.probability(k)).sum::<f64>().min(1.0)
+        self.sum(false)
+    }
+
+    /// The chance that a chunk `PUT` to a presigned URL meets a fault.
+    pub fn chunk_total(&self) -> f64 {
+        self.sum(true)
+    }
+
+    fn sum(&self, chunks: bool) -> f64 {
+        FaultKind::ALL
+            .iter()
+            .filter(|k| k.applies_to_chunks() == chunks)
+            .map(|&k| self.probability(k))
+            .sum::<f64>()
+            .min(1.0)
     }
 
     /// The probability of `kind`.
@@ -163,6 +197,8 @@ impl FaultPlan {
             FaultKind::Trickle => self.trickle,
             FaultKind::RateLimitNoRetryAfter => self.rate_limit_no_retry_after,
             FaultKind::LoopingPages => self.looping_pages,
+            FaultKind::ChunkFailure => self.chunk_failure,
+            FaultKind::UrlExpiry => self.url_expiry,
         };
         if p.is_finite() {
             p.max(0.0)
@@ -186,6 +222,8 @@ impl FaultPlan {
             FaultKind::Trickle => &mut self.trickle,
             FaultKind::RateLimitNoRetryAfter => &mut self.rate_limit_no_retry_after,
             FaultKind::LoopingPages => &mut self.looping_pages,
+            FaultKind::ChunkFailure => &mut self.chunk_failure,
+            FaultKind::UrlExpiry => &mut self.url_expiry,
         }
     }
 }
@@ -220,11 +258,15 @@ pub enum FaultKind {
     RateLimitNoRetryAfter,
     /// A listing's page answered as an earlier one, or a page token repeated.
     LoopingPages,
+    /// A chunk `PUT` to a presigned URL answered 500; the chunk not stored.
+    ChunkFailure,
+    /// A chunk `PUT` to a presigned URL answered 403 "Request has expired"; the URL spent.
+    UrlExpiry,
 }
 
 impl FaultKind {
-    /// Every kind, in the order the plan draws them.
-    pub const ALL: [FaultKind; 13] = [
+    /// Every kind, in the order the plan draws them: the API kinds first, then the chunk kinds.
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::InternalError,
         FaultKind::BadGateway,
         FaultKind::ServiceUnavailable,
@@ -238,7 +280,18 @@ impl FaultKind {
         FaultKind::Trickle,
         FaultKind::RateLimitNoRetryAfter,
         FaultKind::LoopingPages,
+        FaultKind::ChunkFailure,
+        FaultKind::UrlExpiry,
     ];
+
+    /// How many kinds apply to API requests: the first of [`FaultKind::ALL`].
+    pub const API_KINDS: usize = 13;
+
+    /// Whether the kind applies to chunk `PUT`s to presigned URLs (and to nothing else); the
+    /// others apply to API requests only.
+    pub const fn applies_to_chunks(self) -> bool {
+        matches!(self, FaultKind::ChunkFailure | FaultKind::UrlExpiry)
+    }
 
     /// A short snake_case name (used in the request log).
     pub const fn name(self) -> &'static str {
@@ -256,6 +309,8 @@ impl FaultKind {
             FaultKind::Trickle => "trickle",
             FaultKind::RateLimitNoRetryAfter => "rate_limit_no_retry_after",
             FaultKind::LoopingPages => "looping_pages",
+            FaultKind::ChunkFailure => "chunk_failure",
+            FaultKind::UrlExpiry => "url_expiry",
         }
     }
 
@@ -268,6 +323,8 @@ impl FaultKind {
             FaultKind::ServiceUnavailable => Some(503),
             FaultKind::GatewayTimeout => Some(504),
             FaultKind::RateLimitBurst | FaultKind::RateLimitNoRetryAfter => Some(429),
+            FaultKind::ChunkFailure => Some(500),
+            FaultKind::UrlExpiry => Some(403),
             _ => None,
         }
     }
@@ -378,6 +435,8 @@ pub(crate) enum Proxy {
 pub(crate) struct Faults {
     plan: FaultPlan,
     rng: SplitMix64,
+    /// Chunk `PUT`s draw from a stream of their own, so they do not shift the API's draws.
+    chunk_rng: SplitMix64,
     burst_left: [u32; 2],
     burst_retry_after: [Duration; 2],
     /// Whether each API's burst leaves `Retry-After` out.
@@ -393,6 +452,7 @@ impl Faults {
             plan,
             // A stream of its own, so faults do not shift the model's other draws.
             rng: SplitMix64::new(seed ^ 0xFA17_FA17_FA17_FA17),
+            chunk_rng: SplitMix64::new(seed ^ 0xC4C4_FA17_C4C4_FA17),
             burst_left: [0; 2],
             burst_retry_after: [Duration::ZERO; 2],
             burst_bare: [false; 2],
@@ -427,7 +487,7 @@ impl Faults {
         }
         let mut u = unit(&mut self.rng);
         let mut chosen = None;
-        for kind in FaultKind::ALL {
+        for kind in FaultKind::ALL.into_iter().filter(|k| !k.applies_to_chunks()) {
             let p = self.plan.probability(kind);
             if u < p {
                 chosen = Some(kind);
@@ -490,7 +550,25 @@ impl Faults {
                 })
             }
             FaultKind::LoopingPages => Drawn::Loop { share: unit(&mut self.rng) },
+            // Not drawn for API requests (filtered out above).
+            FaultKind::ChunkFailure | FaultKind::UrlExpiry => return None,
         })
+    }
+
+    /// The fault for the next chunk `PUT` to a presigned URL, if any: one of the chunk kinds.
+    pub(crate) fn draw_chunk(&mut self) -> Option<FaultKind> {
+        if self.plan.chunk_total() <= 0.0 {
+            return None;
+        }
+        let mut u = unit(&mut self.chunk_rng);
+        for kind in FaultKind::ALL.into_iter().filter(|k| k.applies_to_chunks()) {
+            let p = self.plan.probability(kind);
+            if u < p {
+                return Some(kind);
+            }
+            u -= p;
+        }
+        None
     }
 }
 
@@ -550,6 +628,46 @@ mod tests {
         // Bursts add follow-up 429s on top of the drawn share.
         assert!((9_000..12_500).contains(&hits), "{hits}");
         assert_eq!(kinds.len(), 7);
+    }
+
+    #[test]
+    fn every_kind_is_named_and_the_api_kinds_come_first() {
+        let names: std::collections::HashSet<&str> =
+            FaultKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), 15);
+        assert!(FaultKind::ALL[..FaultKind::API_KINDS].iter().all(|k| !k.applies_to_chunks()));
+        assert!(FaultKind::ALL[FaultKind::API_KINDS..].iter().all(|k| k.applies_to_chunks()));
+        assert_eq!(FaultKind::ChunkFailure.name(), "chunk_failure");
+        assert_eq!(FaultKind::UrlExpiry.name(), "url_expiry");
+    }
+
+    #[test]
+    fn a_spread_plan_gives_api_requests_and_chunk_puts_each_its_total() {
+        let plan = FaultPlan::spread(0.26);
+        assert!((plan.total() - 0.26).abs() < 1e-9);
+        assert!((plan.chunk_total() - 0.26).abs() < 1e-9);
+        assert!((plan.internal_error - 0.02).abs() < 1e-9, "thirteen API kinds");
+        assert!((plan.chunk_failure - 0.13).abs() < 1e-9, "two chunk kinds");
+
+        let mut f = Faults::new(plan, 5);
+        let mut chunk_hits = std::collections::HashMap::new();
+        for _ in 0..20_000 {
+            if let Some(kind) = f.draw_chunk() {
+                *chunk_hits.entry(kind).or_insert(0) += 1;
+            }
+        }
+        let hits: u32 = chunk_hits.values().sum();
+        assert!((4_500..6_000).contains(&hits), "{hits}");
+        assert_eq!(chunk_hits.len(), 2);
+    }
+
+    #[test]
+    fn chunk_kinds_never_fault_api_requests_and_api_kinds_never_fault_chunks() {
+        let mut f = Faults::new(FaultPlan::only(FaultKind::ChunkFailure, 1.0), 1);
+        assert!((0..100).all(|_| f.draw(Api::Jockey, Moment::ZERO).is_none()));
+        assert!((0..100).all(|_| f.draw_chunk() == Some(FaultKind::ChunkFailure)));
+        let mut f = Faults::new(FaultPlan::only(FaultKind::InternalError, 1.0), 1);
+        assert!((0..100).all(|_| f.draw_chunk().is_none()));
     }
 
     #[test]

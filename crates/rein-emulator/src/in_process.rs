@@ -19,6 +19,11 @@
 //!
 //! Point a client at it with its `transport`, and give the client the same clock as its clock
 //! and sleeper: every wait then moves the clock instead of sleeping.
+//!
+//! Chunk `PUT`s to presigned URLs are routed by their path (`/_presigned/...`), whatever the
+//! host: the model's URLs point at [`DEFAULT_PRESIGNED_BASE`](crate::DEFAULT_PRESIGNED_BASE)
+//! unless configured otherwise. A chunk sent as a file range is read here, piece by piece,
+//! into its [`ChunkDigest`] (length and hash): the bytes are not kept.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -26,6 +31,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
+use rein_core::body::FileRange;
 use rein_core::request::{AttemptTimeout, ReadTimeout, StreamTimeout};
 use rein_core::{Body, ManualClock, TransportError, TransportErrorKind};
 
@@ -33,6 +39,7 @@ use crate::config::Config;
 use crate::faults::Trickle;
 use crate::log::LogEntry;
 use crate::model::{Emulator, WireFault};
+use crate::presigned::{ChunkDigest, PRESIGNED_PREFIX};
 
 /// The time limits a request carries.
 #[derive(Clone, Copy, Debug)]
@@ -68,10 +75,22 @@ impl InProcess {
     /// on by then: or a timeout where one would have struck first (past the
     /// [`AttemptTimeout`]; for a streaming request, a gap between pieces past its
     /// [`ReadTimeout`], or the whole past its [`StreamTimeout`]).
+    ///
+    /// A chunk `PUT` whose body is a file range is read from the file first; a file that is
+    /// missing, unreadable or no longer of its checked length fails as a
+    /// [`TransportErrorKind::File`] error, before anything is sent.
     pub fn exchange(
         &self,
-        request: http::Request<Body>,
+        mut request: http::Request<Body>,
     ) -> Result<http::Response<Bytes>, TransportError> {
+        if request.uri().path().starts_with(PRESIGNED_PREFIX) {
+            if let Body::FileRange(range) = request.body() {
+                let digest = digest_range(range)
+                    .map_err(|e| TransportError::not_sent(TransportErrorKind::File, e))?;
+                request.extensions_mut().insert(digest);
+                *request.body_mut() = Body::Empty;
+            }
+        }
         let timeout = request.extensions().get::<AttemptTimeout>().map(|t| t.0);
         let idle = request.extensions().get::<ReadTimeout>().map(|t| t.0);
         let stream_timeout = request.extensions().get::<StreamTimeout>().map(|t| t.0);
@@ -160,4 +179,33 @@ impl InProcess {
         // A panic inside the model cannot leave it half-updated in a way a test would miss.
         self.emulator.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Reads a file range into its digest, as a transport would stream it: the file must still
+/// have its checked length, and the range must lie within it.
+fn digest_range(range: &FileRange) -> Result<ChunkDigest, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = range.file.path.display();
+    let mut file = std::fs::File::open(&range.file.path).map_err(|e| format!("{path}: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+    if len != range.file.len {
+        return Err(format!("{path} is {len} bytes, not the {} it was", range.file.len));
+    }
+    if !range.is_within() {
+        return Err(format!("{path}: the range lies outside the file"));
+    }
+    file.seek(SeekFrom::Start(range.offset)).map_err(|e| format!("{path}: {e}"))?;
+    let mut digest = ChunkDigest::new();
+    let mut left = range.len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want]).map_err(|e| format!("{path}: {e}"))?;
+        if n == 0 {
+            return Err(format!("{path} ended before the range did"));
+        }
+        digest.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(digest)
 }

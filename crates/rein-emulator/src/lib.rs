@@ -3,7 +3,9 @@
 //! One port serves both APIs: Twelve Labs' Jockey under `/v1.3` (header `x-api-key`) and jack
 //! under `/v1` (`Authorization: Bearer jack_...`), in the references' wire shapes and error
 //! dialects (Jockey `{code, message, docs_url}`, jack `{detail}`). rein's own tests, its demo
-//! and simulator, and your tests run against it.
+//! and simulator, and your tests run against it. A second port serves the storage side of
+//! Jockey's multipart uploads: the chunk `PUT`s to presigned URLs ([Multipart
+//! uploads](#multipart-uploads)).
 //!
 //! - [`model`]: the pure model. [`Emulator::handle`]`(request, now)` returns a [`Reply`]; all
 //!   state is in memory, randomness is seeded, background processing (assets, items, documents)
@@ -14,8 +16,10 @@
 //! - [`clock`]: real time scaled by a speed, or a [`ManualClock`] that tests advance.
 //! - [`in_process`]: the model as a transport, with no sockets, on a manual clock the client
 //!   shares ([`InProcess`]): virtual-time tests of a whole client.
+//! - [`presigned`]: the storage side of multipart uploads: presigned URLs, `ETag`s, S3-style
+//!   XML errors, and the [`ChunkDigest`] that stands for a chunk's bytes.
 //! - [`faults`]: the [`FaultPlan`]; [`limiter`]: jack's sliding window; [`log`]: the request
-//!   log; [`config`]: keys, limits, processing times.
+//!   log; [`config`]: keys, limits, processing times, chunk size.
 //!
 //! # Using it in your own tests
 //!
@@ -60,16 +64,42 @@
 //! ```
 //!
 //! Flags: `--seed N` (every random draw), `--faults P` (total per-request fault probability,
-//! spread over the thirteen kinds; 0, the default, injects nothing), `--speed X` (emulated seconds
+//! spread over the thirteen API kinds for API requests and over the two chunk kinds for chunk
+//! `PUT`s; 0, the default, injects nothing), `--speed X` (emulated seconds
 //! per real second), `--jack-rpm N` (default 60), `--jockey-rpm N` (none by default),
 //! `--jockey-key KEY` and `--jack-key KEY` (the accepted keys; [`DEMO_JOCKEY_KEY`] and
 //! [`DEMO_JACK_KEY`] when omitted), `--failure-rate F` (share of resources that end `failed`).
 //!
+//! The banner's fifth line, `chunks: http://127.0.0.1:PORT2 ...`, is the presigned listener.
+//!
+//! # Multipart uploads
+//!
+//! Jockey's multipart upload flow, as the vendor's OpenAPI spec describes it:
+//!
+//! | endpoint | answer |
+//! |---|---|
+//! | `POST /v1.3/assets/multipart-uploads` | 201: `upload_id`, the reserved `asset_id`, `chunk_size` ([`Config::multipart_chunk_size`], 8 MiB), `total_chunks`, the first [`Config::multipart_initial_urls`] (10) presigned URLs, `upload_headers` (empty), `expires_at` (24 h) |
+//! | `GET /v1.3/assets/multipart-uploads` | the sessions not completed (`active`, `expired`), newest first, paged |
+//! | `GET /v1.3/assets/multipart-uploads/{upload_id}` | the session's status (`active`, `completed`, `expired`), counts, sizes and a page of its chunks (`completed`, `pending`, `failed`) |
+//! | `POST /v1.3/assets/multipart-uploads/{upload_id}/presigned-urls` | `{start, count}` (1..=50): fresh URLs, clipped to the chunks there are |
+//! | `POST /v1.3/assets/multipart-uploads/{upload_id}` | a report of `completed_chunks`, each proved by the `ETag` of its `PUT`; duplicates counted and ignored; the last chunk completes the session and makes the asset (method `multipart`, `processing` then `ready` on the direct-upload timing) |
+//! | `PUT {presigned}/_presigned/{upload_id}/{chunk_index}?expires=..&sig=..` | the chunk's bytes: 200 with an `ETag` (FNV-1a 64, quoted hex); 403 XML for an expired (1 h), used (each URL takes one successful `PUT`) or forged URL; 400 XML for a chunk of the wrong length; 404 XML for an unknown or completed session |
+//!
+//! The presigned URLs point at a second listener ([`RunningServer::presigned_url`]), which
+//! takes no key and serves nothing else; the API listener answers 404 under `/_presigned/`.
+//! In process ([`InProcess`]) and in the bare model they point at
+//! [`DEFAULT_PRESIGNED_BASE`] and are routed by path. A chunk's bytes are streamed through a
+//! [`ChunkDigest`] and never kept. Two faults apply only to chunk `PUT`s:
+//! [`FaultKind::ChunkFailure`] (500, the chunk not stored) and [`FaultKind::UrlExpiry`] (403
+//! "Request has expired", the URL spent). The log's `carried_api_key` says whether a request
+//! carried `x-api-key` or `Authorization`: a chunk `PUT` should not.
+//!
 //! # Reserved paths
 //!
 //! `GET /_emulator/log` (JSON array of `{seq, api, method, path, status, at_ms, state_changed,
-//! fault, retry_after_ms, landing_of}`; `?after=SEQ` for newer entries) and
-//! `GET /_emulator/health`. They need no key and are never faulted, limited or logged.
+//! fault, retry_after_ms, landing_of, carried_api_key}`; `?after=SEQ` for newer entries) and
+//! `GET /_emulator/health`. They need no key and are never faulted, limited or logged. Chunk
+//! `PUT`s go under `/_presigned/` on the presigned listener, and are logged (`api: null`).
 //!
 //! # Time
 //!
@@ -97,15 +127,20 @@ pub mod limiter;
 pub mod log;
 pub mod model;
 pub mod multipart;
+pub mod presigned;
 mod query;
 pub mod server;
 pub mod testing;
 mod wire;
 
 pub use clock::{Clock, ManualClock, ScaledClock};
-pub use config::{Config, Span, Timing, DEMO_JACK_KEY, DEMO_JACK_ORG_ID, DEMO_JOCKEY_KEY};
+pub use config::{
+    Config, Span, Timing, DEFAULT_MULTIPART_CHUNK_SIZE, DEFAULT_MULTIPART_INITIAL_URLS,
+    DEFAULT_PRESIGNED_BASE, DEMO_JACK_KEY, DEMO_JACK_ORG_ID, DEMO_JOCKEY_KEY,
+};
 pub use faults::{FaultKind, FaultPlan, Trickle};
 pub use in_process::InProcess;
 pub use log::{LogEntry, RequestLog};
 pub use model::{Emulator, Reply, UnreadBody, WireFault, CONTROL_PREFIX};
-pub use server::{serve, spawn, RunningServer, ServerConfig, Shared};
+pub use presigned::{ChunkDigest, PRESIGNED_PREFIX};
+pub use server::{serve, serve_presigned, spawn, RunningServer, ServerConfig, Shared};

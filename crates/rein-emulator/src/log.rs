@@ -1,5 +1,5 @@
-//! The request log: one entry per request to either API (and one per landing of a request a
-//! slow proxy answered for), readable by tests (from the model, from a running server, or as
+//! The request log: one entry per request to either API or to a presigned chunk URL (and one
+//! per landing of a request a slow proxy answered for), readable by tests (from the model, from a running server, or as
 //! JSON at `GET /_emulator/log`).
 
 use std::collections::VecDeque;
@@ -9,13 +9,15 @@ use rein_core::{Api, Moment};
 use serde_json::{json, Value};
 
 use crate::faults::FaultKind;
+use crate::presigned::PRESIGNED_PREFIX;
 
 /// One request as the emulator saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {
     /// 1 for the first request, then counting up (kept when old entries are dropped).
     pub seq: u64,
-    /// The API the path belongs to, if any.
+    /// The API the path belongs to, if any (`None` for a chunk `PUT` to a presigned URL: the
+    /// storage, not the API).
     pub api: Option<Api>,
     /// The method.
     pub method: Method,
@@ -35,11 +37,19 @@ pub struct LogEntry {
     /// For the landing of a request a slow proxy answered for (carried out later, with no client
     /// waiting for its answer): the `seq` of the entry of its arrival. `None` for a request.
     pub landing_of: Option<u64>,
+    /// Whether the request carried an API credential (an `x-api-key` or `Authorization`
+    /// header, valid or not): a chunk `PUT` to a presigned URL should carry neither.
+    pub carried_api_key: bool,
 }
 
 impl LogEntry {
+    /// Whether the request went to a presigned chunk URL (`/_presigned/...`).
+    pub fn is_presigned(&self) -> bool {
+        self.path.starts_with(PRESIGNED_PREFIX)
+    }
+
     /// The entry as JSON: `{seq, api, method, path, status, at_ms, state_changed, fault,
-    /// retry_after_ms, landing_of}`.
+    /// retry_after_ms, landing_of, carried_api_key}`.
     pub fn to_json(&self) -> Value {
         json!({
             "seq": self.seq,
@@ -52,8 +62,14 @@ impl LogEntry {
             "fault": self.fault.map(FaultKind::name),
             "retry_after_ms": self.retry_after.map(|d| d.as_millis() as u64),
             "landing_of": self.landing_of,
+            "carried_api_key": self.carried_api_key,
         })
     }
+}
+
+/// Whether `headers` carry an API credential: `x-api-key` or `Authorization`.
+pub(crate) fn carries_api_key(headers: &http::HeaderMap) -> bool {
+    headers.contains_key("x-api-key") || headers.contains_key(http::header::AUTHORIZATION)
 }
 
 /// A bounded log of requests, oldest first.

@@ -4,6 +4,11 @@
 //! background processing is read off lazily from `now`, so the same seed and the same sequence
 //! of `(request, now)` give the same replies, byte for byte. The hyper server drives it with a
 //! (scaled) real clock; the simulator drives it in virtual time.
+//!
+//! Besides both APIs, the model answers the storage side of Jockey's multipart uploads: chunk
+//! `PUT`s to presigned URLs (paths under [`PRESIGNED_PREFIX`]). [`Emulator::handle`] routes by
+//! path; a server with one listener per side uses [`Emulator::handle_api`] and
+//! [`Emulator::handle_presigned`], each of which answers 404 to the other side's paths.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,7 +25,8 @@ use crate::faults::{
 };
 use crate::handler::{Ctx, Outcome};
 use crate::limiter::SlidingWindow;
-use crate::log::{LogEntry, RequestLog};
+use crate::log::{carries_api_key, LogEntry, RequestLog};
+use crate::presigned::{self, ChunkDigest, ChunkUrl, PRESIGNED_PREFIX};
 use crate::query::Query;
 use crate::wire::{empty, json as json_response};
 use crate::{jack, jockey};
@@ -188,6 +194,7 @@ impl Emulator {
                 fault: Some(FaultKind::SlowProxy),
                 retry_after: logged_retry_after(&outcome.response),
                 landing_of: Some(d.arrival),
+                carried_api_key: carries_api_key(&d.parts.headers),
             });
         }
     }
@@ -212,13 +219,31 @@ impl Emulator {
         self.jockey.settles(id).or_else(|| self.jack.settles(id))
     }
 
-    /// Answers one request at `now`.
+    /// Where presigned chunk URLs point from now on ([`Config::presigned_base`]): a server sets
+    /// it to the address of the listener that serves them.
+    pub fn set_presigned_base(&mut self, base: impl Into<String>) {
+        self.config.presigned_base = base.into();
+    }
+
+    /// Answers one request at `now`, whichever side it is for: a chunk `PUT` to a presigned
+    /// URL (a path under [`PRESIGNED_PREFIX`], whatever the host) as
+    /// [`Emulator::handle_presigned`], anything else as [`Emulator::handle_api`].
+    pub fn handle(&mut self, request: http::Request<Body>, now: Now) -> Reply {
+        if request.uri().path().starts_with(PRESIGNED_PREFIX) {
+            self.handle_presigned(request, now)
+        } else {
+            self.handle_api(request, now)
+        }
+    }
+
+    /// Answers one request to either API (or to the emulator's own paths) at `now`; a path
+    /// under [`PRESIGNED_PREFIX`] is not found here.
     ///
     /// The request's body is a [`Body`]: JSON as bytes, and forms either as bytes (scanned
     /// here) or as a [`rein_core::Multipart`] whose file parts are only read for their length,
     /// so a transport can stream a large upload and pass its length alone. A transport that
     /// discarded or could not parse a body says so with an [`UnreadBody`] extension.
-    pub fn handle(&mut self, request: http::Request<Body>, now: Now) -> Reply {
+    pub fn handle_api(&mut self, request: http::Request<Body>, now: Now) -> Reply {
         let now = self.observe(now);
         self.land(now);
         let (mut parts, body) = request.into_parts();
@@ -238,6 +263,7 @@ impl Emulator {
             fault: None,
             retry_after: None,
             landing_of: None,
+            carried_api_key: carries_api_key(&parts.headers),
         };
         let Some((api, rest)) = split_api(&path) else {
             let response = json_response(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
@@ -366,6 +392,55 @@ impl Emulator {
         }
         self.log.push(entry);
         Reply { response, fault, trickle }
+    }
+
+    /// Answers one request to the storage side at `now`: a chunk `PUT` to a presigned URL
+    /// (`{presigned_base}/_presigned/{upload_id}/{chunk_index}?expires=..&sig=..`), answered as
+    /// S3 would: 200 with the chunk's `ETag` and no body, or an XML error (403 for an expired,
+    /// used or forged URL, 400 for a chunk of the wrong length, 404 for an unknown or completed
+    /// session). Any other path is not found here. Chunk `PUT`s are logged (with `api: None`),
+    /// never rate limited, and draw only the chunk faults ([`FaultKind::ChunkFailure`],
+    /// [`FaultKind::UrlExpiry`]).
+    ///
+    /// The chunk's bytes are read as a [`ChunkDigest`] extension when the transport attached
+    /// one (a streaming server, or a transport that read a file range), or else from a body of
+    /// [`Body::Bytes`]; they are never kept, only their length and hash.
+    pub fn handle_presigned(&mut self, request: http::Request<Body>, now: Now) -> Reply {
+        let now = self.observe(now);
+        self.land(now);
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path().to_owned();
+        let mut entry = LogEntry {
+            seq: 0,
+            api: None,
+            method: parts.method.clone(),
+            path: path.clone(),
+            status: 0,
+            at: now.moment,
+            state_changed: false,
+            fault: None,
+            retry_after: None,
+            landing_of: None,
+            carried_api_key: carries_api_key(&parts.headers),
+        };
+        let outcome = match ChunkUrl::parse(&path, parts.uri.query()) {
+            None => Outcome::read(presigned::no_such_key()),
+            Some(url) => {
+                let fault =
+                    if parts.method == Method::PUT { self.faults.draw_chunk() } else { None };
+                entry.fault = fault;
+                let digest = parts
+                    .extensions
+                    .get::<ChunkDigest>()
+                    .copied()
+                    .or_else(|| ChunkDigest::of_body(&body));
+                jockey::put_chunk(&mut self.jockey, &parts.method, &url, digest, fault, now)
+            }
+        };
+        entry.status = outcome.response.status().as_u16();
+        entry.state_changed = outcome.changed;
+        self.log.push(entry);
+        Reply::plain(outcome.response)
     }
 
     fn observe(&mut self, now: Now) -> Now {

@@ -1,6 +1,14 @@
-//! The hyper server around the model: one port, both APIs, the faults acted out on the wire.
+//! The hyper server around the model: one port for both APIs, the faults acted out on the wire,
+//! and a second port for the storage side of multipart uploads (the chunk `PUT`s to presigned
+//! URLs), as the real storage is not the API's host.
 //!
-//! Request bodies are streamed. A `multipart/form-data` body goes through the streaming
+//! [`spawn`] binds both on the same address, the second on a free port of its own
+//! ([`RunningServer::presigned_url`]), and points the model's presigned URLs at it. The API
+//! listener ([`serve`]) answers 404 to paths under [`PRESIGNED_PREFIX`]; the presigned listener
+//! ([`serve_presigned`]) answers 404 to anything else. A chunk `PUT`'s body is streamed through a
+//! [`ChunkDigest`] (its length and hash) and never kept, whatever its size.
+//!
+//! API request bodies are streamed. A `multipart/form-data` body goes through the streaming
 //! [`Scanner`], which keeps text fields and only the length of
 //! file parts, so a 200 MB upload never sits in memory; any other body is kept up to
 //! [`BODY_LIMIT`] and otherwise drained, counted and reported to the model as
@@ -41,6 +49,7 @@ use crate::config::Config;
 use crate::log::LogEntry;
 use crate::model::{Emulator, UnreadBody, WireFault};
 use crate::multipart::{self, Scanner};
+use crate::presigned::{ChunkDigest, PRESIGNED_PREFIX};
 
 /// The most bytes of a non-form request body the server keeps (JSON bodies are far smaller).
 pub const BODY_LIMIT: usize = 16 << 20;
@@ -106,11 +115,41 @@ impl Shared {
     }
 }
 
-/// Serves `shared` on `listener` until `shutdown` completes.
+/// Which side of the emulator a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// Both APIs and the emulator's own paths.
+    Api,
+    /// Chunk `PUT`s to presigned URLs.
+    Presigned,
+}
+
+/// Serves both APIs of `shared` on `listener` until `shutdown` completes (paths under
+/// [`PRESIGNED_PREFIX`] are not found here: see [`serve_presigned`]).
 pub async fn serve(
     listener: TcpListener,
     shared: Shared,
     shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve_side(listener, shared, shutdown, Side::Api).await
+}
+
+/// Serves the chunk `PUT`s to presigned URLs of `shared` on `listener` until `shutdown`
+/// completes (nothing else is found here). The model's URLs must point at this listener:
+/// [`Emulator::set_presigned_base`] (or [`Config::presigned_base`]), as [`spawn`] does.
+pub async fn serve_presigned(
+    listener: TcpListener,
+    shared: Shared,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve_side(listener, shared, shutdown, Side::Presigned).await
+}
+
+async fn serve_side(
+    listener: TcpListener,
+    shared: Shared,
+    shutdown: impl Future<Output = ()>,
+    side: Side,
 ) -> io::Result<()> {
     tokio::pin!(shutdown);
     loop {
@@ -119,18 +158,29 @@ pub async fn serve(
             accepted = listener.accept() => {
                 // A failed accept (a client gone already, too many files) ends nothing but itself.
                 if let Ok((stream, _)) = accepted {
-                    tokio::spawn(connection(stream, shared.clone()));
+                    tokio::spawn(connection(stream, shared.clone(), side));
                 }
             }
         }
     }
 }
 
-async fn connection(stream: TcpStream, shared: Shared) {
+/// The base of presigned URLs served at `addr`: `http://HOST:PORT`, with loopback for an
+/// unspecified address (`0.0.0.0` listens everywhere but is no address to connect to).
+pub fn presigned_base(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+async fn connection(stream: TcpStream, shared: Shared, side: Side) {
     let _ = stream.set_nodelay(true);
     let reset = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(Resettable { inner: stream, reset: reset.clone() });
-    let service = service_fn(move |request| respond(request, shared.clone(), reset.clone()));
+    let service = service_fn(move |request| respond(request, shared.clone(), reset.clone(), side));
     let _ = http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
 }
 
@@ -158,18 +208,35 @@ async fn respond(
     request: Request<Incoming>,
     shared: Shared,
     reset: Arc<AtomicBool>,
+    side: Side,
 ) -> Result<Response<ReplyBody>, Abort> {
     let (parts, incoming) = request.into_parts();
-    let boundary =
-        parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(multipart::boundary);
-    let (body, unread) = read_body(incoming, boundary).await.map_err(Abort::Body)?;
-    let mut request = Request::from_parts(parts, body);
-    if let Some(unread) = unread {
-        request.extensions_mut().insert(unread);
-    }
+    let chunk = side == Side::Presigned && parts.uri.path().starts_with(PRESIGNED_PREFIX);
+    let request = if chunk {
+        // A chunk's bytes are digested as they come, never kept.
+        let digest = digest_body(incoming).await.map_err(Abort::Body)?;
+        let mut request = Request::from_parts(parts, rein_core::Body::Empty);
+        request.extensions_mut().insert(digest);
+        request
+    } else {
+        let boundary = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(multipart::boundary);
+        let (body, unread) = read_body(incoming, boundary).await.map_err(Abort::Body)?;
+        let mut request = Request::from_parts(parts, body);
+        if let Some(unread) = unread {
+            request.extensions_mut().insert(unread);
+        }
+        request
+    };
 
     let now = shared.clock.now();
-    let reply = shared.with_emulator(|e| e.handle(request, now));
+    let reply = shared.with_emulator(|e| match side {
+        Side::Api => e.handle_api(request, now),
+        Side::Presigned => e.handle_presigned(request, now),
+    });
     let (mut head, body) = reply.response.into_parts();
     rescale_retry_after(&mut head.headers, &shared.clock);
 
@@ -205,6 +272,17 @@ async fn respond(
 
 fn is_event_stream(headers: &http::HeaderMap) -> bool {
     headers.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+}
+
+/// Reads a chunk `PUT`'s body into its digest, whatever its length, keeping none of it.
+async fn digest_body(mut incoming: Incoming) -> Result<ChunkDigest, hyper::Error> {
+    let mut digest = ChunkDigest::new();
+    while let Some(frame) = incoming.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            digest.update(&data);
+        }
+    }
+    Ok(digest)
 }
 
 /// Reads a request body: forms through the scanner, anything else up to [`BODY_LIMIT`].
@@ -438,34 +516,51 @@ impl AsyncWrite for Resettable {
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    presigned_addr: SocketAddr,
     shared: Shared,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Starts a server on a background thread; it is listening when this returns.
+///
+/// Two listeners: the APIs on `config.addr`, and the presigned chunk URLs on a free port of the
+/// same address ([`RunningServer::presigned_addr`]); [`Config::presigned_base`] is replaced by
+/// the latter's URL.
 pub fn spawn(config: ServerConfig) -> io::Result<RunningServer> {
     let listener = std::net::TcpListener::bind(config.addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let shared = Shared::new(Emulator::new(config.emulator), config.clock);
+    let presigned = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))?;
+    presigned.set_nonblocking(true)?;
+    let presigned_addr = presigned.local_addr()?;
+    let mut emulator = config.emulator;
+    emulator.presigned_base = presigned_base(presigned_addr);
+    let shared = Shared::new(Emulator::new(emulator), config.clock);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = shared.clone();
     let thread = std::thread::Builder::new().name("rein-emulator".into()).spawn(move || {
         runtime.block_on(async move {
-            match TcpListener::from_std(listener) {
-                Ok(listener) => {
-                    let _ = serve(listener, served, async {
+            let listeners = TcpListener::from_std(listener)
+                .and_then(|api| Ok((api, TcpListener::from_std(presigned)?)));
+            match listeners {
+                Ok((api, presigned)) => {
+                    let chunks = served.clone();
+                    let storage = tokio::spawn(async move {
+                        serve_presigned(presigned, chunks, std::future::pending()).await
+                    });
+                    let _ = serve(api, served, async {
                         let _ = stopped.await;
                     })
                     .await;
+                    storage.abort();
                 }
                 Err(e) => eprintln!("rein-emulator: {e}"),
             }
         });
     })?;
-    Ok(RunningServer { addr, shared, stop: Some(stop), thread: Some(thread) })
+    Ok(RunningServer { addr, presigned_addr, shared, stop: Some(stop), thread: Some(thread) })
 }
 
 impl RunningServer {
@@ -487,6 +582,17 @@ impl RunningServer {
     /// The jack base URL: `http://HOST:PORT/v1`.
     pub fn jack_base_url(&self) -> String {
         format!("{}/v1", self.url())
+    }
+
+    /// The address of the presigned listener: where chunk `PUT`s go (a port of its own).
+    pub fn presigned_addr(&self) -> SocketAddr {
+        self.presigned_addr
+    }
+
+    /// `http://HOST:PORT` of the presigned listener: the base of every presigned chunk URL the
+    /// server hands out (`{presigned_url}/_presigned/{upload_id}/{chunk_index}?...`).
+    pub fn presigned_url(&self) -> String {
+        presigned_base(self.presigned_addr)
     }
 
     /// The time scale a client of this server runs at (`.time_scale(server.time_scale())` on a

@@ -1,5 +1,6 @@
 //! Assets: multipart creation (direct upload or URL), listing, retrieval, deletion, user
-//! metadata; `processing` -> `ready` | `failed` in the background.
+//! metadata; `processing` -> `ready` | `failed` in the background. Assets made by a completed
+//! multipart upload session ([`receive`]) go the same way, on the direct-upload timing.
 
 use http::StatusCode;
 use rein_core::Now;
@@ -248,6 +249,42 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
     let body = Value::Object(asset.summary(ctx.now));
     state.assets.insert(asset.id.clone(), asset);
     Ok(Outcome::wrote(wire::json(StatusCode::CREATED, &body)))
+}
+
+/// The file a completed multipart upload session received: what its asset is made of.
+#[derive(Debug)]
+pub(super) struct Received {
+    /// The asset id the session reserved.
+    pub(super) id: String,
+    pub(super) filename: String,
+    /// `video`, `audio` or `image`, as the session declared it.
+    pub(super) kind: &'static str,
+    pub(super) size: u64,
+    pub(super) user_metadata: Map<String, Value>,
+    pub(super) enable_hls: bool,
+    pub(super) enable_thumbnail: bool,
+}
+
+/// Makes the asset of a completed multipart upload (method `multipart`): `processing` from
+/// now, then `ready` or `failed` as a direct upload's.
+pub(super) fn receive(state: &mut State, ctx: &mut Ctx<'_>, file: Received) {
+    // The MIME type the name suggests, when it agrees with the declared kind.
+    let file_type = mime_of(&file.filename).filter(|m| kind_of(m) == file.kind).map(str::to_owned);
+    let ending = Ending::draw(ctx.rng, ctx.config.failure_rate);
+    let asset = Asset {
+        id: file.id,
+        seq: state.next_seq(),
+        method: "multipart",
+        filename: Some(file.filename),
+        file_type,
+        kind: file.kind,
+        size: Some(file.size),
+        user_metadata: file.user_metadata,
+        enable_hls: file.enable_hls,
+        enable_thumbnail: file.enable_thumbnail,
+        timeline: Timeline::processing(ctx.now, ctx.config.timing.asset_direct, ending, ctx.rng),
+    };
+    state.assets.insert(asset.id.clone(), asset);
 }
 
 pub(super) fn list(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {

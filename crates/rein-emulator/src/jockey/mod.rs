@@ -1,5 +1,9 @@
-//! Jockey (`/v1.3`): assets, knowledge stores, items, search and responses, with errors in
-//! Jockey's dialect `{code, message, docs_url}`.
+//! Jockey (`/v1.3`): assets, multipart uploads, knowledge stores, items, search and responses,
+//! with errors in Jockey's dialect `{code, message, docs_url}`.
+//!
+//! Multipart uploads (`/assets/multipart-uploads`, module `uploads`) also have a storage side:
+//! the chunk `PUT`s to presigned URLs, answered as S3 would (an `ETag`, or an XML error), which
+//! the model routes here by their path ([`crate::presigned`]).
 //!
 //! Error codes: `invalid_request` (every 400, the references' own example), `unauthorized`
 //! (401), `not_found` (404), `method_not_allowed` (405), `page_token_expired` (410),
@@ -9,6 +13,7 @@
 mod assets;
 mod responses;
 mod stores;
+mod uploads;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,6 +28,7 @@ use crate::wire;
 
 pub(crate) use assets::Asset;
 pub(crate) use stores::{Item, PageToken, Store};
+pub(crate) use uploads::put_chunk;
 
 pub use assets::{DIRECT_UPLOAD_LIMIT, IMAGE_LIMIT};
 pub use responses::{MAX_CONTENT_CHARS, TOOL_STORE_FIELD};
@@ -41,6 +47,8 @@ pub(crate) struct State {
     /// Session id to the knowledge store it belongs to.
     sessions: HashMap<String, String>,
     tokens: HashMap<String, PageToken>,
+    /// Multipart upload sessions by id.
+    uploads: BTreeMap<String, uploads::Upload>,
 }
 
 impl State {
@@ -139,6 +147,21 @@ pub(crate) fn route(state: &mut State, ctx: &mut Ctx<'_>) -> Outcome {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = ctx.method.clone();
     let result = match (&method, segments.as_slice()) {
+        // Before `/assets/{asset_id}`, which would take `multipart-uploads` for an id.
+        (&Method::POST, ["assets", "multipart-uploads"]) => uploads::create(state, ctx),
+        (&Method::GET, ["assets", "multipart-uploads"]) => uploads::list(state, ctx),
+        (&Method::GET, ["assets", "multipart-uploads", id]) => uploads::status(state, ctx, id),
+        (&Method::POST, ["assets", "multipart-uploads", id]) => uploads::report(state, ctx, id),
+        (&Method::POST, ["assets", "multipart-uploads", id, "presigned-urls"]) => {
+            uploads::more_urls(state, ctx, id)
+        }
+        (_, ["assets", "multipart-uploads"])
+        | (_, ["assets", "multipart-uploads", _])
+        | (_, ["assets", "multipart-uploads", _, "presigned-urls"]) => Err(JockeyError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not supported on {}", ctx.path),
+        )),
         (&Method::POST, ["assets"]) => assets::create(state, ctx),
         (&Method::GET, ["assets"]) => assets::list(state, ctx),
         (&Method::GET, ["assets", id]) => assets::retrieve(state, ctx, id),
