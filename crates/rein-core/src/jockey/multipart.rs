@@ -710,3 +710,70 @@ pub fn chunk_etag(response: &http::Response<Bytes>) -> Option<String> {
     let etag = response.headers().get(http::header::ETAG)?.to_str().ok()?.trim();
     (!etag.is_empty()).then(|| etag.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Api;
+
+    fn target() -> Target {
+        Target::new(Api::Jockey, "https://api.twelvelabs.io/v1.3", "tlk_TESTKEY").expect("target")
+    }
+
+    #[test]
+    fn sizes_names_and_counts_are_checked_before_anything_is_sent() {
+        let t = target();
+        let refused = |call: &dyn Fn() -> Result<Request, Error>| match call() {
+            Err(Error::Invalid(v)) => v.hint,
+            other => panic!("not refused: {other:?}"),
+        };
+        let over = CreateMultipartUpload::new("a.mp4", UploadKind::Video, MAX_VIDEO_BYTES + 1);
+        assert_eq!(refused(&|| over.to_request(&t)), MULTIPART_SIZE_HINT);
+        let image = CreateMultipartUpload::new("a.png", UploadKind::Image, MAX_IMAGE_BYTES + 1);
+        assert_eq!(refused(&|| image.to_request(&t)), MULTIPART_SIZE_HINT);
+        let empty = CreateMultipartUpload::new("a.mp4", UploadKind::Video, 0);
+        assert_eq!(refused(&|| empty.to_request(&t)), EMPTY_FILE_HINT);
+        assert!(CreateMultipartUpload::new("a.mp4", UploadKind::Video, MAX_VIDEO_BYTES)
+            .to_request(&t)
+            .is_ok());
+        for (start, count) in [(0, 10), (1, 0), (1, 51)] {
+            let urls = RequestChunkUrls::new("upl_1", start, count);
+            assert_eq!(refused(&|| urls.to_request(&t)), URL_COUNT_HINT, "{start} {count}");
+        }
+        let none = ReportChunks::new("upl_1", Vec::new());
+        assert_eq!(refused(&|| none.to_request(&t)), CHUNK_REPORT_HINT);
+        let unproved = ReportChunks::new("upl_1", vec![CompletedChunk::new(1, 10, "")]);
+        assert_eq!(refused(&|| unproved.to_request(&t)), CHUNK_REPORT_HINT);
+    }
+
+    #[test]
+    fn chunks_cut_the_file_exactly_and_the_kind_follows_the_extension() {
+        assert_eq!(chunk_range(10, 3, 1, 25), Some((0, 10)));
+        assert_eq!(chunk_range(10, 3, 3, 25), Some((20, 5)));
+        assert_eq!(chunk_range(10, 3, 0, 25), None);
+        assert_eq!(chunk_range(10, 3, 4, 25), None);
+        assert_eq!(chunk_range(0, 3, 1, 25), None);
+        assert_eq!(UploadKind::from_file_name("Clip.MOV"), Some(UploadKind::Video));
+        assert_eq!(UploadKind::from_file_name("talk.m4a"), Some(UploadKind::Audio));
+        assert_eq!(UploadKind::from_file_name("cover.webp"), Some(UploadKind::Image));
+        assert_eq!(UploadKind::from_file_name("notes"), None);
+    }
+
+    #[test]
+    fn a_presigned_url_must_be_absolute_and_never_gets_the_key() {
+        let file = FileSource::new("/v/a.mp4", 25);
+        for bad in ["/relative", "ftp://x/y", "not a url"] {
+            assert!(chunk_request(bad, &file, (0, 10), &BTreeMap::new()).is_err(), "{bad}");
+        }
+        let mut headers = BTreeMap::new();
+        headers.insert("x-api-key".to_owned(), "tlk_LEAK".to_owned());
+        headers.insert("x-amz-meta-part".to_owned(), "1".to_owned());
+        let request = chunk_request("https://s.example/c/1?sig=x", &file, (10, 10), &headers)
+            .expect("a request");
+        let all = request.all_headers();
+        assert!(all.get("x-api-key").is_none(), "the session's headers cannot add the key");
+        assert_eq!(all.get("x-amz-meta-part").unwrap(), "1");
+        assert_eq!(all.get(http::header::CONTENT_LENGTH).unwrap(), "10");
+        assert_eq!(request.body.content_length(), 10);
+    }
+}
