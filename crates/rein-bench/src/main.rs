@@ -428,7 +428,7 @@ fn peak_rss_kib() -> Result<u64> {
 /// URLs, a few side by side).
 fn upload(emulator_bin: &str, mode: &str, size: u64) -> Result {
     let emulator = Emulator::start(emulator_bin)?;
-    let path = std::env::temp_dir().join(format!("rein-bench-upload-{}.bin", std::process::id()));
+    let path = std::env::temp_dir().join(format!("rein-bench-upload-{}.mp4", std::process::id()));
     write_file(&path, size)?;
     let before = peak_rss_kib()?;
     let start = Instant::now();

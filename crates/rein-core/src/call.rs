@@ -258,7 +258,9 @@ impl<T> Call<T> {
     /// What a response says about the rate limit, for the limiter: its advertised limit, and
     /// for a 429, the throttling and the pause.
     fn note_limit(&mut self, response: &http::Response<Bytes>, now: Now) {
-        if !self.limited {
+        // A presigned URL's storage is not the API: what it says of its own limits must not
+        // pause or teach the API's budget (its 429s are retried like any, by this call alone).
+        if !self.limited || self.request.operation.is_presigned() {
             return;
         }
         let advertised = Advertised::from_headers(response.headers(), now);

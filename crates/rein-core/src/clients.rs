@@ -69,7 +69,8 @@ macro_rules! __clients {
             ) -> Result<$crate::jockey::Asset, $crate::Error> {
                 let source = file_source(path.as_ref()) $($await)* ?;
                 if source.len > $crate::jockey::assets::DIRECT_UPLOAD_MAX_BYTES {
-                    let create = $crate::jockey::multipart::CreateMultipartUpload::for_file(&source);
+                    let create =
+                        $crate::jockey::multipart::CreateMultipartUpload::for_file(&source)?;
                     let upload = $crate::jockey::upload::MultipartUpload::new(source, create);
                     return self.upload_multipart(upload) $($await)*;
                 }

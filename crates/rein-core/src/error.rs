@@ -49,6 +49,9 @@ pub enum Error {
     /// The client is misconfigured (a missing key, a bad base URL).
     #[error("invalid client configuration: {}: {}; fix: {}", .0.field, .0.problem, .0.hint.fix)]
     Config(Box<ValidationError>),
+    /// A multipart upload stopped before its asset was made: why, and the session to resume.
+    #[error(transparent)]
+    Upload(Box<UploadInterrupted>),
 }
 
 impl Error {
@@ -67,6 +70,7 @@ impl Error {
             Error::RateLimited(r) => r.response.as_deref(),
             Error::Deadline(d) => d.last_error.as_deref().and_then(Error::api_error),
             Error::WaitTimedOut(w) => w.last_error.as_deref().and_then(Error::api_error),
+            Error::Upload(u) => u.cause.api_error(),
             _ => None,
         }
     }
@@ -81,6 +85,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited(r) => Some(r.wait),
+            Error::Upload(u) => u.cause.retry_after(),
             _ => self.api_error().and_then(|e| e.retry_after),
         }
     }
@@ -97,6 +102,7 @@ impl Error {
                 d.may_have_succeeded
                     || d.last_error.as_deref().is_some_and(Error::may_have_succeeded)
             }
+            Error::Upload(u) => u.cause.may_have_succeeded(),
             _ => false,
         }
     }
@@ -122,6 +128,7 @@ impl Error {
             Error::Transport(t) if t.error.kind == TransportErrorKind::Connect => {
                 Some(crate::hint::rows::UNREACHABLE)
             }
+            Error::Upload(u) => Some(u.hint()),
             _ => self.api_error().and_then(|e| e.hint),
         }
     }
@@ -142,7 +149,66 @@ impl Error {
             Error::WaitTimedOut(_) => "Processing is taking longer than expected. Please check back later.",
             Error::Cancelled => "The request was cancelled.",
             Error::Config(_) => "The service is not configured correctly.",
+            Error::Upload(u) => match &u.cause {
+                Error::Cancelled => "The upload was cancelled; it can be resumed.",
+                _ => "The upload stopped before it was complete; it can be resumed.",
+            },
         }
+    }
+}
+
+/// A multipart upload that stopped before its asset was made. Nothing uploaded is lost: the
+/// session keeps the chunks reported (`chunks_done` of `chunks`) for 24 hours, and
+/// `resume_upload(upload_id, path)` sends the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadInterrupted {
+    /// The session: resume it with `resume_upload`.
+    pub upload_id: String,
+    /// The asset the upload is to make, once known.
+    pub asset_id: Option<crate::jockey::AssetId>,
+    /// Chunks the session has.
+    pub chunks_done: u32,
+    /// Chunks in all.
+    pub chunks: u32,
+    /// Why it stopped.
+    pub cause: Error,
+}
+
+impl UploadInterrupted {
+    /// The fix: the cause's own when it names one, or resuming.
+    pub fn hint(&self) -> Hint {
+        match &self.cause {
+            // The storage refused a chunk's URL again and again: its own hint would speak of API
+            // keys and permissions, which are not what is wrong.
+            Error::Api(e) if matches!(e.status, 401 | 403) => crate::hint::Hint::new(
+                "The storage refused a chunk's presigned URL",
+                "Resume the upload: it asks for fresh URLs",
+            ),
+            cause => cause.hint().unwrap_or(RESUME_UPLOAD_HINT),
+        }
+    }
+}
+
+/// rein: an upload that stopped midway.
+pub const RESUME_UPLOAD_HINT: Hint = Hint::new(
+    "An upload that stopped midway",
+    "Resume it with resume_upload and its upload_id within 24 hours",
+);
+
+impl fmt::Display for UploadInterrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the upload stopped after {} of {} chunks: {}; resume it with resume_upload({:?}, path) \
+             within 24 h",
+            self.chunks_done, self.chunks, self.cause, self.upload_id
+        )
+    }
+}
+
+impl std::error::Error for UploadInterrupted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
     }
 }
 

@@ -122,8 +122,8 @@ pub use cancel::CancelToken;
 pub use config::{ClientConfig, Settings};
 pub use error::{
     ApiError, BodyShape, DeadlineExceeded, DecodeError, Error, ErrorKind, Problem, RateLimited,
-    ResourceFailed, TransportError, TransportErrorKind, TransportFailure, ValidationError,
-    WaitRefused, WaitTimedOut,
+    ResourceFailed, TransportError, TransportErrorKind, TransportFailure, UploadInterrupted,
+    ValidationError, WaitRefused, WaitTimedOut,
 };
 pub use event::{Event, EventHook, Events, FleetProgress};
 pub use fleet::{Finished, Fleet, FleetReport, FleetWait, Outcome};

@@ -148,10 +148,16 @@ impl Request {
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A presigned URL's query is its signature: a credential, kept out like the key.
+        let uri = if self.operation.is_presigned() {
+            crate::jockey::multipart::without_query(&self.uri.to_string())
+        } else {
+            self.uri.to_string()
+        };
         f.debug_struct("Request")
             .field("operation", &self.operation)
             .field("method", &self.method)
-            .field("uri", &self.uri)
+            .field("uri", &uri)
             .field("headers", &RedactedHeaders(&self.all_headers()))
             .field("body", &self.body)
             .field("idempotent", &self.idempotent)

@@ -94,6 +94,30 @@
 //! "Request has expired", the URL spent). The log's `carried_api_key` says whether a request
 //! carried `x-api-key` or `Authorization`: a chunk `PUT` should not.
 //!
+//! # Shapes: where the spec and the SDK disagree
+//!
+//! Jockey answers follow the vendor's OpenAPI spec (July 2026) and the Python SDK 1.3.6
+//! (October 2026, summarised in the references' `jockey-api.md`). Ready assets carry
+//! `technical_metadata`, `size`, `duration` (video, audio), `hls.manifest_url` and
+//! `thumbnail.representative_url`; ready items carry the `system_metadata` of their type
+//! (duration and fps for video; width, height, codec_name, size for both). Media properties
+//! are drawn from the asset id, so from the seed; so is the size of a URL upload, which the
+//! emulator cannot download. Where the two sources disagree:
+//!
+//! | point | spec | SDK 1.3.6 | emulator |
+//! |---|---|---|---|
+//! | `enable_hls` / `enable_thumbnail` default on `POST /assets` | false | true | SDK: true ([`jockey::CREATE_MEDIA_EXTRAS_DEFAULT`]); multipart sessions default to false in both |
+//! | `incomplete_details` on a response | absent | null unless incomplete | SDK: always sent, null |
+//! | `annotations` on an `output_text` part (citations with `title`, `thumbnail_url`, `hls_url`) | absent | required | SDK |
+//! | `object: "response"` beside `type` | `type` only | both | both (the spec does not forbid extra fields) |
+//! | `GET /assets/{asset_id}/transcription` | absent | 404 when there is none | SDK: 404 (the emulator makes no transcription) |
+//! | message `phase`, the `keepalive` event, asset method `connector` | absent | present | neither sent (the SDK reads a missing phase as the answer) |
+//!
+//! Every other path of the spec the emulator does not model (tasks, connections, entity
+//! collections, item collections, indexes, search, embed, analyze: [`jockey::unmodeled_operations`])
+//! answers 501 with a Jockey-dialect body, code `not_implemented`; a path the API does not
+//! have stays a 404.
+//!
 //! # Reserved paths
 //!
 //! `GET /_emulator/log` (JSON array of `{seq, api, method, path, status, at_ms, state_changed,

@@ -19,7 +19,8 @@ const MIB: u64 = 1 << 20;
 /// A file of `len` bytes of varied content (every chunk's ETag differs), written in 1 MiB
 /// pieces so the test holds no more than that.
 fn file(name: &str, len: u64) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("rein-multipart-{}-{name}", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("rein-multipart-{}-{name}.mp4", std::process::id()));
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
     let mut piece = vec![0u8; MIB as usize];
     let mut written = 0;
@@ -55,12 +56,22 @@ fn emulator(faults: FaultPlan, chunk_size: u64) -> RunningServer {
     .expect("the emulator starts")
 }
 
-/// Chunk failures and URL expiries on chunk PUTs, nothing else.
+/// Chunk failures and URL expiries on a tenth of chunk PUTs each, nothing else.
 fn storage_faults() -> FaultPlan {
     let mut plan = FaultPlan::none();
-    plan.chunk_failure = 0.2;
-    plan.url_expiry = 0.15;
+    plan.chunk_failure = 0.1;
+    plan.url_expiry = 0.1;
     plan
+}
+
+/// 4 MiB chunks: 75 for 300 MiB, so both kinds of fault surely meet some.
+const CHUNK: u64 = 4 * MIB;
+const CHUNKS: u32 = 75;
+
+/// The default policy with ten attempts, as the other chaos tests: a chunk failed by the
+/// emulator five times in a row (one chance in 10^5 at a tenth) must not fail the test.
+fn policy() -> rein::RetryPolicy {
+    rein_emulator::testing::chaos::policy(rein::Api::Jockey)
 }
 
 fn chunk_puts(server: &RunningServer) -> Vec<LogEntry> {
@@ -99,6 +110,7 @@ fn blocking_client(server: &RunningServer) -> rein::blocking::Jockey {
     rein::blocking::Jockey::builder(DEMO_JOCKEY_KEY)
         .base_url(server.jockey_base_url())
         .time_scale(server.time_scale())
+        .retry_policy(policy())
         .build()
         .expect("a client")
 }
@@ -107,12 +119,12 @@ fn blocking_client(server: &RunningServer) -> rein::blocking::Jockey {
 fn blocking_a_300_mib_file_goes_up_in_chunks_through_storage_faults() {
     let path = file("blocking-300", 300 * MIB);
     let _cleanup = Cleanup(path.clone());
-    let server = emulator(storage_faults(), 8 * MIB);
+    let server = emulator(storage_faults(), CHUNK);
     let jockey = blocking_client(&server);
     let asset = jockey.upload_file(&path).expect("uploaded");
     let ready = jockey.wait_for_asset(&asset).expect("ready");
     assert_eq!(ready.size, Some(300 * MIB), "the emulator counted every byte");
-    check_chunks(&server, 38);
+    check_chunks(&server, CHUNKS);
 }
 
 #[cfg(feature = "async")]
@@ -120,19 +132,20 @@ fn blocking_a_300_mib_file_goes_up_in_chunks_through_storage_faults() {
 fn async_a_300_mib_file_goes_up_in_chunks_through_storage_faults() {
     let path = file("async-300", 300 * MIB);
     let _cleanup = Cleanup(path.clone());
-    let server = emulator(storage_faults(), 8 * MIB);
+    let server = emulator(storage_faults(), CHUNK);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let jockey = rein::asynchronous::Jockey::builder(DEMO_JOCKEY_KEY)
             .base_url(server.jockey_base_url())
             .time_scale(server.time_scale())
+            .retry_policy(policy())
             .build()
             .expect("a client");
         let asset = jockey.upload_file(&path).await.expect("uploaded");
         let ready = jockey.wait_for_asset(&asset).await.expect("ready");
         assert_eq!(ready.size, Some(300 * MIB), "the emulator counted every byte");
     });
-    check_chunks(&server, 38);
+    check_chunks(&server, CHUNKS);
 }
 
 /// Uploads `path` until `stop_after` chunks are reported, then cancels; returns the session.
@@ -155,7 +168,8 @@ fn interrupted(server: &RunningServer, path: &Path, stop_after: u32) -> String {
         .expect("a client")
         .with_cancel(&token);
     let source = rein::core::FileSource::new(path, std::fs::metadata(path).unwrap().len());
-    let upload = MultipartUpload::new(source.clone(), CreateMultipartUpload::for_file(&source));
+    let upload =
+        MultipartUpload::new(source.clone(), CreateMultipartUpload::for_file(&source).unwrap());
     let error = jockey.upload_multipart(upload).expect_err("cancelled midway");
     assert!(token.is_cancelled(), "{error}");
     let upload_id = session.lock().unwrap().clone().expect("a session was opened");

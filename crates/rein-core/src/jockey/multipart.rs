@@ -60,6 +60,12 @@ pub const MULTIPART_SIZE_HINT: Hint = Hint::new(
 pub const EMPTY_FILE_HINT: Hint =
     Hint::new("An empty file", "Upload a file with content; an empty file makes no asset");
 
+/// rein: a large file whose kind its name does not tell.
+pub const KIND_HINT: Hint = Hint::new(
+    "A file over 200 MB that is not video, audio or an image",
+    "Upload video, audio or images by multipart (name the file with its extension), or a smaller file directly",
+);
+
 /// rein: more presigned URLs asked for than one request gives.
 pub const URL_COUNT_HINT: Hint = Hint::new(
     "Too many presigned URLs asked for at once",
@@ -163,12 +169,20 @@ impl CreateMultipartUpload {
         }
     }
 
-    /// A session for `file`: its name, its length, and the kind its extension suggests (video
-    /// when it suggests none).
-    pub fn for_file(file: &FileSource) -> Self {
-        let name = file.file_name().unwrap_or("upload").to_owned();
-        let kind = UploadKind::from_file_name(&name).unwrap_or(UploadKind::Video);
-        CreateMultipartUpload::new(name, kind, file.len)
+    /// A session for `file`: its name, its length, and the kind its extension names. A file
+    /// whose extension names no video, audio or image format is refused (the multipart flow
+    /// takes nothing else): name it with its extension, or say its kind with
+    /// [`new`](Self::new).
+    pub fn for_file(file: &FileSource) -> Result<Self, ValidationError> {
+        let name = file.file_name().unwrap_or_default().to_owned();
+        let Some(kind) = UploadKind::from_file_name(&name) else {
+            return Err(ValidationError::new(
+                "file",
+                format!("{name:?} names no video, audio or image format rein knows"),
+                KIND_HINT,
+            ));
+        };
+        Ok(CreateMultipartUpload::new(name, kind, file.len))
     }
 
     /// Another kind than the one guessed.
@@ -244,8 +258,9 @@ impl ApiCall for CreateMultipartUpload {
     }
 }
 
-/// One presigned URL: where chunk `chunk_index` goes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One presigned URL: where chunk `chunk_index` goes. Its `Debug` leaves out the URL's query:
+/// the signature there is a credential.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresignedChunk {
     /// The chunk's 1-based index.
     pub chunk_index: u32,
@@ -254,6 +269,24 @@ pub struct PresignedChunk {
     /// When the URL expires (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for PresignedChunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresignedChunk")
+            .field("chunk_index", &self.chunk_index)
+            .field("url", &without_query(&self.url))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A URL without its query (where a presigned URL keeps its signature).
+pub fn without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?<redacted>"),
+        None => url.to_owned(),
+    }
 }
 
 /// A new session: what to upload, in how many chunks, and where the first ones go.
@@ -673,22 +706,42 @@ pub fn chunk_request(
             Hint::new("A presigned URL that cannot be used", "Ask for fresh presigned URLs"),
         )))
     };
-    let uri: Uri = url.parse().map_err(|e| invalid(format!("{url:?} is not a URL: {e}")))?;
-    if !matches!(uri.scheme_str(), Some("https" | "http")) || uri.authority().is_none() {
-        return Err(invalid(format!("{url:?} is not an absolute http(s) URL")));
+    let shown = without_query(url);
+    let uri: Uri = url.parse().map_err(|e| invalid(format!("{shown:?} is not a URL: {e}")))?;
+    let loopback = matches!(uri.host(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
+    let secure = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => loopback,
+        _ => false,
+    };
+    if !secure || uri.authority().is_none() {
+        return Err(invalid(format!(
+            "{shown:?} is not an absolute https URL (plain http only to this machine)"
+        )));
     }
     let mut target_headers = HeaderMap::new();
     let agent = HeaderValue::from_static(concat!("rein/", env!("CARGO_PKG_VERSION")));
     target_headers.insert(http::header::USER_AGENT, agent);
     let mut headers = HeaderMap::new();
     for (name, value) in upload_headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes());
-        let value = HeaderValue::from_str(value);
-        if let (Ok(name), Ok(value)) = (name, value) {
-            // The API's credentials never go to storage, whatever the session says.
-            if name != http::header::AUTHORIZATION && name.as_str() != "x-api-key" {
-                headers.insert(name, value);
-            }
+        let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+        else {
+            return Err(invalid(format!("the session's upload header {name:?} cannot be sent")));
+        };
+        // The API's credentials never go to storage, whatever the session says; and the
+        // request's framing is rein's own.
+        const KEPT_OUT: [&str; 7] = [
+            "authorization",
+            "x-api-key",
+            "host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "cookie",
+        ];
+        if !KEPT_OUT.contains(&name.as_str()) {
+            headers.insert(name, value);
         }
     }
     let (offset, len) = range;
@@ -762,7 +815,7 @@ mod tests {
     #[test]
     fn a_presigned_url_must_be_absolute_and_never_gets_the_key() {
         let file = FileSource::new("/v/a.mp4", 25);
-        for bad in ["/relative", "ftp://x/y", "not a url"] {
+        for bad in ["/relative", "ftp://x/y", "not a url", "http://storage.example/c/1"] {
             assert!(chunk_request(bad, &file, (0, 10), &BTreeMap::new()).is_err(), "{bad}");
         }
         let mut headers = BTreeMap::new();

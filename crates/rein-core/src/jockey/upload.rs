@@ -31,7 +31,7 @@ use crate::api_call::ApiCall;
 use crate::body::FileSource;
 use crate::call::Call;
 use crate::decode;
-use crate::error::{DecodeError, Error, ValidationError};
+use crate::error::{DecodeError, Error, UploadInterrupted, ValidationError};
 use crate::event::Event;
 use crate::hint::Hint;
 use crate::runner::Runner;
@@ -44,15 +44,22 @@ pub const DEFAULT_PARALLEL_CHUNKS: usize = 4;
 
 /// How many times one chunk's URL is renewed after the storage refused it (expired, used)
 /// before the upload gives up.
-pub const MAX_URL_RENEWALS: u32 = 3;
+pub const MAX_URL_RENEWALS: u32 = 5;
 
 /// A URL is not used in the last part of its hour: an upload that starts just before it
 /// expires would be refused midway.
 const URL_SAFETY: Duration = Duration::from_secs(5 * 60);
 
 /// Times the session's status is read again when every chunk is reported and no report said
-/// the upload was complete.
-const MAX_REREADS: u32 = 3;
+/// the upload was complete: once, then the upload stops, resumable.
+const MAX_REREADS: u32 = 1;
+
+/// Answers to a request for URLs that bring none for the chunk asked for, in a row, before the
+/// upload stops.
+const MAX_URL_MISSES: u32 = 2;
+
+/// The most chunks uploaded side by side (each holds a connection and an open file).
+pub const MAX_PARALLEL_CHUNKS: usize = 32;
 
 /// Sessions and their chunks read per page when resuming (the most a page holds).
 const RESUME_PAGE: u32 = 50;
@@ -129,7 +136,6 @@ enum Asked {
 }
 
 /// A multipart upload of one file, as a plan: see the [module docs](self).
-#[derive(Debug)]
 pub struct MultipartUpload {
     file: FileSource,
     phase: Phase,
@@ -154,6 +160,43 @@ pub struct MultipartUpload {
     outcome: Option<Result<Asset, Error>>,
     /// Times the session's status was read again because reports never completed it.
     rereads: u32,
+    /// The chunks of the batch handed out last: outcomes for others are not taken.
+    handed_out: BTreeSet<u32>,
+    /// A chunk's failure, held until the chunks uploaded beside it are reported.
+    held: Option<Error>,
+    /// The first chunk the last request for URLs asked for.
+    urls_from: u32,
+    /// Answers in a row that brought no URL for that chunk.
+    url_misses: u32,
+}
+
+impl std::fmt::Debug for MultipartUpload {
+    // No URLs: their signatures are credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultipartUpload")
+            .field("file", &self.file)
+            .field("phase", &self.phase)
+            .field("upload_id", &self.upload_id)
+            .field("asset_id", &self.asset_id)
+            .field("chunks", &(self.reported.len(), self.total_chunks))
+            .field("urls", &self.urls.len())
+            .field("uploaded", &self.uploaded.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UploadAnswer {
+    /// What the answer is, without its contents (which may hold presigned URLs).
+    fn kind(&self) -> &'static str {
+        match self {
+            UploadAnswer::Session(_) => "a session",
+            UploadAnswer::Incomplete(_) => "a list of sessions",
+            UploadAnswer::Status(_) => "a session's status",
+            UploadAnswer::Urls(_) => "URLs",
+            UploadAnswer::Report(_) => "a report",
+            UploadAnswer::Asset(_) => "an asset",
+        }
+    }
 }
 
 impl MultipartUpload {
@@ -187,12 +230,16 @@ impl MultipartUpload {
             sent_chunks: 0,
             outcome: None,
             rereads: 0,
+            handed_out: BTreeSet::new(),
+            held: None,
+            urls_from: 0,
+            url_misses: 0,
         }
     }
 
-    /// Uploads `n` chunks side by side (at least 1).
+    /// Uploads `n` chunks side by side (1 to [`MAX_PARALLEL_CHUNKS`]).
     pub fn parallel(mut self, n: usize) -> Self {
-        self.parallel = n.max(1);
+        self.parallel = n.clamp(1, MAX_PARALLEL_CHUNKS);
         self
     }
 
@@ -222,14 +269,28 @@ impl MultipartUpload {
             Ok(step) => step,
             Err(e) => {
                 self.phase = Phase::Over;
-                UploadStep::Done(Err(e))
+                UploadStep::Done(Err(self.interrupted(e)))
             }
         }
     }
 
     fn end(&mut self, outcome: Result<Asset, Error>) {
         self.phase = Phase::Over;
-        self.outcome = Some(outcome);
+        self.outcome = Some(outcome.map_err(|e| self.interrupted(e)));
+    }
+
+    /// `cause`, with what resuming needs once a session exists.
+    fn interrupted(&self, cause: Error) -> Error {
+        if self.upload_id.is_empty() || matches!(cause, Error::Upload(_)) {
+            return cause;
+        }
+        Error::Upload(Box::new(UploadInterrupted {
+            upload_id: self.upload_id.clone(),
+            asset_id: self.asset_id.clone(),
+            chunks_done: self.reported.len() as u32,
+            chunks: self.total_chunks,
+            cause,
+        }))
     }
 
     fn ask(&mut self, asked: Asked, call: Call<UploadAnswer>) -> Result<UploadStep, Error> {
@@ -275,11 +336,15 @@ impl MultipartUpload {
             return Err(session_over(&self.upload_id, "expired (24 h)"));
         }
         let target = runner.target();
-        // Reported in batches: everything uploaded since the last report.
+        // Reported in batches: everything uploaded since the last report (before a failure of
+        // the batch ends the upload, so that resuming does not send them again).
         if !self.uploaded.is_empty() {
             let chunks = self.uploaded.values().cloned().collect();
             let report = ReportChunks::new(&self.upload_id, chunks).to_request(target)?;
             return self.ask(Asked::Report, runner.call_with(report, decode_report));
+        }
+        if let Some(failure) = self.held.take() {
+            return Err(failure);
         }
         let waiting: Vec<u32> =
             (1..=self.total_chunks).filter(|i| !self.reported.contains(i)).collect();
@@ -301,6 +366,7 @@ impl MultipartUpload {
         let batch: Vec<u32> = waiting.iter().copied().take(self.parallel).collect();
         if let Some(&missing) = batch.iter().find(|i| !self.urls.contains_key(i)) {
             let count = MAX_URLS_PER_REQUEST.min(self.total_chunks - missing + 1);
+            self.urls_from = missing;
             let request = RequestChunkUrls::new(&self.upload_id, missing, count);
             return self
                 .ask(Asked::Urls, runner.call_with(request.to_request(target)?, decode_urls));
@@ -316,6 +382,7 @@ impl MultipartUpload {
             calls.push((index, runner.call_with(request, decode_etag)));
         }
         self.sent_chunks += calls.len() as u64;
+        self.handed_out = calls.iter().map(|(index, _)| *index).collect();
         self.asked = None;
         Ok(UploadStep::Chunks(calls))
     }
@@ -325,7 +392,11 @@ impl MultipartUpload {
         let asked = self.asked.take();
         let answer = match outcome {
             Ok(answer) => answer,
-            Err(e) => return self.end(Err(e)),
+            // A chunk's failure, held while its batch was reported, is what stopped the upload.
+            Err(e) => {
+                let cause = self.held.take().unwrap_or(e);
+                return self.end(Err(cause));
+            }
         };
         let read = match (asked, answer) {
             (Some(Asked::Create), UploadAnswer::Session(session)) => {
@@ -335,7 +406,20 @@ impl MultipartUpload {
             (Some(Asked::Read), UploadAnswer::Status(status)) => self.read(runner, status),
             (Some(Asked::Urls), UploadAnswer::Urls(urls)) => {
                 self.add_urls(urls.upload_urls, now);
-                Ok(())
+                if self.urls.contains_key(&self.urls_from) {
+                    self.url_misses = 0;
+                    Ok(())
+                } else {
+                    self.url_misses += 1;
+                    if self.url_misses > MAX_URL_MISSES {
+                        Err(shape_error(
+                            &self.upload_id,
+                            &format!("requests for URLs bring none for chunk {}", self.urls_from),
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
             }
             (Some(Asked::Report), UploadAnswer::Report(report)) => self.reported(runner, report),
             (Some(Asked::Fetch), UploadAnswer::Asset(asset)) => {
@@ -344,7 +428,7 @@ impl MultipartUpload {
             }
             (asked, answer) => Err(Error::Invalid(Box::new(ValidationError::new(
                 "upload",
-                format!("answered {answer:?} to {asked:?}"),
+                format!("answered {} to {asked:?}", answer.kind()),
                 RESUME_HINT,
             )))),
         };
@@ -359,7 +443,11 @@ impl MultipartUpload {
     /// failure ends the upload, which [`resume`](Self::resume) can pick up.
     pub fn chunks_done(&mut self, outcomes: Vec<(u32, Result<String, Error>)>) {
         let mut failure = None;
+        let handed_out = std::mem::take(&mut self.handed_out);
         for (index, outcome) in outcomes {
+            if !handed_out.contains(&index) {
+                continue;
+            }
             match outcome {
                 Ok(etag) => {
                     let len = chunk_range(self.chunk_size, self.total_chunks, index, self.file.len)
@@ -379,7 +467,8 @@ impl MultipartUpload {
             }
         }
         if let Some(e) = failure {
-            self.end(Err(e));
+            // Ends the upload once the chunks uploaded beside it are reported.
+            self.held.get_or_insert(e);
         }
     }
 
@@ -646,7 +735,7 @@ mod tests {
     fn a_file_goes_up_in_chunks_to_fresh_urls_is_reported_and_fetched() {
         let runner = runner();
         let file = FileSource::new("/videos/big.mp4", 25);
-        let create = CreateMultipartUpload::for_file(&file);
+        let create = CreateMultipartUpload::for_file(&file).unwrap();
         let mut upload = MultipartUpload::new(file, create).parallel(2);
         let t = Moment::ZERO;
 
@@ -702,7 +791,8 @@ mod tests {
         let runner = runner();
         let file = FileSource::new("/videos/big.mp4", 25);
         let mut upload =
-            MultipartUpload::new(file.clone(), CreateMultipartUpload::for_file(&file)).parallel(3);
+            MultipartUpload::new(file.clone(), CreateMultipartUpload::for_file(&file).unwrap())
+                .parallel(3);
         let _ = calls(upload.next(&runner, Moment::ZERO));
         upload.answer(&runner, Ok(UploadAnswer::Session(session(&[1, 2, 3]))), Moment::ZERO);
         let batch = chunks(upload.next(&runner, Moment::ZERO));
@@ -726,7 +816,8 @@ mod tests {
     fn a_url_refused_too_often_or_a_session_that_does_not_fit_ends_the_upload() {
         let runner = runner();
         let file = FileSource::new("/videos/big.mp4", 25);
-        let mut upload = MultipartUpload::new(file.clone(), CreateMultipartUpload::for_file(&file));
+        let mut upload =
+            MultipartUpload::new(file.clone(), CreateMultipartUpload::for_file(&file).unwrap());
         let _ = calls(upload.next(&runner, Moment::ZERO));
         upload.answer(&runner, Ok(UploadAnswer::Session(session(&[1, 2, 3]))), Moment::ZERO);
         for _ in 0..=MAX_URL_RENEWALS {
@@ -741,7 +832,7 @@ mod tests {
         // 3 chunks of 10 bytes cannot make a file of 45.
         let other = FileSource::new("/videos/other.mp4", 45);
         let mut upload =
-            MultipartUpload::new(other.clone(), CreateMultipartUpload::for_file(&other));
+            MultipartUpload::new(other.clone(), CreateMultipartUpload::for_file(&other).unwrap());
         let _ = calls(upload.next(&runner, Moment::ZERO));
         upload.answer(&runner, Ok(UploadAnswer::Session(session(&[1]))), Moment::ZERO);
         match upload.next(&runner, Moment::ZERO) {
@@ -780,5 +871,93 @@ mod tests {
         upload.answer(&runner, Ok(urls(2, 3)), t);
         let batch = chunks(upload.next(&runner, t));
         assert_eq!(batch.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [2], "only chunk 2");
+    }
+
+    #[test]
+    fn a_failed_chunk_ends_the_upload_after_its_batch_is_reported_with_what_resuming_needs() {
+        let runner = runner();
+        let file = FileSource::new("/videos/big.mp4", 25);
+        let create = CreateMultipartUpload::for_file(&file).unwrap();
+        let mut upload = MultipartUpload::new(file, create).parallel(3);
+        let t = Moment::ZERO;
+        let _ = calls(upload.next(&runner, t));
+        upload.answer(&runner, Ok(UploadAnswer::Session(session(&[1, 2, 3]))), t);
+        let _ = chunks(upload.next(&runner, t));
+        // Chunk 3 fails for good; 1 and 2 went in. An outcome for a chunk never handed out is
+        // not taken.
+        upload.chunks_done(vec![
+            (1, Ok("\"e1\"".into())),
+            (2, Ok("\"e2\"".into())),
+            (3, Err(Error::Cancelled)),
+            (99, Ok("\"e99\"".into())),
+        ]);
+        // 1 and 2 are reported first, so a resume does not send them again...
+        let report = calls(upload.next(&runner, t));
+        let body = String::from_utf8_lossy(&report.request().body.as_bytes().unwrap()).into_owned();
+        assert!(body.contains("\"chunk_index\":1") && body.contains("\"chunk_index\":2"), "{body}");
+        assert!(!body.contains("99"), "{body}");
+        let done = ChunkReport { total_completed: Some(2), ..ChunkReport::default() };
+        upload.answer(&runner, Ok(UploadAnswer::Report(done)), t);
+        // ...then the upload ends, with the session to resume.
+        match upload.next(&runner, t) {
+            UploadStep::Done(Err(Error::Upload(stopped))) => {
+                assert_eq!(stopped.upload_id, "upl_1");
+                assert_eq!((stopped.chunks_done, stopped.chunks), (2, 3));
+                assert_eq!(stopped.cause, Error::Cancelled);
+                let text = Error::Upload(stopped).to_string();
+                assert!(text.contains("resume_upload(\"upl_1\""), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn url_answers_that_never_bring_the_chunk_asked_for_end_the_upload() {
+        let runner = runner();
+        let file = FileSource::new("/videos/big.mp4", 25);
+        let create = CreateMultipartUpload::for_file(&file).unwrap();
+        let mut upload = MultipartUpload::new(file, create);
+        let t = Moment::ZERO;
+        let _ = calls(upload.next(&runner, t));
+        upload.answer(&runner, Ok(UploadAnswer::Session(session(&[]))), t);
+        let mut asked = 0;
+        loop {
+            match upload.next(&runner, t) {
+                UploadStep::Call(_) => {
+                    asked += 1;
+                    // URLs for chunks that do not exist, never for chunk 1.
+                    upload.answer(&runner, Ok(urls(7, 9)), t);
+                }
+                UploadStep::Done(Err(Error::Upload(stopped))) => {
+                    assert!(stopped.cause.to_string().contains("chunk 1"), "{}", stopped.cause);
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(asked <= 5, "asked for URLs {asked} times");
+        }
+        assert_eq!(asked, 3);
+    }
+
+    #[test]
+    fn debug_output_shows_no_url_signature() {
+        let runner = runner();
+        let file = FileSource::new("/videos/big.mp4", 25);
+        let create = CreateMultipartUpload::for_file(&file).unwrap();
+        let mut upload = MultipartUpload::new(file, create);
+        let _ = calls(upload.next(&runner, Moment::ZERO));
+        upload.answer(&runner, Ok(UploadAnswer::Session(session(&[1, 2, 3]))), Moment::ZERO);
+        let shown = format!("{upload:?} {:?}", session(&[1]));
+        let batch = chunks(upload.next(&runner, Moment::ZERO));
+        let request = format!("{:?}", batch[0].1.request());
+        for text in [shown, request] {
+            assert!(!text.contains("sig=x"), "{text}");
+        }
+        // A file whose name says no media kind is refused before anything is sent.
+        let pdf = FileSource::new("/docs/manual.pdf", 300 << 20);
+        assert_eq!(
+            CreateMultipartUpload::for_file(&pdf).unwrap_err().hint,
+            super::super::multipart::KIND_HINT
+        );
     }
 }

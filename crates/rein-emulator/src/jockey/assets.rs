@@ -17,6 +17,14 @@ pub const DIRECT_UPLOAD_LIMIT: u64 = 200 * 1024 * 1024;
 /// The largest image, by any method.
 pub const IMAGE_LIMIT: u64 = 32 * 1024 * 1024;
 
+/// Whether `POST /assets` makes an HLS stream and thumbnails when the form leaves
+/// `enable_hls` / `enable_thumbnail` out.
+// The sources disagree: the OpenAPI spec (July 2026) and the Python SDK 1.3.1 (July 2026) say
+// "Default: false"; the Python SDK 1.3.6 (October 2026, reference/jockey-api.md) says true. The
+// emulator follows the newer SDK. Multipart sessions default to false in every source
+// (`uploads.rs`).
+pub const CREATE_MEDIA_EXTRAS_DEFAULT: bool = true;
+
 /// An asset.
 #[derive(Clone, Debug)]
 pub(crate) struct Asset {
@@ -36,6 +44,85 @@ pub(crate) struct Asset {
 impl Asset {
     pub(crate) fn status(&self, now: Now) -> &'static str {
         self.timeline.status(now.moment)
+    }
+
+    /// The file's size: the bytes received, or for a URL upload (which the emulator cannot
+    /// download) a size drawn from the asset id, hence from the seed, once the file is "fetched".
+    pub(crate) fn size(&self, now: Now) -> Option<u64> {
+        match self.size {
+            Some(s) => Some(s),
+            None if self.status(now) == "processing" => None,
+            None => Some(1_000_000 + self.media().draw % 200_000_000),
+        }
+    }
+
+    /// HLS applies to video and audio only.
+    fn has_hls(&self) -> bool {
+        self.enable_hls && matches!(self.kind, "video" | "audio")
+    }
+
+    /// The HLS manifest, once the asset is ready.
+    pub(crate) fn hls_url(&self, now: Now) -> Option<String> {
+        (self.has_hls() && self.status(now) == "ready")
+            .then(|| format!("{MEDIA_BASE}/{}/stream/master.m3u8", self.id))
+    }
+
+    /// The representative thumbnail, once the asset is ready.
+    pub(crate) fn thumbnail_url(&self, now: Now) -> Option<String> {
+        (self.enable_thumbnail && self.status(now) == "ready")
+            .then(|| format!("{MEDIA_BASE}/{}/thumbnails/representative.jpg", self.id))
+    }
+
+    /// The media properties the platform would read from the file.
+    pub(crate) fn media(&self) -> Media {
+        Media::of(&self.id, self.kind, self.file_type.as_deref())
+    }
+
+    /// The `technical_metadata` object: full once ready, partial when failed.
+    fn technical_metadata(&self, now: Now, ready: bool) -> Value {
+        let media = self.media();
+        let mut m = Map::new();
+        if let Some(size) = self.size(now) {
+            m.insert("file_size_bytes".into(), json!(size));
+        }
+        if let Some(t) = &self.file_type {
+            m.insert("file_mime_type".into(), json!(t));
+        }
+        if !ready {
+            return Value::Object(m);
+        }
+        match self.kind {
+            "video" => {
+                m.insert("file_container_format".into(), json!("mov,mp4,m4a,3gp,3g2,mj2"));
+                m.insert("video_codec".into(), json!(media.codec));
+                m.insert("video_width".into(), json!(media.width));
+                m.insert("video_height".into(), json!(media.height));
+                m.insert("video_fps".into(), json!(media.fps));
+                m.insert("video_duration_seconds".into(), json!(media.duration));
+                m.insert("audio_codec".into(), json!("aac"));
+                m.insert("audio_sample_rate".into(), json!(48_000));
+                m.insert("audio_channels".into(), json!(2));
+                m.insert("has_audio".into(), json!(true));
+                m.insert("total_video_streams".into(), json!(1));
+                m.insert("total_audio_streams".into(), json!(1));
+            }
+            "audio" => {
+                m.insert("audio_codec".into(), json!(media.codec));
+                m.insert("audio_sample_rate".into(), json!(48_000));
+                m.insert("audio_channels".into(), json!(2));
+                m.insert("audio_duration_seconds".into(), json!(media.duration));
+                m.insert("has_audio".into(), json!(true));
+                m.insert("total_video_streams".into(), json!(0));
+                m.insert("total_audio_streams".into(), json!(1));
+            }
+            "image" => {
+                m.insert("image_width".into(), json!(media.width));
+                m.insert("image_height".into(), json!(media.height));
+                m.insert("image_format".into(), json!(media.codec));
+            }
+            _ => {}
+        }
+        Value::Object(m)
     }
 
     /// The `Asset` object (create's answer).
@@ -59,19 +146,38 @@ impl Asset {
     fn detail(&self, now: Now) -> Value {
         let mut m = self.summary(now);
         let status = self.status(now);
+        let ready = status == "ready";
         let side = match status {
             "ready" => "ready",
             "failed" => "error",
             _ => "processing",
         };
-        if self.enable_hls && self.kind != "image" && self.kind != "document" {
-            m.insert("hls".into(), json!({ "status": side }));
+        // The URLs are present only when the side's status is `ready` (spec, AssetHLS and
+        // AssetThumbnail).
+        if self.has_hls() {
+            let mut hls = json!({ "status": side });
+            if let Some(url) = self.hls_url(now) {
+                hls["manifest_url"] = json!(url);
+            }
+            m.insert("hls".into(), hls);
         }
         if self.enable_thumbnail {
-            m.insert("thumbnail".into(), json!({ "status": side }));
+            let mut thumbnail = json!({ "status": side });
+            if let Some(url) = self.thumbnail_url(now) {
+                thumbnail["representative_url"] = json!(url);
+            }
+            m.insert("thumbnail".into(), thumbnail);
         }
-        if let Some(size) = self.size {
+        // Omitted while processing; "may be partially populated" when failed (spec, status).
+        if status != "processing" {
+            m.insert("technical_metadata".into(), self.technical_metadata(now, ready));
+        }
+        if let Some(size) = self.size(now) {
             m.insert("size".into(), json!(size));
+        }
+        // Video and audio only, finalized when ready (spec, AssetDetail.duration).
+        if ready && matches!(self.kind, "video" | "audio") {
+            m.insert("duration".into(), json!(self.media().duration));
         }
         if status == "failed" {
             m.insert(
@@ -80,6 +186,52 @@ impl Asset {
             );
         }
         Value::Object(m)
+    }
+}
+
+/// Where the emulated HLS manifests and thumbnails live (nothing is served there).
+const MEDIA_BASE: &str = "https://media.emulator.invalid/assets";
+
+/// The media properties of an asset's file, drawn from its id (so from the seed) without
+/// touching the model's random sequence: the emulator never decodes a file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Media {
+    /// The hash the properties are drawn from.
+    draw: u64,
+    /// Seconds (video and audio).
+    pub(crate) duration: f64,
+    pub(crate) fps: f64,
+    pub(crate) width: u64,
+    pub(crate) height: u64,
+    /// The codec (video, audio) or image format.
+    pub(crate) codec: &'static str,
+}
+
+impl Media {
+    fn of(id: &str, kind: &str, file_type: Option<&str>) -> Media {
+        // FNV-1a 64.
+        let draw = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let (width, height) =
+            [(1920, 1080), (1280, 720), (3840, 2160), (1080, 1920)][(draw % 4) as usize];
+        Media {
+            draw,
+            duration: 10.0 + (draw >> 8) as f64 % 590_000.0 / 1000.0,
+            fps: [30.0, 25.0, 24.0, 60.0][((draw >> 4) % 4) as usize],
+            width,
+            height,
+            codec: match kind {
+                "audio" => "aac",
+                "image" => match file_type.and_then(|t| t.strip_prefix("image/")) {
+                    Some("jpeg") => "jpeg",
+                    Some("gif") => "gif",
+                    Some("webp") => "webp",
+                    _ => "png",
+                },
+                _ => "h264",
+            },
+        }
     }
 }
 
@@ -93,7 +245,7 @@ fn text_field<'a>(form: &'a [FormPart], name: &str) -> Option<&'a str> {
 
 fn flag(form: &[FormPart], name: &str) -> Result<bool> {
     match text_field(form, name).map(|s| s.trim().to_ascii_lowercase()) {
-        None => Ok(false),
+        None => Ok(CREATE_MEDIA_EXTRAS_DEFAULT),
         Some(s) if s == "true" => Ok(true),
         Some(s) if s == "false" => Ok(false),
         Some(s) => {

@@ -7,12 +7,15 @@
 //!
 //! Error codes: `invalid_request` (every 400, the references' own example), `unauthorized`
 //! (401), `not_found` (404), `method_not_allowed` (405), `page_token_expired` (410),
-//! `invalid_schema` (422), `rate_limit_exceeded` (429), and `internal_error`, `bad_gateway`,
+//! `invalid_schema` (422), `rate_limit_exceeded` (429), `not_implemented` (501, an endpoint of
+//! the real API the emulator does not model: [`unmodeled_operations`]), and `internal_error`, `bad_gateway`,
 //! `service_unavailable`, `gateway_timeout` for injected 5xx.
 
 mod assets;
+mod instance;
 mod responses;
 mod stores;
+mod unmodeled;
 mod uploads;
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,9 +33,10 @@ pub(crate) use assets::Asset;
 pub(crate) use stores::{Item, PageToken, Store};
 pub(crate) use uploads::put_chunk;
 
-pub use assets::{DIRECT_UPLOAD_LIMIT, IMAGE_LIMIT};
+pub use assets::{CREATE_MEDIA_EXTRAS_DEFAULT, DIRECT_UPLOAD_LIMIT, IMAGE_LIMIT};
 pub use responses::{MAX_CONTENT_CHARS, TOOL_STORE_FIELD};
 pub use stores::{ITEM_STATUSES, MAX_SEARCH_PAGE_SIZE};
+pub use unmodeled::unmodeled_operations;
 
 /// The largest `page_limit` Jockey accepts.
 pub const MAX_PAGE_LIMIT: usize = 50;
@@ -198,7 +202,9 @@ pub(crate) fn route(state: &mut State, ctx: &mut Ctx<'_>) -> Outcome {
             "method_not_allowed",
             format!("{method} is not supported on {}", ctx.path),
         )),
-        _ => Err(JockeyError::not_found(format!("No endpoint {method} /v1.3{}", ctx.path))),
+        _ => unmodeled::answer(state, ctx, &method, &segments).unwrap_or_else(|| {
+            Err(JockeyError::not_found(format!("No endpoint {method} /v1.3{}", ctx.path)))
+        }),
     };
     result.unwrap_or_else(|e| Outcome::read(e.into_response()))
 }

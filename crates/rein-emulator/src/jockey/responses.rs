@@ -11,7 +11,7 @@ use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 
-use super::{json_object, JockeyError, Result, State};
+use super::{instance, json_object, JockeyError, Result, State};
 use crate::handler::{Ctx, Outcome};
 use crate::wire::{self, clip, hex_id, timestamp};
 
@@ -113,6 +113,8 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(JockeyError::bad_request("stream must be a boolean")),
     };
+    let include_steps = include(&body)?;
+    let format = text_format(&body)?;
     if !state.has_store(&store_id) {
         return Err(JockeyError::not_found(format!("Knowledge store {store_id} not found")));
     }
@@ -142,39 +144,53 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
         }
     };
 
-    // The answer: a fixed sentence citing up to three ready items.
+    // The answer: a fixed sentence citing up to three ready items, or, for a `json_schema`
+    // format, the smallest JSON the schema accepts.
     let question = contents.last().map(String::as_str).unwrap_or("");
-    let cited: Vec<(String, &'static str)> = state
+    let cited: Vec<Value> = state
         .ready_items(&store_id, ctx.now)
         .into_iter()
         .take(3)
-        .map(|i| (i.id().to_owned(), i.asset_type))
-        .collect();
-    let mut text = format!("This is an emulated answer to \"{}\"", clip(question, 200));
-    let mut annotations = Vec::new();
-    if cited.is_empty() {
-        text.push_str(": the knowledge store has no indexed items yet.");
-    } else {
-        text.push_str(", drawn from the indexed items of the knowledge store");
-        for (n, (item_id, asset_type)) in cited.iter().enumerate() {
-            text.push(' ');
-            let start = text.chars().count();
-            text.push_str(&format!("[{}]", n + 1));
-            let end = text.chars().count() - 1;
+        .map(|i| {
+            let asset = state.assets.get(i.asset_id());
             let mut a = json!({
-                "type": if *asset_type == "image" { "image_citation" } else { "video_citation" },
-                "start_index": start,
-                "end_index": end,
-                "item_id": item_id,
+                "type": if i.asset_type == "image" { "image_citation" } else { "video_citation" },
+                "item_id": i.id(),
+                "title": asset.and_then(|a| a.filename.clone()),
+                "thumbnail_url": asset.and_then(|a| a.thumbnail_url(ctx.now)),
+                "hls_url": asset.and_then(|a| a.hls_url(ctx.now)),
             });
-            if *asset_type != "image" {
+            if i.asset_type != "image" {
                 a["start_sec"] = json!(0.0);
                 a["end_sec"] = json!(10.0);
             }
-            annotations.push(a);
+            a
+        })
+        .collect();
+    let mut annotations = Vec::new();
+    let text = match &format {
+        Some(schema) => instance::minimal_instance(schema).to_string(),
+        None => {
+            let mut text = format!("This is an emulated answer to \"{}\"", clip(question, 200));
+            if cited.is_empty() {
+                text.push_str(": the knowledge store has no indexed items yet.");
+            } else {
+                text.push_str(", drawn from the indexed items of the knowledge store");
+                for (n, citation) in cited.iter().enumerate() {
+                    text.push(' ');
+                    let start = text.chars().count();
+                    text.push_str(&format!("[{}]", n + 1));
+                    let end = text.chars().count() - 1;
+                    let mut a = citation.clone();
+                    a["start_index"] = json!(start);
+                    a["end_index"] = json!(end);
+                    annotations.push(a);
+                }
+                text.push('.');
+            }
+            text
         }
-        text.push('.');
-    }
+    };
 
     let response_id = format!("resp_{}", hex_id(ctx.rng, 24));
     let message_id = format!("msg_{}", hex_id(ctx.rng, 24));
@@ -184,6 +200,31 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
         "input_tokens": contents.iter().map(|c| words(c)).sum::<usize>() * 4 / 3 + 1,
         "output_tokens": words(&text) * 4 / 3 + 1,
     });
+    // The steps before the answer (`include: ["intermediate_outputs"]`): one search of the
+    // store, as a function call and its output.
+    let steps: Vec<Value> = if include_steps {
+        let call_id = format!("call_{}", hex_id(ctx.rng, 24));
+        let cited_ids: Vec<&Value> = cited.iter().map(|c| &c["item_id"]).collect();
+        vec![
+            json!({
+                "type": "function_call",
+                "id": format!("fc_{}", hex_id(ctx.rng, 24)),
+                "status": "completed",
+                "name": "search_knowledge_store",
+                "call_id": call_id,
+                "arguments": json!({"query": clip(question, 200)}).to_string(),
+            }),
+            json!({
+                "type": "function_call_output",
+                "id": format!("fco_{}", hex_id(ctx.rng, 24)),
+                "status": "completed",
+                "call_id": call_id,
+                "output": json!({"item_ids": cited_ids}).to_string(),
+            }),
+        ]
+    } else {
+        Vec::new()
+    };
     let part = json!({"type": "output_text", "text": text, "annotations": annotations});
     let message = |status: &str, content: Value| {
         json!({
@@ -202,6 +243,8 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
             "knowledge_store_id": store_id,
             "session_id": session_id,
             "status": status,
+            // Null unless the status is `incomplete`, which the emulator never reaches.
+            "incomplete_details": null,
             "output": output,
             "created_at": created_at,
         });
@@ -211,7 +254,9 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
         r
     };
     let done_message = message("completed", json!([part]));
-    let full = response("completed", json!([done_message]), Some(&usage));
+    let mut output = steps.clone();
+    output.push(done_message.clone());
+    let full = response("completed", Value::Array(output), Some(&usage));
 
     if !stream {
         return Ok(Outcome::wrote(wire::json(StatusCode::OK, &full)));
@@ -220,33 +265,95 @@ pub(super) fn create(state: &mut State, ctx: &mut Ctx<'_>) -> Result<Outcome> {
     let mut events: Vec<(&str, Value)> = vec![
         ("response.created", json!({"response": response("in_progress", json!([]), None)})),
         ("response.in_progress", json!({"response": response("in_progress", json!([]), None)})),
-        (
-            "response.output_item.added",
-            json!({"output_index": 0, "item": message("in_progress", json!([]))}),
-        ),
-        (
-            "response.content_part.added",
-            json!({"item_id": message_id, "output_index": 0, "content_index": 0,
-                   "part": {"type": "output_text", "text": "", "annotations": []}}),
-        ),
     ];
+    for (n, step) in steps.iter().enumerate() {
+        let mut started = step.clone();
+        started["status"] = json!("in_progress");
+        if step["type"] == "function_call" {
+            started["arguments"] = json!("");
+        }
+        events.push(("response.output_item.added", json!({"output_index": n, "item": started})));
+        if step["type"] == "function_call" {
+            events.push((
+                "response.function_call_arguments.done",
+                json!({"item_id": step["id"], "output_index": n, "arguments": step["arguments"]}),
+            ));
+        }
+        events.push(("response.output_item.done", json!({"output_index": n, "item": step})));
+    }
+    let at = steps.len();
+    events.push((
+        "response.output_item.added",
+        json!({"output_index": at, "item": message("in_progress", json!([]))}),
+    ));
+    events.push((
+        "response.content_part.added",
+        json!({"item_id": message_id, "output_index": at, "content_index": 0,
+               "part": {"type": "output_text", "text": "", "annotations": []}}),
+    ));
     for delta in deltas(&text) {
         events.push((
             "response.output_text.delta",
-            json!({"item_id": message_id, "output_index": 0, "content_index": 0, "delta": delta}),
+            json!({"item_id": message_id, "output_index": at, "content_index": 0, "delta": delta}),
         ));
     }
     events.push((
         "response.output_text.done",
-        json!({"item_id": message_id, "output_index": 0, "content_index": 0, "text": text}),
+        json!({"item_id": message_id, "output_index": at, "content_index": 0, "text": text}),
     ));
     events.push((
         "response.content_part.done",
-        json!({"item_id": message_id, "output_index": 0, "content_index": 0, "part": part}),
+        json!({"item_id": message_id, "output_index": at, "content_index": 0, "part": part}),
     ));
-    events.push(("response.output_item.done", json!({"output_index": 0, "item": done_message})));
+    events.push(("response.output_item.done", json!({"output_index": at, "item": done_message})));
     events.push(("response.completed", json!({"response": full})));
     Ok(Outcome::wrote(sse(events)))
+}
+
+/// `include`: whether the steps before the answer (`intermediate_outputs`) are asked for.
+fn include(body: &Map<String, Value>) -> Result<bool> {
+    match body.get("include") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Array(values)) => {
+            for v in values {
+                if v.as_str() != Some("intermediate_outputs") {
+                    return Err(JockeyError::bad_request(format!(
+                        "include takes only \"intermediate_outputs\", not {v}"
+                    )));
+                }
+            }
+            Ok(!values.is_empty())
+        }
+        Some(_) => Err(JockeyError::bad_request("include must be an array")),
+    }
+}
+
+/// `text.format`: the schema of a `json_schema` format, `None` for plain text.
+fn text_format(body: &Map<String, Value>) -> Result<Option<Value>> {
+    let bad = |why: &str| JockeyError::bad_request(format!("text.format: {why}"));
+    let format = match body.get("text") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(text)) => match text.get("format") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Object(f)) => f,
+            Some(_) => return Err(bad("must be an object")),
+        },
+        Some(_) => return Err(JockeyError::bad_request("text must be an object")),
+    };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(None),
+        Some("json_schema") => {
+            match format.get("name") {
+                Some(Value::String(n)) if !n.trim().is_empty() => {}
+                _ => return Err(bad("name is required for json_schema")),
+            }
+            match format.get("schema") {
+                Some(schema @ Value::Object(_)) => Ok(Some(schema.clone())),
+                _ => Err(bad("schema is required for json_schema and must be an object")),
+            }
+        }
+        _ => Err(bad("type must be \"text\" or \"json_schema\"")),
+    }
 }
 
 /// The text in pieces of a few words, as a model would stream it.

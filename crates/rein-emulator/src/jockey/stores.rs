@@ -38,7 +38,9 @@ pub(crate) struct Item {
     asset_id: String,
     pub(crate) asset_type: &'static str,
     metadata: Map<String, Value>,
-    system_metadata: Value,
+    system_metadata: Map<String, Value>,
+    /// What indexing reads from the file, added to `system_metadata` once the item is ready.
+    indexed_metadata: Map<String, Value>,
     pub(crate) timeline: Timeline,
 }
 
@@ -80,13 +82,22 @@ impl Item {
         &self.id
     }
 
+    pub(crate) fn asset_id(&self) -> &str {
+        &self.asset_id
+    }
+
     fn to_json(&self, now: Now) -> Value {
+        let status = self.status(now);
+        let mut system = self.system_metadata.clone();
+        if status == "ready" {
+            system.extend(self.indexed_metadata.clone());
+        }
         json!({
             "_id": self.id,
             "asset_type": self.asset_type,
             "asset_id": self.asset_id,
-            "status": self.status(now),
-            "system_metadata": self.system_metadata,
+            "status": status,
+            "system_metadata": system,
             "metadata": self.metadata,
             "created_at": timestamp(self.timeline.created().wall),
             "updated_at": timestamp(self.timeline.changed_at(now.moment)),
@@ -377,9 +388,20 @@ pub(super) fn add_item(state: &mut State, ctx: &mut Ctx<'_>, store_id: &str) -> 
     if let Some(f) = &asset.filename {
         system.insert("filename".into(), json!(f));
     }
-    if let Some(s) = asset.size {
+    if let Some(s) = asset.size(ctx.now) {
         system.insert("size".into(), json!(s));
     }
+    // The spec's KnowledgeStoreItemSystemMetadata: video items add duration and fps to the
+    // width, height and codec_name that image items carry.
+    let media = asset.media();
+    let mut indexed = Map::new();
+    if asset_type == "video" {
+        indexed.insert("duration".into(), json!(media.duration));
+        indexed.insert("fps".into(), json!(media.fps));
+    }
+    indexed.insert("width".into(), json!(media.width));
+    indexed.insert("height".into(), json!(media.height));
+    indexed.insert("codec_name".into(), json!(media.codec));
     let ending = Ending::draw(ctx.rng, ctx.config.failure_rate);
     let item = Item {
         id: format!("ksi_{}", hex_id(ctx.rng, 24)),
@@ -388,7 +410,8 @@ pub(super) fn add_item(state: &mut State, ctx: &mut Ctx<'_>, store_id: &str) -> 
         asset_id,
         asset_type,
         metadata,
-        system_metadata: Value::Object(system),
+        system_metadata: system,
+        indexed_metadata: indexed,
         timeline: Timeline::indexing(ctx.now, ctx.config.timing.item, ending, ctx.rng),
     };
     let body = item.to_json(ctx.now);
@@ -589,7 +612,13 @@ pub(super) fn search(state: &mut State, ctx: &mut Ctx<'_>, store_id: &str) -> Re
                         );
                     }
                     if include_metadata {
+                        // {duration?, width, height, size} (SDK 1.3.6); hits are ready items.
                         let mut system = Map::new();
+                        for key in ["duration", "width", "height"] {
+                            if let Some(v) = i.indexed_metadata.get(key) {
+                                system.insert(key.into(), v.clone());
+                            }
+                        }
                         if let Some(size) = i.system_metadata.get("size") {
                             system.insert("size".into(), size.clone());
                         }
