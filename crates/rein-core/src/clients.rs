@@ -83,7 +83,7 @@ macro_rules! __clients {
             /// resume), uploads the chunks a few at a time, each streamed from disk to its
             /// presigned URL (no API key goes there) and retried on its own, renews URLs that
             /// expire, reports the chunks, and returns the asset. The session's id comes in an
-            /// [`Event::Uploading`]($crate::Event::Uploading) as soon as it exists: keep it to
+            /// [`Event::Uploading`](rein_core::Event::Uploading) as soon as it exists: keep it to
             /// [`resume_upload`](Self::resume_upload) an upload that was interrupted.
             pub $($async)? fn upload_multipart(
                 &self,
