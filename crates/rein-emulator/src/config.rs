@@ -18,7 +18,7 @@ pub const DEMO_JACK_ORG_ID: &str = "0e0e0e0e-0000-4000-8000-00000000e0e0";
 /// (the reserved `.invalid` domain), for the model and [`InProcess`](crate::InProcess), which
 /// route chunk `PUT`s by their path whatever the host. A [`spawn`](crate::spawn)ed server
 /// replaces it with the address of its presigned listener.
-pub const DEFAULT_PRESIGNED_BASE: &str = "http://presigned.emulator.invalid";
+pub const DEFAULT_PRESIGNED_BASE: &str = "https://presigned.emulator.invalid";
 
 /// The chunk size of a multipart upload when none is configured: 8 MiB.
 // GUESS: the spec says the platform computes the chunk size from the file's size and gives no

@@ -203,3 +203,33 @@ fn an_interrupted_upload_resumes_without_sending_completed_chunks_again() {
     let ready = blocking_client(&server).wait_for_asset(&asset).expect("ready");
     assert_eq!(ready.size, Some(40 * MIB));
 }
+
+/// In virtual time through the emulator's model (`InProcess`, no sockets): the presigned URLs
+/// it makes are usable, and an upload that waits past a URL's hour gets fresh ones.
+#[test]
+fn an_upload_through_the_in_process_model_on_a_manual_clock() {
+    use rein_emulator::{InProcess, ManualClock};
+    let path = file("in-process", 12 * MIB);
+    let _cleanup = Cleanup(path.clone());
+    let config =
+        Config { multipart_chunk_size: MIB, multipart_initial_urls: 4, ..Config::default() };
+    let emulator = Arc::new(InProcess::new(config, ManualClock::new()));
+    let clock = emulator.clock().clone();
+    let model = Arc::clone(&emulator);
+    let jockey = rein::blocking::Jockey::builder(DEMO_JOCKEY_KEY)
+        .base_url("https://emulator/v1.3")
+        .transport(move |request| model.exchange(request))
+        .manual_clock(clock.clone())
+        .build()
+        .expect("a client");
+    let source = rein::core::FileSource::new(&path, 12 * MIB);
+    let upload =
+        MultipartUpload::new(source.clone(), CreateMultipartUpload::for_file(&source).unwrap());
+    let asset = jockey.upload_multipart(upload).expect("uploaded");
+    let ready = jockey.wait_for_asset(&asset).expect("ready");
+    assert_eq!(ready.size, Some(12 * MIB));
+    let puts: Vec<_> =
+        emulator.log().into_iter().filter(|e| e.path.starts_with("/_presigned/")).collect();
+    assert_eq!(puts.len(), 12, "each chunk once");
+    assert!(puts.iter().all(|e| e.status == 200 && !e.carried_api_key));
+}
