@@ -600,14 +600,16 @@ mod tests {
         shared.failed(failing, t0, "timed out".into(), &events);
         // A call sent before the outage answers late: the outage stands.
         shared.answered(slow, &events);
-        assert_eq!(seen.lock().unwrap().len(), 1, "{:?}", seen.lock().unwrap());
+        let said = seen.lock().unwrap().clone();
+        assert_eq!(said.len(), 1, "{said:?}");
         let probe = shared.ticket(t0).unwrap();
         let late_failure = slow;
         shared.answered(probe, &events);
         // A failure of a call sent before the rejoin does not end it.
         shared.failed(late_failure, t0, "timed out".into(), &events);
-        assert_eq!(seen.lock().unwrap().len(), 2);
-        assert_eq!(seen.lock().unwrap()[1], Event::SharedBudgetRejoined);
+        let said = seen.lock().unwrap().clone();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert_eq!(said[1], Event::SharedBudgetRejoined);
         // Settings at their extremes do not overflow.
         let patient = Shared::new(budget().retry_every(Duration::MAX));
         let ticket = patient.ticket(t0).unwrap();

@@ -960,4 +960,37 @@ mod tests {
             super::super::multipart::KIND_HINT
         );
     }
+
+    #[test]
+    fn a_429_from_the_storage_neither_pauses_nor_teaches_the_apis_budget() {
+        use crate::machine::{Machine, Step};
+        use crate::RateLimit;
+        let runner = runner();
+        let file = FileSource::new("/videos/big.mp4", 25);
+        let create = CreateMultipartUpload::for_file(&file).unwrap();
+        let mut upload = MultipartUpload::new(file, create);
+        let now = crate::time::Now::fake(0.0);
+        let _ = calls(upload.next(&runner, now.moment));
+        upload.answer(&runner, Ok(UploadAnswer::Session(session(&[1, 2, 3]))), now.moment);
+        let (_, call) = chunks(upload.next(&runner, now.moment)).remove(0);
+        let Step::Send(exchange) = call.poll(now).through(runner.limiter(), now) else {
+            panic!("a send")
+        };
+        let (_, awaiting) = exchange.send(now);
+        let busy = http::Response::builder()
+            .status(429)
+            .header("retry-after", "30")
+            .body(Bytes::new())
+            .unwrap();
+        let call = awaiting.answer(Ok(busy), now);
+        match call.poll(now) {
+            Step::Sleep(_) => {}
+            other => panic!("the chunk alone waits, nothing told to the limiter: {other:?}"),
+        }
+        let ask = crate::limiter::Ask {
+            operation: Operation::GetAsset,
+            priority: crate::limiter::Priority::Interactive,
+        };
+        assert_eq!(runner.limiter().try_acquire(ask, now.moment), Ok(()), "the API is not paused");
+    }
 }
