@@ -43,6 +43,24 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
+    /// The entry of a request arriving at `at`, before it is answered: no status, no fault,
+    /// no API yet.
+    pub(crate) fn arrival(parts: &http::request::Parts, path: &str, at: Moment) -> Self {
+        LogEntry {
+            seq: 0,
+            api: None,
+            method: parts.method.clone(),
+            path: path.to_owned(),
+            status: 0,
+            at,
+            state_changed: false,
+            fault: None,
+            retry_after: None,
+            landing_of: None,
+            carried_api_key: carries_api_key(&parts.headers),
+        }
+    }
+
     /// Whether the request went to a presigned chunk URL (`/_presigned/...`).
     pub fn is_presigned(&self) -> bool {
         self.path.starts_with(PRESIGNED_PREFIX)

@@ -252,19 +252,7 @@ impl Emulator {
             return Reply::plain(self.control(&parts.method, rest, parts.uri.query()));
         }
 
-        let mut entry = LogEntry {
-            seq: 0,
-            api: None,
-            method: parts.method.clone(),
-            path: path.clone(),
-            status: 0,
-            at: now.moment,
-            state_changed: false,
-            fault: None,
-            retry_after: None,
-            landing_of: None,
-            carried_api_key: carries_api_key(&parts.headers),
-        };
+        let mut entry = LogEntry::arrival(&parts, &path, now.moment);
         let Some((api, rest)) = split_api(&path) else {
             let response = json_response(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
             entry.status = 404;
@@ -410,19 +398,7 @@ impl Emulator {
         self.land(now);
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
-        let mut entry = LogEntry {
-            seq: 0,
-            api: None,
-            method: parts.method.clone(),
-            path: path.clone(),
-            status: 0,
-            at: now.moment,
-            state_changed: false,
-            fault: None,
-            retry_after: None,
-            landing_of: None,
-            carried_api_key: carries_api_key(&parts.headers),
-        };
+        let mut entry = LogEntry::arrival(&parts, &path, now.moment);
         let outcome = match ChunkUrl::parse(&path, parts.uri.query()) {
             None => Outcome::read(presigned::no_such_key()),
             Some(url) => {
