@@ -964,7 +964,6 @@ mod tests {
     #[test]
     fn a_429_from_the_storage_neither_pauses_nor_teaches_the_apis_budget() {
         use crate::machine::{Machine, Step};
-        use crate::RateLimit;
         let runner = runner();
         let file = FileSource::new("/videos/big.mp4", 25);
         let create = CreateMultipartUpload::for_file(&file).unwrap();
